@@ -1,0 +1,5 @@
+"""`hpcburst agent` (placeholder)."""
+
+
+def agent() -> None:
+    raise SystemExit("not built yet")

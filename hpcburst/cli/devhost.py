@@ -1,0 +1,5 @@
+"""`hpcburst devhost` (placeholder)."""
+
+
+def devhost() -> None:
+    raise SystemExit("not built yet")

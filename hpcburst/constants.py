@@ -1,0 +1,67 @@
+"""Every name the system shares across processes: containers, queues, partition keys, env vars.
+
+Kept in one place so the function app, the node agent, the CLI and the storage adapters
+agree on them (and so renaming one is one edit).
+"""
+
+from __future__ import annotations
+
+# --- state store containers (Cosmos containers / SQLite tables) and their partition keys ---
+JOBS = "jobs"  # pk = job id (listing jobs is a cross-partition query)
+TASKS = "tasks"  # pk = job id; id = f"{job_id}.{index}" (one document per sweep index)
+NODES = "nodes"  # pk = pool name
+SESSIONS = "sessions"  # pk = session id (SOA, roadmap)
+PACKAGES = "packages"  # pk = package name
+CONTAINERS: tuple[str, ...] = (JOBS, TASKS, NODES, SESSIONS, PACKAGES)
+
+# Top-level document fields each container can be queried by (indexed in SQLite; Cosmos indexes all).
+INDEXED_FIELDS: dict[str, tuple[str, ...]] = {
+    JOBS: ("state", "owner", "priority", "submitted_at"),
+    TASKS: ("state", "index", "node", "batch"),
+    NODES: ("state", "pool", "last_heartbeat"),
+    SESSIONS: ("state", "owner"),
+    PACKAGES: ("name", "version"),
+}
+
+# --- blob containers ---
+BLOB_OUTPUT = "hpc-output"  # task stdout/stderr and output files
+BLOB_DATA = "hpc-data"  # user data (hpcburst data upload)
+BLOB_PACKAGES = "hpc-packages"  # application packages (hpcpack)
+BLOB_LARGE_MESSAGES = "hpc-large-messages"  # claim-check payloads for queue messages over the limit
+
+# --- queues ---
+DISPATCH_QUEUE = "hpc-dispatch"  # batches of sweep indices to make leasable
+POISON_SUFFIX = "-poison"
+
+# Azure queue messages are capped at 64 KiB after base64; payloads above this go to blob storage.
+QUEUE_INLINE_LIMIT = 48 * 1024
+
+# --- environment variables (user-facing contract) ---
+ENV_URL = "HPCBURST_URL"  # CLI/SDK: where the cluster's HTTP API is
+ENV_TOKEN = "HPCBURST_TOKEN"  # CLI/SDK/agent: bearer token (roadmap: per-user tokens)
+ENV_STATE_BACKEND = "HPCBURST_STATE_BACKEND"  # "sqlite" (default) | "cosmos"
+ENV_SQLITE_PATH = "HPCBURST_SQLITE_PATH"
+ENV_COSMOS_ENDPOINT = "HPCBURST_COSMOS_ENDPOINT"
+ENV_COSMOS_KEY = "HPCBURST_COSMOS_KEY"
+ENV_COSMOS_DATABASE = "HPCBURST_COSMOS_DATABASE"
+ENV_COSMOS_VERIFY_TLS = "HPCBURST_COSMOS_VERIFY_TLS"
+ENV_STORAGE_CONNECTION = "AzureWebJobsStorage"  # Storage account connection string (Functions' own name)
+ENV_STORAGE_ACCOUNT_URL = "HPCBURST_STORAGE_ACCOUNT_URL"  # with managed identity instead of a connection string
+ENV_DATA_DIR = "HPCBURST_DATA_DIR"
+
+# HPC Pack task environment, set by the node agent for every index it runs.
+CCP_ENV = (
+    "CCP_JOBID",
+    "CCP_TASKID",
+    "CCP_TASKINSTANCEID",
+    "CCP_WORKDIR",
+    "CCP_PACKAGE_ROOT",
+    "CCP_NODES",
+    "CCP_NUMCPUS",
+    "CCP_RETRY_COUNT",
+    "CCP_JOBNAME",
+)
+
+# Azurite's well-known development account.
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="

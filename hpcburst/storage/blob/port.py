@@ -1,0 +1,74 @@
+"""The blob store port: block blobs in containers, with the block-level primitives transfers need.
+
+Contracts (tests/storage/test_blob_contract.py):
+- ``get``/``properties``/``download_range`` of a missing blob raise ``NotFound``.
+- ``put`` with ``if_none_match=True`` raises ``Conflict`` when the blob exists.
+- ``stage_block`` stores an uncommitted block; ``uncommitted_blocks`` lists them (so an interrupted
+  upload resumes without re-sending); ``commit_blocks`` makes the listed blocks the blob's content.
+- ``committed_blocks`` lists the committed blocks of a blob (id, size), in order.
+- metadata keys are case-insensitive ASCII identifiers; values ASCII strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    container: str
+    name: str
+    size: int
+    etag: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    last_modified: float | None = None  # epoch seconds
+
+
+@dataclass(frozen=True)
+class BlockInfo:
+    id: str  # the caller's block id (plain string; adapters handle encoding)
+    size: int
+
+
+class BlobStore(Protocol):
+    def ensure_container(self, container: str) -> None: ...
+
+    def put(
+        self,
+        container: str,
+        name: str,
+        data: bytes,
+        metadata: Mapping[str, str] | None = None,
+        if_none_match: bool = False,
+    ) -> BlobInfo: ...
+
+    def get(self, container: str, name: str) -> bytes: ...
+
+    def download_range(self, container: str, name: str, offset: int, length: int) -> bytes: ...
+
+    def properties(self, container: str, name: str) -> BlobInfo: ...
+
+    def set_metadata(self, container: str, name: str, metadata: Mapping[str, str]) -> None: ...
+
+    def list(self, container: str, prefix: str = "") -> Iterator[BlobInfo]: ...
+
+    def delete(self, container: str, name: str) -> None: ...
+
+    def stage_block(self, container: str, name: str, block_id: str, data: bytes) -> None: ...
+
+    def commit_blocks(
+        self, container: str, name: str, block_ids: Sequence[str], metadata: Mapping[str, str] | None = None
+    ) -> BlobInfo: ...
+
+    def uncommitted_blocks(self, container: str, name: str) -> list[BlockInfo]: ...
+
+    def committed_blocks(self, container: str, name: str) -> list[BlockInfo]: ...
+
+    def sas_url(
+        self, container: str, name: str | None = None, permission: str = "r", expiry: timedelta = timedelta(hours=1)
+    ) -> str:
+        """A URL granting ``permission`` (e.g. "r", "rw", "racwdl") on a blob, or on the container if name is None."""
+        ...
