@@ -1,0 +1,243 @@
+"""The embedded state store: one SQLite file, one table per container, bodies as JSON text.
+
+Safe under concurrent writers: every thread (and every process) has its own connection, the file is
+in WAL mode with a busy timeout, and each write is one statement (or one ``BEGIN IMMEDIATE``
+transaction for ``batch``), so compare-and-set is decided by SQLite itself.
+
+Durability trade-off: ``synchronous=NORMAL`` under WAL does not fsync on every commit. A committed
+write survives the process being killed (what we promise); only an OS crash or power loss can lose
+the last commits. That is what makes thousands of task-state updates per second possible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hpcburst import constants as c
+from hpcburst.errors import Conflict, InvalidSpec, NotFound
+from hpcburst.storage.state import rules
+from hpcburst.storage.state.port import Document, Page, WriteOp
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _field(name: str) -> str:
+    # The exact expression the indexes are built on: queries must spell it the same way to use them.
+    return f"json_extract(body, '$.{name}')"
+
+
+def _schema(container: str, fields: Sequence[str]) -> list[str]:
+    statements = [
+        f'CREATE TABLE IF NOT EXISTS "{container}" (pk TEXT NOT NULL, id TEXT NOT NULL, '
+        "etag TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (pk, id)) WITHOUT ROWID"
+    ]
+    # (field, pk) + the primary key serves equality across or within partitions and keyset paging by field.
+    for name in fields:
+        statements.append(
+            f'CREATE INDEX IF NOT EXISTS "{container}_{name}" ON "{container}" ({_field(name)}, pk)'
+        )
+    return statements
+
+
+class SqliteStateStore:
+    """A StateStore on one SQLite file (created with its schema on first use)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        conn = self._conn()
+        with self._transaction(conn):
+            for container, fields in c.INDEXED_FIELDS.items():
+                for statement in _schema(container, fields):
+                    conn.execute(statement)
+
+    # --- connections ---
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        self._local.conn, self._local.pid = conn, os.getpid()
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    class _transaction:
+        """BEGIN IMMEDIATE (take the write lock up front, so two writers never deadlock) ... COMMIT."""
+
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn
+
+        def __exit__(self, exc_type: object, *_: object) -> None:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    # --- single writes: one statement each, atomic on their own ---
+    def get(self, container: str, partition: str, id: str) -> Document:
+        rules.check_container(container)
+        row = (
+            self._conn()
+            .execute(f'SELECT etag, body FROM "{container}" WHERE pk = ? AND id = ?', (partition, id))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound(f"{container}/{partition}/{id} not found")
+        return Document(partition, id, json.loads(row[1]), row[0])
+
+    def create(self, container: str, partition: str, id: str, body: Mapping[str, Any]) -> Document:
+        return self._apply(self._conn(), container, partition, WriteOp("create", id, dict(body)))
+
+    def replace(
+        self, container: str, partition: str, id: str, body: Mapping[str, Any], if_match: str | None = None
+    ) -> Document:
+        op = WriteOp("replace", id, dict(body), if_match)
+        return self._apply(self._conn(), container, partition, op)
+
+    def upsert(self, container: str, partition: str, id: str, body: Mapping[str, Any]) -> Document:
+        return self._apply(self._conn(), container, partition, WriteOp("upsert", id, dict(body)))
+
+    def delete(self, container: str, partition: str, id: str, if_match: str | None = None) -> None:
+        self._apply(self._conn(), container, partition, WriteOp("delete", id, if_match=if_match))
+
+    def batch(self, container: str, partition: str, ops: Sequence[WriteOp]) -> list[Document | None]:
+        """All ops in one transaction: either every op applies or none does (the first failure is raised)."""
+        conn = self._conn()
+        with self._transaction(conn):
+            docs = [self._apply(conn, container, partition, op) for op in ops]
+        return [None if op.kind == "delete" else doc for op, doc in zip(ops, docs, strict=True)]
+
+    def _apply(self, conn: sqlite3.Connection, container: str, partition: str, op: WriteOp) -> Document:
+        """Run one write as one statement; the returned document carries the new etag."""
+        rules.check_container(container)
+        rules.check_address(partition, op.id)
+        table, etag = f'"{container}"', rules.new_etag()
+        if op.kind == "delete":
+            sql, params = f"DELETE FROM {table} WHERE pk = ? AND id = ?", [partition, op.id]
+        else:
+            text = rules.encode_body(op.body)
+            if op.kind == "create":
+                sql, params = (
+                    f"INSERT INTO {table} (pk, id, etag, body) VALUES (?, ?, ?, ?)",
+                    [partition, op.id, etag, text],
+                )
+            elif op.kind == "upsert":
+                sql = (
+                    f"INSERT INTO {table} (pk, id, etag, body) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (pk, id) DO UPDATE SET etag = excluded.etag, body = excluded.body"
+                )
+                params = [partition, op.id, etag, text]
+            elif op.kind == "replace":
+                sql, params = (
+                    f"UPDATE {table} SET etag = ?, body = ? WHERE pk = ? AND id = ?",
+                    [etag, text, partition, op.id],
+                )
+            else:
+                raise InvalidSpec(f"unknown write kind {op.kind!r}")
+        if op.if_match is not None and op.kind in ("replace", "delete"):
+            sql, params = sql + " AND etag = ?", [*params, op.if_match]
+        try:
+            changed = conn.execute(sql, params).rowcount
+        except sqlite3.IntegrityError:
+            raise Conflict(f"{container}/{partition}/{op.id} already exists") from None
+        if changed == 0:
+            self._raise_missed(conn, container, partition, op)
+        return Document(partition, op.id, dict(op.body), etag)
+
+    def _raise_missed(self, conn: sqlite3.Connection, container: str, partition: str, op: WriteOp) -> None:
+        """A conditional write touched nothing: the document is gone (NotFound) or changed (Conflict)."""
+        exists = conn.execute(
+            f'SELECT 1 FROM "{container}" WHERE pk = ? AND id = ?', (partition, op.id)
+        ).fetchone()
+        if exists is None:
+            raise NotFound(f"{container}/{partition}/{op.id} not found")
+        raise Conflict(f"{container}/{partition}/{op.id} changed since etag {op.if_match}")
+
+    # --- reads ---
+    def query(
+        self,
+        container: str,
+        partition: str | None = None,
+        where: Mapping[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = 100,
+        continuation: str | None = None,
+    ) -> Page:
+        rules.check_query(container, where, order_by, limit)
+        clauses, params = self._filters(partition, where)
+        keys = [_field(order_by), "pk", "id"] if order_by else ["pk", "id"]
+        if order_by:
+            clauses.append(
+                f"{keys[0]} IS NOT NULL"
+            )  # documents lacking the field are not ordered (as in Cosmos)
+        if continuation is not None:
+            after = rules.decode_continuation(continuation, len(keys))
+            clauses.append(f"({', '.join(keys)}) {'<' if descending else '>'} ({', '.join('?' * len(keys))})")
+            params.extend(after)
+        direction = " DESC" if descending else ""
+        order = ", ".join(k + direction for k in keys)
+        columns = f"pk, id, etag, body{', ' + keys[0] if order_by else ''}"
+        sql = f'SELECT {columns} FROM "{container}"{self._where_sql(clauses)} ORDER BY {order} LIMIT ?'
+        rows = self._conn().execute(sql, [*params, limit + 1]).fetchall()
+        items = [Document(r[0], r[1], json.loads(r[3]), r[2]) for r in rows[:limit]]
+        token = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            token = rules.encode_continuation([last[4], last[0], last[1]] if order_by else [last[0], last[1]])
+        return Page(items, token)
+
+    def count(
+        self, container: str, partition: str | None = None, where: Mapping[str, Any] | None = None
+    ) -> int:
+        rules.check_query(container, where, None, 1)
+        clauses, params = self._filters(partition, where)
+        row = (
+            self._conn()
+            .execute(f'SELECT COUNT(*) FROM "{container}"{self._where_sql(clauses)}', params)
+            .fetchone()
+        )
+        return int(row[0])
+
+    @staticmethod
+    def _filters(partition: str | None, where: Mapping[str, Any] | None) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if partition is not None:
+            clauses.append("pk = ?")
+            params.append(partition)
+        for name, value in (where or {}).items():
+            if isinstance(value, list | tuple):
+                clauses.append(f"{_field(name)} IN ({', '.join('?' * len(value))})" if value else "0")
+                params.extend(value)
+            else:
+                clauses.append(f"{_field(name)} = ?")
+                params.append(value)
+        return clauses, params
+
+    @staticmethod
+    def _where_sql(clauses: list[str]) -> str:
+        return " WHERE " + " AND ".join(clauses) if clauses else ""
