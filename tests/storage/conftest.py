@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from hpcburst.emulators import Azurite
+from hpcburst.storage.blob.azure import AzureBlobStore
+from hpcburst.storage.queue.azure import AzureWorkQueue
+from hpcburst.storage.queue.port import WorkQueue
 from hpcburst.storage.state.port import StateStore
 from hpcburst.storage.state.sqlite import SqliteStateStore
 
 STATE_ADAPTERS = ["sqlite"]
+QUEUE_ADAPTERS = ["azurite"]
 
 
 @pytest.fixture(params=STATE_ADAPTERS)
@@ -28,3 +33,28 @@ def state_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stat
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def blob_store(azurite: Azurite) -> Iterator[AzureBlobStore]:
+    store = AzureBlobStore.from_connection_string(azurite.connection_string)
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=QUEUE_ADAPTERS)
+def work_queue(
+    request: pytest.FixtureRequest, azurite: Azurite, blob_store: AzureBlobStore
+) -> Iterator[WorkQueue]:
+    """A work queue of each kind, with a blob store for claim checks."""
+    queue = AzureWorkQueue.from_connection_string(azurite.connection_string, blob_store=blob_store)
+    yield queue
+    queue.close()
+
+
+@pytest.fixture
+def queue_name(work_queue: WorkQueue) -> str:
+    """A fresh queue (Azurite lives for the whole session, so every test takes its own)."""
+    name = unique("q")
+    work_queue.ensure(name)
+    return name

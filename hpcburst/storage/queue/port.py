@@ -22,9 +22,12 @@ class Message:
     queue: str
     id: str
     receipt: str  # the pop receipt: proof of the current lease
-    body: str  # the payload as sent (claim check already resolved)
+    body: str  # the payload as sent (claim check resolved, unless receive(resolve_claims=False))
     dequeue_count: int
     inserted_at: float | None = None  # epoch seconds
+    # The raw message when the payload travelled by claim check (a blob reference), else None.
+    # ``delete`` uses it to remove the blob; ``dead_letter`` forwards it instead of the payload.
+    claim: str | None = None
 
 
 class WorkQueue(Protocol):
@@ -34,9 +37,24 @@ class WorkQueue(Protocol):
         """Enqueue ``body``; returns the message id. ``delay`` seconds before it becomes visible."""
         ...
 
-    def receive(self, queue: str, max_messages: int = 16, visibility_timeout: float = 30.0) -> list[Message]: ...
+    def receive(
+        self,
+        queue: str,
+        max_messages: int = 16,
+        visibility_timeout: float = 30.0,
+        *,
+        resolve_claims: bool = True,
+    ) -> list[Message]:
+        """Up to ``max_messages`` (1-32) visible messages, each hidden for ``visibility_timeout`` seconds.
 
-    def renew(self, message: Message, visibility_timeout: float) -> Message: ...
+        ``resolve_claims=False`` returns claim-check bodies raw (as the Functions host hands them to a
+        queue-triggered function, which calls ``claim_check.resolve``).
+        """
+        ...
+
+    def renew(self, message: Message, visibility_timeout: float) -> Message:
+        """Hide the message ``visibility_timeout`` more seconds from now (0 makes it visible again)."""
+        ...
 
     def delete(self, message: Message) -> None: ...
 
