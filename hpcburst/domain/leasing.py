@@ -1,0 +1,129 @@
+"""Lease and result rules (pure): how much to lease, in what order, and what a result does.
+
+The service feeds these functions documents and the clock; they return decisions, never I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from hpcburst.domain.job import Job, TaskSpec
+from hpcburst.domain.protocol import Lease, TaskResult
+from hpcburst.domain.states import TaskState
+from hpcburst.domain.sweep import substitute
+
+# Short tasks: lease enough for about this much work per free slot (fewer round trips);
+# long tasks: exactly one per free slot, so no slot idles while work waits on another node.
+TARGET_SECONDS_PER_SLOT = 0.5
+MAX_PER_SLOT = 256
+MAX_PER_CALL = 2000
+
+
+def lease_count(free_slots: int, mean_runtime: float | None) -> int:
+    """How many indices a node with ``free_slots`` should take, given the job mix's mean runtime."""
+    if free_slots <= 0:
+        return 0
+    if mean_runtime is None or mean_runtime >= TARGET_SECONDS_PER_SLOT:
+        return free_slots
+    per_slot = int(TARGET_SECONDS_PER_SLOT / max(mean_runtime, 1e-4))
+    return min(MAX_PER_CALL, free_slots * max(1, min(MAX_PER_SLOT, per_slot)))
+
+
+def priority_order(jobs: Iterable[Job]) -> list[Job]:
+    """Higher priority first, then earlier submission, then id (a stable total order)."""
+    return sorted(jobs, key=lambda j: (-j.priority.rank, j.submitted_at, j.id))
+
+
+def runs_on(job: Job, pool: str) -> bool:
+    return job.pool is None or job.pool == pool
+
+
+def cap_room(spec: TaskSpec, running: int) -> int | None:
+    """How many more of a task's indices may start (None: uncapped)."""
+    if spec.max_running is None:
+        return None
+    return max(0, spec.max_running - running)
+
+
+def lease_for(job: Job, doc: dict[str, Any], key: str) -> Lease:
+    """The lease an agent gets for a task document already marked Running (``doc`` after the write)."""
+    spec = job.tasks[doc["task"] - 1]
+    index = doc["index"]
+
+    def sub(text: str) -> str:
+        return text if spec.sweep is None else substitute(text, index)
+
+    def opt(text: str | None) -> str | None:
+        return None if text is None else sub(text)
+
+    return Lease(
+        task=key,
+        job=job.id,
+        task_id=doc["task"],
+        index=index,
+        attempt=doc["attempt"],
+        retry_count=doc.get("retry_count", 0),
+        job_name=job.name,
+        command=sub(spec.command),
+        environment={k: sub(v) for k, v in spec.environment.items()},
+        workdir=opt(spec.workdir),
+        stdout=opt(spec.stdout),
+        stderr=opt(spec.stderr),
+        max_run_time=spec.max_run_time,
+        input_files=[_substitute_fields(f, sub) for f in spec.input_files],
+        output_files=[_substitute_fields(f, sub) for f in spec.output_files],
+    )
+
+
+def _substitute_fields(item: dict[str, Any], sub: Any) -> dict[str, Any]:
+    return {k: sub(v) if isinstance(v, str) else v for k, v in item.items()}
+
+
+def mark_leased(doc: dict[str, Any], node: str, now: float) -> dict[str, Any]:
+    """The document of a Queued index after a node leases it (a new attempt fences older ones)."""
+    return {
+        **doc,
+        "state": TaskState.RUNNING.value,
+        "attempt": doc.get("attempt", 0) + 1,
+        "node": node,
+        "leased_at": now,
+    }
+
+
+def result_accepted(doc: dict[str, Any], result: TaskResult, node: str) -> bool:
+    """A result counts only for the current attempt, from its leaseholder, while it runs."""
+    return (
+        doc.get("state") == TaskState.RUNNING
+        and doc.get("attempt") == result.attempt
+        and doc.get("node") == node
+    )
+
+
+def apply_result(doc: dict[str, Any], result: TaskResult, spec: TaskSpec) -> dict[str, Any]:
+    """The document after an accepted result: Finished, Failed, or Queued again for a retry."""
+    succeeded = result.exit_code == 0 and not result.timed_out
+    new = {
+        **doc,
+        "exit_code": result.exit_code,
+        "timed_out": result.timed_out,
+        "started_at": result.started_at,
+        "ended_at": result.ended_at,
+        "stdout": None if result.stdout is None else result.stdout.model_dump(),
+        "stderr": None if result.stderr is None else result.stderr.model_dump(),
+        "message": result.message,
+    }
+    if succeeded:
+        new["state"] = TaskState.FINISHED.value
+    elif doc.get("retry_count", 0) < spec.retries:
+        new.update(state=TaskState.QUEUED.value, retry_count=doc.get("retry_count", 0) + 1, node=None)
+    else:
+        new["state"] = TaskState.FAILED.value
+    return {k: v for k, v in new.items() if v is not None}
+
+
+def requeued(doc: dict[str, Any], message: str) -> dict[str, Any]:
+    """An index given back to the queue without counting as a failure (its node was lost)."""
+    new = {**doc, "state": TaskState.QUEUED.value, "message": message}
+    new.pop("node", None)
+    return new

@@ -1,0 +1,100 @@
+"""Batch planning and the lease/result rules."""
+
+from hpcburst.domain.job import Job, TaskSpec
+from hpcburst.domain.leasing import (
+    apply_result,
+    lease_count,
+    lease_for,
+    mark_leased,
+    priority_order,
+    result_accepted,
+)
+from hpcburst.domain.planning import batch_count, batch_members, batch_of, batch_size_for, window_plan
+from hpcburst.domain.protocol import TaskResult
+from hpcburst.domain.states import JobState, Priority
+
+
+def _job(id="1", priority=Priority.NORMAL, submitted_at=0.0, tasks=None):
+    tasks = tasks or [TaskSpec(command="echo * > out***.txt", sweep={"start": 1, "end": 5}, retries=1)]
+    return Job(
+        id=id,
+        name="j",
+        owner="me",
+        priority=priority,
+        tasks=tasks,
+        state=JobState.QUEUED,
+        submitted_at=submitted_at,
+        total=5,
+        batch_size=2,
+        batches=3,
+        instance_id="job-1",
+    )
+
+
+def test_a_100k_sweep_is_100_batches_of_1000():
+    size = batch_size_for(100_000)
+    assert (size, batch_count(100_000, size)) == (1000, 100)
+
+
+def test_batches_cover_every_index_of_every_task_once():
+    tasks = [TaskSpec(command="a", sweep={"start": 10, "end": 14}), TaskSpec(command="b")]
+    members = [m for b in range(batch_count(6, 4)) for m in batch_members(tasks, 4, b)]
+    assert members == [(1, 10), (1, 11), (1, 12), (1, 13), (1, 14), (2, 0)]
+    assert batch_of(tasks, 4, 2, 0) == 1
+
+
+def test_the_window_keeps_a_fixed_number_of_batches_open():
+    assert window_plan(next_batch=0, open_batches=0, batches=100, window=8) == list(range(8))
+    assert window_plan(next_batch=8, open_batches=7, batches=100, window=8) == [8]
+    assert window_plan(next_batch=99, open_batches=0, batches=100, window=8) == [99]
+
+
+def test_long_tasks_lease_exactly_the_free_slots():
+    assert lease_count(2, None) == 2
+    assert lease_count(2, 30.0) == 2
+    assert lease_count(0, 0.001) == 0
+
+
+def test_short_tasks_lease_about_half_a_second_of_work_per_slot():
+    assert lease_count(2, 0.1) == 10
+    assert lease_count(2, 0.0001) == 512
+
+
+def test_higher_priority_then_earlier_submission_goes_first():
+    jobs = [_job("a", Priority.NORMAL, 1), _job("b", Priority.HIGHEST, 2), _job("c", Priority.NORMAL, 0)]
+    assert [j.id for j in priority_order(jobs)] == ["b", "c", "a"]
+
+
+def test_a_lease_substitutes_the_index():
+    job = _job()
+    doc = mark_leased({"task": 1, "index": 7, "state": "Queued", "attempt": 0}, "n1", 5.0)
+    lease = lease_for(job, doc, "1.1.7")
+    assert (lease.command, lease.attempt, lease.job_name) == ("echo 7 > out007.txt", 1, "j")
+
+
+def test_only_the_current_attempts_leaseholder_records_a_result():
+    doc = {"state": "Running", "attempt": 2, "node": "n1"}
+    assert result_accepted(doc, TaskResult(task="k", attempt=2, exit_code=0), "n1")
+    assert not result_accepted(doc, TaskResult(task="k", attempt=1, exit_code=0), "n1")
+    assert not result_accepted(doc, TaskResult(task="k", attempt=2, exit_code=0), "n2")
+    assert not result_accepted({**doc, "state": "Finished"}, TaskResult(task="k", attempt=2), "n1")
+
+
+def test_a_failure_with_retries_left_goes_back_to_the_queue():
+    spec = TaskSpec(command="x", retries=1)
+    doc = {"state": "Running", "attempt": 1, "node": "n1", "retry_count": 0}
+    again = apply_result(doc, TaskResult(task="k", attempt=1, exit_code=3), spec)
+    assert (again["state"], again["retry_count"], "node" in again) == ("Queued", 1, False)
+    final = apply_result(
+        {**again, "state": "Running", "attempt": 2}, TaskResult(task="k", attempt=2, exit_code=3), spec
+    )
+    assert final["state"] == "Failed"
+
+
+def test_a_timeout_is_a_failure_even_with_exit_code_0():
+    spec = TaskSpec(command="x")
+    doc = {"state": "Running", "attempt": 1, "node": "n1"}
+    assert (
+        apply_result(doc, TaskResult(task="k", attempt=1, exit_code=0, timed_out=True), spec)["state"]
+        == "Failed"
+    )
