@@ -105,6 +105,8 @@ def _mapped_errors(what: str) -> Iterator[None]:
             raise Conflict(f"{what}: precondition failed") from e
         if e.status_code == 403:
             raise Forbidden(f"{what}: access denied ({_reason(e)})") from e
+        if e.status_code == 400:
+            raise InvalidSpec(f"{what}: storage rejected the request ({_reason(e)})") from e
         if e.status_code == 416:
             raise InvalidSpec(f"{what}: requested range is outside the blob") from e
         raise StorageUnavailable(f"{what}: storage error {e.status_code} ({_reason(e)})") from e

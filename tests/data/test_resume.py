@@ -1,0 +1,73 @@
+"""An interrupted upload resumes without re-sending what was already staged (against Azurite)."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hpcburst.data import download, upload
+from hpcburst.data.interrupt import upload_and_kill
+from hpcburst.data.progress import TransferProgress
+from hpcburst.emulators import Azurite
+from hpcburst.errors import NotFound
+from hpcburst.storage.blob.azure import AzureBlobStore
+
+KiB = 1024
+BLOCK = 64 * KiB
+WORKERS = 4
+
+
+def test_upload_killed_half_way_resumes_resending_at_most_one_block_per_worker(
+    azurite: Azurite,
+    store: AzureBlobStore,
+    container: str,
+    make_file: Callable[[str, int], Path],
+    tmp_path: Path,
+) -> None:
+    src = make_file("big.bin", 64 * BLOCK)
+    killed = upload_and_kill(
+        azurite.connection_string, src, container, "big.bin", BLOCK, WORKERS, 0.5, tmp_path / "report.json"
+    )
+    assert killed.returncode == -signal.SIGKILL
+    with pytest.raises(NotFound):
+        store.get(container, "big.bin")  # nothing committed: the kill came mid-upload
+    staged = store.uncommitted_blocks(container, "big.bin")
+    assert len(staged) * BLOCK >= killed.done_bytes >= src.stat().st_size // 2
+
+    resumed = upload(store, src, container, "big.bin", block_size=BLOCK, concurrency=WORKERS)
+    # Everything the dead process finished is reused; so the only bytes sent twice are the blocks
+    # its workers were sending when it died: at most one block per worker.
+    assert resumed.blocks_reused == len(staged)
+    assert resumed.bytes_sent <= src.stat().st_size - killed.done_bytes
+    resent = killed.sent_upper_bound + resumed.bytes_sent - src.stat().st_size
+    assert resent <= WORKERS * BLOCK
+    download(store, container, "big.bin", tmp_path / "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == src.read_bytes()
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_upload_aborted_by_its_progress_callback_resumes_from_the_staged_blocks(
+    store: AzureBlobStore, container: str, make_file: Callable[[str, int], Path]
+) -> None:
+    src = make_file("half.bin", 32 * BLOCK)
+
+    def stop_half_way(p: TransferProgress) -> None:
+        if p.fraction >= 0.5:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        upload(
+            store, src, container, "half.bin", block_size=BLOCK, concurrency=WORKERS, progress=stop_half_way
+        )
+    staged = len(store.uncommitted_blocks(container, "half.bin"))
+    assert 16 <= staged < 32
+
+    resumed = upload(store, src, container, "half.bin", block_size=BLOCK, concurrency=WORKERS)
+    assert (resumed.blocks_reused, resumed.blocks_sent) == (staged, 32 - staged)
+    assert store.properties(container, "half.bin").size == src.stat().st_size
