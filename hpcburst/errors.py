@@ -72,6 +72,10 @@ class StorageUnavailable(HpcBurstError):
     status = 503
 
 
+class ClusterUnreachable(StorageUnavailable):
+    """The cluster's HTTP API cannot be reached (not started, wrong HPCBURST_URL, network down)."""
+
+
 class ConfigError(HpcBurstError):
     """Settings are missing or inconsistent; the message names the setting to fix."""
 

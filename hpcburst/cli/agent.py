@@ -1,5 +1,18 @@
-"""`hpcburst agent` (placeholder)."""
+"""`hpcburst agent`: run a node agent in the foreground (the same service as `python -m nodeagent`)."""
+
+from __future__ import annotations
+
+import typer
 
 
-def agent() -> None:
-    raise SystemExit("not built yet")
+def agent(
+    pool: str = typer.Option("default", "--pool", help="Node group this node belongs to."),
+    slots: int = typer.Option(None, "--slots", min=1, help="Indices run at once (default: CPU count)."),
+    node: str = typer.Option(None, "--node", help="Node name (default: host name)."),
+    workdir: str = typer.Option(None, "--workdir", help="Root of task working directories."),
+    url: str = typer.Option(None, "--url", envvar="HPCBURST_URL", help="The cluster's API URL."),
+    cloud: bool = typer.Option(False, "--cloud", help="This node is a burst (cloud) worker."),
+) -> None:
+    from nodeagent.main import make_config, serve
+
+    serve(make_config(url, pool, slots, node, workdir, cloud))

@@ -1,0 +1,261 @@
+"""The node agent's core: one iteration of each of its loops, so tests drive it step by step.
+
+- ``step`` (the main thread): apply cancels, start leased work in free slots, collect finished processes.
+- ``lease_once``: ask the service for work (long-poll) for the free slots; for tiny tasks the service hands out
+  more than one per slot and the agent asks again before its backlog runs dry, so no slot waits on a round trip.
+- ``heartbeat_once``: say what this node holds; learn drain (offline) and what to kill.
+- ``report_once``: store a batch of outputs (segment blobs) and report its results in one call.
+
+``nodeagent.service`` runs these in threads. A result leaves the agent only when the service acknowledged
+it, so a killed agent loses nothing acknowledged; what it held is re-leased once its heartbeats stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from hpcburst.domain.protocol import (
+    HeartbeatRequest,
+    LeaseRequest,
+    RegisterRequest,
+    RegisterResponse,
+    ReportRequest,
+    TaskResult,
+)
+from hpcburst.domain.states import NodeState
+from hpcburst.errors import ConfigError
+from nodeagent.api import AgentApi
+from nodeagent.environment import base_environment, task_environment
+from nodeagent.ledger import Finished, Held, Ledger
+from nodeagent.outputs import Output, OutputWriter
+from nodeagent.runner import ProcessRunner, RunSpec
+
+log = logging.getLogger("nodeagent")
+
+STDOUT_FILE_LIMIT = 1024 * 1024  # bytes of a --stdout file also kept in blob storage (its tail)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    url: str
+    node: str
+    pool: str = "default"
+    slots: int = 1
+    workdir: Path = field(default_factory=lambda: Path.cwd())
+    package_root: Path | None = None
+    token: str | None = None
+    cloud: bool = False
+    lease_wait: float = 20.0  # long-poll seconds (capped by the service's max_lease_wait)
+    report_interval: float = 0.05  # seconds results may wait to share a report call
+    report_max: int = 2000  # results per report call
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        runner: ProcessRunner | None = None,
+        outputs: OutputWriter | None = None,
+        api: type[AgentApi] = AgentApi,
+    ) -> None:
+        self.config = config
+        self.ledger = Ledger(config.slots)
+        self.runner = runner or ProcessRunner()
+        self.outputs = outputs or OutputWriter(config.node)
+        self.registration: RegisterResponse | None = None
+        self._api_type = api
+        self._apis = threading.local()
+        self._register_lock = threading.Lock()
+        self._base_env = base_environment()
+        self._made_dirs: set[str] = set()
+        self._short_tasks = False  # the last lease gave more than one index per free slot
+
+    # --- registration ---
+    def api(self) -> AgentApi:
+        """This thread's connection to the service."""
+        if not hasattr(self._apis, "api"):
+            self._apis.api = self._api_type(self.config.url, self.config.token)
+        return self._apis.api  # type: ignore[no-any-return]
+
+    def register(self) -> RegisterResponse:
+        with self._register_lock:
+            request = RegisterRequest(
+                node=self.config.node,
+                pool=self.config.pool,
+                slots=self.config.slots,
+                hostname=os.uname().nodename,
+                cloud=self.config.cloud,
+            )
+            self.registration = self.api().register(request)
+            with self.ledger.lock:
+                self.ledger.drain = self.registration.state != NodeState.ONLINE
+                self.ledger.lock.notify_all()
+            return self.registration
+
+    # --- main thread ---
+    def step(self, timeout: float | None = 0.0) -> list[Finished]:
+        """Start what fits, wait up to ``timeout`` for processes to end, and queue their results."""
+        ledger = self.ledger
+        with ledger.lock:
+            cancels = ledger.take_cancels()
+            starting: list[Held] = []
+            while ledger.backlog and len(ledger.running) < ledger.slots and not ledger.stopping:
+                held = ledger.backlog.popleft()
+                ledger.running[held.key] = held
+                starting.append(held)
+        if cancels:
+            for key in self.runner.keys():
+                if key[0] in cancels:  # type: ignore[index]
+                    self.runner.kill(key)
+        for held in starting:
+            self.runner.start(self._spec(held))
+        results = self.runner.poll(timeout)
+        finished: list[Finished] = []
+        with ledger.lock:
+            for result in results:
+                held = ledger.running.pop(result.key, None)  # type: ignore[arg-type]
+                if held is None or result.canceled:  # canceled by the service: nothing to tell it
+                    continue
+                done = Finished(held, result)
+                ledger.unreported.append(done)
+                finished.append(done)
+            if results:
+                ledger.lock.notify_all()
+        return finished
+
+    # --- lease thread ---
+    def lease_once(self, wait: float | None = None) -> int | None:
+        """Lease for the free slots; the number of leases, or None when there was no room to ask."""
+        ledger, slots = self.ledger, self.config.slots
+        with ledger.lock:
+            if ledger.drain or ledger.stopping:
+                return None
+            free = ledger.free_slots()
+            running = ledger.refs(include_backlog=False)
+            backlog = len(ledger.backlog)
+        wait = self._lease_wait() if wait is None else wait
+        if free <= 0:
+            if not (self._short_tasks and backlog <= slots * 2):
+                return None
+            free, wait = slots, 0.0  # refill ahead: tiny tasks drain a backlog faster than a round trip
+        response = self.api().lease(
+            LeaseRequest(
+                node=self.config.node,
+                pool=self.config.pool,
+                free_slots=free,
+                wait_seconds=wait,
+                running=running,
+            )
+        )
+        self._short_tasks = len(response.leases) > free
+        with ledger.lock:
+            for lease in response.leases:
+                ledger.backlog.append(Held(lease, response.output_url, response.output_prefix))
+            ledger.cancels.update(response.cancel)
+            ledger.drain = response.drain
+        if response.leases or response.cancel:
+            self.runner.wakeup()
+        return len(response.leases)
+
+    def _lease_wait(self) -> float:
+        limit = self.registration.max_lease_wait if self.registration else self.config.lease_wait
+        return max(0.0, min(self.config.lease_wait, limit))
+
+    # --- heartbeat thread ---
+    def heartbeat_once(self) -> None:
+        with self.ledger.lock:
+            running = self.ledger.refs()
+        response = self.api().heartbeat(
+            HeartbeatRequest(node=self.config.node, pool=self.config.pool, running=running)
+        )
+        with self.ledger.lock:
+            self.ledger.drain = response.drain
+            self.ledger.cancels.update(response.cancel)
+            self.ledger.lock.notify_all()
+        if response.cancel:
+            self.runner.wakeup()
+
+    # --- report thread ---
+    def report_once(self) -> int:
+        """Store outputs and report up to ``report_max`` results; how many the service acknowledged."""
+        with self.ledger.lock:
+            batch = list(islice(self.ledger.unreported, self.config.report_max))
+        if not batch:
+            return 0
+        refs = self._store_outputs(batch)
+        results = [_task_result(f, refs) for f in batch]
+        self.api().report(ReportRequest(node=self.config.node, results=results))
+        with self.ledger.lock:
+            for _ in batch:  # only this thread removes, and appends go to the other end
+                self.ledger.unreported.popleft()
+            self.ledger.lock.notify_all()
+        return len(batch)
+
+    def _store_outputs(self, batch: list[Finished]) -> dict[tuple[str, str], object]:
+        groups: dict[tuple[str | None, str], list[Output]] = {}
+        for f in batch:
+            lease, result = f.held.lease, f.result
+            stdout = result.stdout or self._file_tail(lease.workdir, lease.stdout)
+            stderr = result.stderr or self._file_tail(lease.workdir, lease.stderr)
+            group = groups.setdefault((f.held.output_url, f.held.output_prefix), [])
+            group.append(Output(lease.job, lease.task, "stdout", stdout))
+            group.append(Output(lease.job, lease.task, "stderr", stderr))
+        refs: dict[tuple[str, str], object] = {}
+        for (url, prefix), outputs in groups.items():
+            try:
+                refs.update(self.outputs.write(outputs, url, prefix))
+            except ConfigError as e:  # nowhere to keep output: still report the exit codes
+                log.warning("output not stored: %s", e.message)
+        return refs
+
+    def _file_tail(self, workdir: str | None, path: str | None) -> bytes:
+        if not path:
+            return b""
+        full = self._workdir_path(workdir) / path
+        try:
+            with open(full, "rb") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, size - STDOUT_FILE_LIMIT))
+                return fh.read()
+        except OSError:
+            return b""
+
+    # --- helpers ---
+    def _spec(self, held: Held) -> RunSpec:
+        lease = held.lease
+        workdir = self._workdir(lease.workdir)
+        package_root = str(self.config.package_root or self.config.workdir / "packages")
+        env = task_environment(self._base_env, lease, self.config.node, workdir, package_root)
+        return RunSpec(held.key, lease.command, env, workdir, lease.max_run_time, lease.stdout, lease.stderr)
+
+    def _workdir_path(self, requested: str | None) -> Path:
+        return self.config.workdir / requested if requested else self.config.workdir
+
+    def _workdir(self, requested: str | None) -> str:
+        """The absolute working directory of a task, created on first use."""
+        path = str(self._workdir_path(requested))
+        if path not in self._made_dirs:
+            os.makedirs(path, exist_ok=True)
+            self._made_dirs.add(path)
+        return path
+
+
+def _task_result(f: Finished, refs: dict[tuple[str, str], object]) -> TaskResult:
+    lease, r = f.held.lease, f.result
+    message = r.error or ("killed after its max run time" if r.timed_out else None)
+    return TaskResult(
+        task=lease.task,
+        attempt=lease.attempt,
+        exit_code=None if r.error else r.exit_code,
+        started_at=r.started_at,
+        ended_at=r.ended_at,
+        timed_out=r.timed_out,
+        stdout=refs.get((lease.task, "stdout")),  # type: ignore[arg-type]
+        stderr=refs.get((lease.task, "stderr")),  # type: ignore[arg-type]
+        message=message,
+    )

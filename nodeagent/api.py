@@ -1,0 +1,59 @@
+"""The agent's side of the agent protocol: typed calls to POST /api/agent/{register,heartbeat,lease,report}.
+
+Outbound HTTP(S) only. One ``AgentApi`` per thread (each holds its own connection), so a long-poll
+lease never delays a heartbeat or a report.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from hpcburst.client.http import auth_headers, unreachable, unwrap
+from hpcburst.domain.protocol import (
+    HeartbeatRequest,
+    HeartbeatResponse,
+    LeaseRequest,
+    LeaseResponse,
+    RegisterRequest,
+    RegisterResponse,
+    ReportRequest,
+    ReportResponse,
+)
+
+CALL_TIMEOUT = 30.0  # seconds for any call beyond its long-poll wait
+
+
+class AgentApi:
+    def __init__(self, url: str, token: str | None = None) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, headers=auth_headers(token), timeout=CALL_TIMEOUT)
+
+    def register(self, request: RegisterRequest) -> RegisterResponse:
+        return RegisterResponse.model_validate(
+            self._post("/api/agent/register", request.model_dump(mode="json"))
+        )
+
+    def heartbeat(self, request: HeartbeatRequest) -> HeartbeatResponse:
+        return HeartbeatResponse.model_validate(
+            self._post("/api/agent/heartbeat", request.model_dump(mode="json"))
+        )
+
+    def lease(self, request: LeaseRequest) -> LeaseResponse:
+        body = self._post(
+            "/api/agent/lease", request.model_dump(mode="json"), CALL_TIMEOUT + request.wait_seconds
+        )
+        return LeaseResponse.model_validate(body)
+
+    def report(self, request: ReportRequest) -> ReportResponse:
+        body = self._post("/api/agent/report", request.model_dump(mode="json", exclude_none=True))
+        return ReportResponse.model_validate(body)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _post(self, path: str, body: object, timeout: float = CALL_TIMEOUT) -> object:
+        try:
+            response = self._http.post(path, json=body, timeout=timeout)
+        except httpx.TransportError as e:
+            raise unreachable(self.url, e) from e
+        return unwrap(response)

@@ -1,0 +1,64 @@
+"""What an agent holds, shared by its threads: leased work waiting for a slot, running work, unreported results.
+
+Every index the service leased to this node is in exactly one place here until its result is acknowledged:
+``backlog`` (leased, not started) -> ``running`` -> ``unreported``. All access goes through the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from hpcburst.domain.protocol import Lease, RunningRef
+from nodeagent.runner import RunResult
+
+RunKey = tuple[str, int]  # (task key, attempt)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A lease plus where its output goes (the grant that came with it)."""
+
+    lease: Lease
+    output_url: str | None
+    output_prefix: str
+
+    @property
+    def key(self) -> RunKey:
+        return (self.lease.task, self.lease.attempt)
+
+
+@dataclass(frozen=True)
+class Finished:
+    held: Held
+    result: RunResult
+
+
+@dataclass
+class Ledger:
+    slots: int
+    backlog: deque[Held] = field(default_factory=deque)
+    running: dict[RunKey, Held] = field(default_factory=dict)
+    unreported: deque[Finished] = field(default_factory=deque)
+    cancels: set[str] = field(default_factory=set)
+    drain: bool = False
+    stopping: bool = False
+    lock: threading.Condition = field(default_factory=threading.Condition)
+
+    def free_slots(self) -> int:
+        """Slots with nothing to run next (running and queued-here work both count as taken)."""
+        return max(0, self.slots - len(self.running) - len(self.backlog))
+
+    def refs(self, include_backlog: bool = True) -> list[RunningRef]:
+        held = list(self.running.values()) + [f.held for f in self.unreported]
+        if include_backlog:
+            held += list(self.backlog)
+        return [RunningRef(task=h.lease.task, attempt=h.lease.attempt) for h in held]
+
+    def take_cancels(self) -> set[str]:
+        """The task keys to cancel now; canceled backlog entries are simply dropped (never started)."""
+        cancels, self.cancels = self.cancels, set()
+        if cancels and self.backlog:
+            self.backlog = deque(h for h in self.backlog if h.lease.task not in cancels)
+        return cancels

@@ -1,0 +1,147 @@
+"""The agent as a long-running service: the loops of ``nodeagent.agent`` in threads, with retry and re-register.
+
+Threads: lease (long-poll), heartbeat, report; the process runner lives on the calling (main) thread. Any call
+answered 404 (the service forgot this node, e.g. after it was presumed dead) re-registers; an unreachable
+service is retried with backoff while processes keep running and results wait, so a restarted runtime
+picks up where it left off.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from hpcburst.errors import HpcBurstError, NotFound
+from nodeagent.agent import Agent
+
+log = logging.getLogger("nodeagent")
+
+MAX_BACKOFF = 5.0
+STOP_FLUSH = 5.0  # seconds a stopping agent keeps trying to report what finished
+
+
+class AgentService:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.stop_event = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._backoff: dict[str, float] = {}  # per loop: seconds to wait after its last failure
+        self._stop_seen: float | None = None
+
+    def stop(self) -> None:
+        """Ask ``run`` to end (safe from signal handlers and other threads)."""
+        self.stop_event.set()
+        self.agent.runner.wakeup()
+        with self.agent.ledger.lock:
+            self.agent.ledger.lock.notify_all()
+
+    def run(self) -> None:
+        """Register, then serve until ``stop``: running processes are killed, finished results flushed."""
+        if not self._retrying(self.agent.register, "register"):
+            return
+        log.info(
+            "registered %s (pool %s, %d slots)",
+            self.agent.config.node,
+            self.agent.config.pool,
+            self.agent.config.slots,
+        )
+        for name, loop in (
+            ("lease", self._lease_loop),
+            ("heartbeat", self._heartbeat_loop),
+            ("report", self._report_loop),
+        ):
+            thread = threading.Thread(target=loop, name=f"agent-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        try:
+            while not self.stop_event.is_set():
+                self.agent.step(0.5)
+        finally:
+            self._shut_down()
+
+    def _shut_down(self) -> None:
+        ledger = self.agent.ledger
+        with ledger.lock:
+            ledger.stopping = True
+            ledger.lock.notify_all()
+        self.stop_event.set()
+        self.agent.runner.close()  # kills what still runs: the service re-leases it when heartbeats stop
+        for thread in self._threads:
+            thread.join(timeout=STOP_FLUSH)
+
+    # --- loops ---
+    def _lease_loop(self) -> None:
+        ledger = self.agent.ledger
+        while not self.stop_event.is_set():
+            began = time.monotonic()
+            got = self._once(self.agent.lease_once, "lease")
+            if got is None:  # no room (or draining): wait for a slot to free up
+                with ledger.lock:
+                    ledger.lock.wait(0.5)
+            elif got == 0 and time.monotonic() - began < 0.02:
+                self.stop_event.wait(0.05)  # the service did not long-poll: do not spin
+
+    def _heartbeat_loop(self) -> None:
+        while not self.stop_event.is_set():
+            self._once(self.agent.heartbeat_once, "heartbeat")
+            interval = self.agent.registration.heartbeat_interval if self.agent.registration else 5.0
+            self.stop_event.wait(interval)
+
+    def _report_loop(self) -> None:
+        ledger, config = self.agent.ledger, self.agent.config
+        deadline: float | None = None
+        while True:
+            with ledger.lock:
+                if not ledger.unreported:
+                    if self.stop_event.is_set():
+                        return
+                    ledger.lock.wait(0.5)
+                    continue
+                if deadline is None:
+                    deadline = time.monotonic() + config.report_interval
+                wait = deadline - time.monotonic()
+                if wait > 0 and len(ledger.unreported) < config.report_max and not self.stop_event.is_set():
+                    ledger.lock.wait(wait)
+                    continue
+            deadline = None
+            if self._once(self.agent.report_once, "report", stopping_ok=True) is None:
+                if self.stop_event.is_set() and self._stopped_for() > STOP_FLUSH:
+                    return
+
+    # --- retry policy ---
+    def _once(self, call: Callable[[], object], what: str, stopping_ok: bool = False) -> object:
+        """One call; on NotFound re-register, on other failures back off. None when it failed."""
+        try:
+            result = call()
+            self._backoff[what] = 0.0
+            return result
+        except NotFound:
+            log.warning("%s: the service does not know this node; registering again", what)
+            self._retrying(self.agent.register, "register")
+        except (HpcBurstError, OSError) as e:
+            backoff = self._backoff[what] = min(MAX_BACKOFF, max(0.1, self._backoff.get(what, 0.0) * 2))
+            log.warning("%s failed (%s); retrying in %.1fs", what, e, backoff)
+            if stopping_ok:
+                time.sleep(backoff)  # the report loop keeps flushing while the agent stops
+            else:
+                self.stop_event.wait(backoff)
+        return None
+
+    def _retrying(self, call: Callable[[], object], what: str) -> bool:
+        backoff = 0.1
+        while not self.stop_event.is_set():
+            try:
+                call()
+                return True
+            except (HpcBurstError, OSError) as e:
+                log.warning("%s failed (%s); retrying in %.1fs", what, e, backoff)
+                self.stop_event.wait(backoff)
+                backoff = min(MAX_BACKOFF, backoff * 2)
+        return False
+
+    def _stopped_for(self) -> float:
+        if self._stop_seen is None:
+            self._stop_seen = time.monotonic()
+        return time.monotonic() - self._stop_seen
