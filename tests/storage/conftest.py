@@ -7,15 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from azure.cosmos import CosmosClient
 
-from hpcburst.emulators import Azurite
+from hpcburst.emulators import Azurite, CosmosServer
 from hpcburst.storage.blob.azure import AzureBlobStore
 from hpcburst.storage.queue.azure import AzureWorkQueue
 from hpcburst.storage.queue.port import WorkQueue
+from hpcburst.storage.state.cosmos import CosmosStateStore
 from hpcburst.storage.state.port import StateStore
 from hpcburst.storage.state.sqlite import SqliteStateStore
 
-STATE_ADAPTERS = ["sqlite"]
+STATE_ADAPTERS = ["sqlite", "cosmos"]
 QUEUE_ADAPTERS = ["azurite"]
 
 
@@ -25,6 +27,9 @@ def state_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stat
     store: StateStore
     if request.param == "sqlite":
         store = SqliteStateStore(tmp_path / "state.db")
+    elif request.param == "cosmos":
+        yield from fresh_cosmos_store(request.getfixturevalue("cosmos_server"))
+        return
     else:  # pragma: no cover - guarded by STATE_ADAPTERS
         raise AssertionError(request.param)
     yield store
@@ -58,3 +63,13 @@ def queue_name(work_queue: WorkQueue) -> str:
     name = unique("q")
     work_queue.ensure(name)
     return name
+
+
+def fresh_cosmos_store(server: CosmosServer) -> Iterator[StateStore]:
+    """A store on its own database of the session's Cosmos server, dropped afterwards."""
+    database = unique("db")
+    store = CosmosStateStore(server.endpoint, server.key, database, verify_tls=False)
+    yield store
+    store.close()
+    with CosmosClient(server.endpoint, credential=server.key, connection_verify=False) as client:
+        client.delete_database(database)
