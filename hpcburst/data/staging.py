@@ -1,0 +1,186 @@
+"""Task staging on a node: a content-addressed input cache, input placement and output collection.
+
+Interface for the node agent (``nodeagent/``)::
+
+    cache = NodeCache(Path(os.environ["CCP_DATA"] or "~/.hpcburst/cache"), blob_store)
+    placed = cache.stage_inputs(lease.input_files, workdir)           # before running the index
+    uploaded = cache.collect_outputs(lease.output_files, workdir)     # after it exits
+    # uploaded: ["hpc-output/job1/out/result-7.csv", ...]
+
+- Specs may be ``InputFile``/``OutputFile`` models or their dict shapes (as in ``Lease``).
+- ``index``: pass the sweep index to substitute ``*`` here; pass ``None`` (default) when the specs
+  are already substituted: the lease builder (``hpcburst.domain.leasing``) substitutes every string
+  field, so a lease's specs must not be substituted twice (``^*`` would turn into the index).
+- A shared input is downloaded once per node: the cache is keyed by the blob's recorded sha256
+  (hpcburst uploads) or by container/path/etag; concurrent task slots (threads) wait on one
+  download per key, and other processes on the node wait on a file lock (``fcntl.flock``) under
+  ``root/locks``; entries appear by atomic rename, so nobody sees a half-written file.
+- Inputs are hard-linked into the workdir (copied across file systems, or with ``link=False``).
+  Cache entries are read-only and carry a sentinel mtime: an entry a task changed through its
+  hard link is noticed on the next hit and fetched again.
+- Outputs go up through the verified, parallel ``upload``; a pattern matching nothing uploads nothing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from hpcburst.data.manifest import META_SHA256, META_SIZE
+from hpcburst.data.transfer_download import download
+from hpcburst.data.transfer_upload import upload
+from hpcburst.domain.staging import InputFile, OutputFile, check_relative
+from hpcburst.errors import InvalidSpec
+from hpcburst.storage.blob.port import BlobInfo, BlobStore
+
+CACHE_MTIME_NS = 1_000_000_000 * 10**9  # 2001-09-09: a cached entry's mtime; any other means it was modified
+_LOCK_STRIPES = 64
+S = TypeVar("S", bound=BaseModel)
+
+
+class NodeCache:
+    """Inputs fetched once per node, shared by every task slot and process using the same ``root``."""
+
+    def __init__(self, root: Path | str, store: BlobStore, concurrency: int = 4, link: bool = True) -> None:
+        self.root = Path(root)
+        self.store = store
+        self.concurrency = concurrency
+        self.link = link
+        self.downloads = 0  # blobs fetched from storage by this instance
+        self.hits = 0
+        self._counter_lock = threading.Lock()
+        self._key_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+        (self.root / "objects").mkdir(parents=True, exist_ok=True)
+        (self.root / "locks").mkdir(parents=True, exist_ok=True)
+
+    # --- the cache ---
+    def fetch(self, container: str, path: str) -> Path:
+        """The local cached copy of ``container/path``, downloading it only if no slot has yet."""
+        info = self.store.properties(container, path)
+        key = cache_key(info)
+        entry = self.root / "objects" / key[:2] / key
+        if self._fresh(entry, info):
+            return self._hit(entry)
+        with self._key_locks[hash(key) % _LOCK_STRIPES], self._file_lock(key):
+            if self._fresh(entry, info):
+                return self._hit(entry)
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            entry.unlink(missing_ok=True)
+            download(self.store, container, path, entry, concurrency=self.concurrency)  # atomic rename
+            entry.chmod(0o444)
+            os.utime(entry, ns=(CACHE_MTIME_NS, CACHE_MTIME_NS))
+            with self._counter_lock:
+                self.downloads += 1
+        return entry
+
+    def _fresh(self, entry: Path, info: BlobInfo) -> bool:
+        try:
+            st = entry.stat()
+        except FileNotFoundError:
+            return False
+        size = int({k.lower(): v for k, v in info.metadata.items()}.get(META_SIZE, info.size))
+        return st.st_mtime_ns == CACHE_MTIME_NS and st.st_size == size
+
+    def _hit(self, entry: Path) -> Path:
+        with self._counter_lock:
+            self.hits += 1
+        return entry
+
+    def _file_lock(self, key: str) -> _FileLock:
+        return _FileLock(self.root / "locks" / f"{key}.lock")
+
+    # --- staging ---
+    def stage_inputs(
+        self, inputs: Iterable[InputFile | Mapping[str, Any]], workdir: Path | str, index: int | None = None
+    ) -> list[Path]:
+        """Place every input in ``workdir``; returns the placed paths."""
+        workdir = Path(workdir)
+        placed = []
+        for spec in inputs:
+            item = _spec(InputFile, spec)
+            if index is not None:
+                item = item.for_index(index)
+            loc = item.location
+            cached = self.fetch(loc.container, loc.path)
+            placed.append(self._place(cached, workdir / item.path))
+        return placed
+
+    def _place(self, cached: Path, dest: Path) -> Path:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.staging-{threading.get_ident()}")
+        tmp.unlink(missing_ok=True)
+        try:
+            if not self.link:
+                raise OSError("copy requested")
+            os.link(cached, tmp)
+        except OSError:  # another file system (EXDEV), or links not wanted: copy
+            shutil.copyfile(cached, tmp)
+        os.replace(tmp, dest)
+        return dest
+
+    def collect_outputs(
+        self, outputs: Iterable[OutputFile | Mapping[str, Any]], workdir: Path | str, index: int | None = None
+    ) -> list[str]:
+        """Upload the files matching each output pattern; returns the blob names ("container/path")."""
+        workdir = Path(workdir).resolve()
+        uploaded: list[str] = []
+        for spec in outputs:
+            item = _spec(OutputFile, spec)
+            if index is not None:
+                item = item.for_index(index)
+            for file in sorted(p for p in workdir.glob(item.pattern) if p.is_file()):
+                relative = _inside(workdir, file, item.pattern)
+                dest = item.destination(relative)
+                upload(self.store, file, dest.container, dest.path, concurrency=self.concurrency)
+                uploaded.append(str(dest))
+        return uploaded
+
+
+def _spec(model: type[S], spec: S | Mapping[str, Any]) -> S:
+    if isinstance(spec, model):
+        return spec
+    try:
+        return model.model_validate(spec)
+    except ValidationError as e:
+        raise InvalidSpec(f"bad {model.__name__} {dict(spec)!r}: {e.errors()[0]['msg']}") from e
+
+
+def cache_key(info: BlobInfo) -> str:
+    """Content address of a blob: its recorded sha256, else a hash of where it is and its etag."""
+    digest = {k.lower(): v for k, v in info.metadata.items()}.get(META_SHA256)
+    if digest:
+        return f"sha256-{digest}"
+    where = f"{info.container}/{info.name}@{info.etag}".encode()
+    return f"etag-{hashlib.sha256(where).hexdigest()}"
+
+
+def _inside(workdir: Path, file: Path, pattern: str) -> str:
+    resolved = file.resolve()  # a symlink in the workdir must not export files from elsewhere
+    if not resolved.is_relative_to(workdir):
+        raise InvalidSpec(f"output pattern {pattern!r} matched {file}, which resolves outside the workdir")
+    return check_relative(resolved.relative_to(workdir).as_posix(), "output file")
+
+
+class _FileLock:
+    """An exclusive flock on a lock file: serialises downloads of one key across processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self) -> _FileLock:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
