@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -61,7 +62,7 @@ class Agent:
         config: AgentConfig,
         runner: ProcessRunner | None = None,
         outputs: OutputWriter | None = None,
-        api: type[AgentApi] = AgentApi,
+        api: Callable[[str, str | None], AgentApi] = AgentApi,
     ) -> None:
         self.config = config
         self.ledger = Ledger(config.slots)

@@ -1,0 +1,201 @@
+"""The node agent, driven one step at a time against the fake service and real blob storage (Azurite)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from agent_fakes import FakeService
+
+from hpcburst import constants as c
+from hpcburst.domain.states import NodeState
+from hpcburst.emulators import Azurite
+from hpcburst.errors import ClusterUnreachable
+from hpcburst.storage.blob.azure import AzureBlobStore
+from nodeagent.agent import Agent, AgentConfig
+from nodeagent.runner import ProcessRunner
+from nodeagent.service import AgentService
+
+
+@pytest.fixture
+def blobs(azurite: Azurite) -> AzureBlobStore:
+    store = AzureBlobStore.from_connection_string(azurite.connection_string)
+    store.ensure_container(c.BLOB_OUTPUT)
+    return store
+
+
+@pytest.fixture
+def service(blobs: AzureBlobStore) -> FakeService:
+    return FakeService(output_url=blobs.sas_url(c.BLOB_OUTPUT, permission="rcw"))
+
+
+@pytest.fixture
+def make_agent(service: FakeService, tmp_path: Path) -> Iterator[Callable[..., Agent]]:
+    agents: list[Agent] = []
+
+    def make(slots: int = 2, node: str = "n1") -> Agent:
+        config = AgentConfig(url="http://fake", node=node, slots=slots, workdir=tmp_path / node)
+        agent = Agent(config, runner=ProcessRunner(kill_grace=0.5), api=service.api)
+        agent.register()
+        agents.append(agent)
+        return agent
+
+    yield make
+    for agent in agents:
+        agent.runner.close()
+
+
+def run_until_reported(agent: Agent, service: FakeService, count: int) -> None:
+    """Lease, run and report until the service holds ``count`` results (bounded, no sleeps)."""
+    for _ in range(2000):
+        if len(service.results) >= count:
+            return
+        agent.lease_once(wait=0)
+        agent.step(0.05)
+        agent.report_once()
+    raise AssertionError(f"only {len(service.results)} of {count} results reported")
+
+
+def read_ref(blobs: AzureBlobStore, ref: object) -> bytes:
+    return blobs.download_range(ref.container, ref.blob, ref.offset, ref.length)  # type: ignore[attr-defined]
+
+
+def test_each_index_runs_with_the_hpc_pack_environment_and_its_output_lands_in_blob_storage(
+    service: FakeService, make_agent: Callable[..., Agent], blobs: AzureBlobStore
+) -> None:
+    keys = service.add("j1", 'echo "$CCP_JOBID $CCP_TASKID $CCP_TASKINSTANCEID $CCP_NODES $CCP_JOBNAME *"', 5)
+    agent = make_agent(slots=2)
+    while len(agent.ledger.unreported) < 5:
+        agent.lease_once(wait=0)
+        agent.step(0.05)
+    assert agent.report_once() == 5
+    for index, key in enumerate(keys):
+        result = service.results[key]
+        assert result.exit_code == 0 and result.stderr is None  # empty streams get no blob
+        assert read_ref(blobs, result.stdout) == f"j1 1 {index} 1 n1 1 j1 {index}\n".encode()
+        assert result.started_at is not None and result.ended_at is not None
+    # one report batch -> one segment blob shared by its indices
+    assert len({service.results[k].stdout.blob for k in keys}) == 1  # type: ignore[union-attr]
+
+
+def test_failures_timeouts_and_missing_programs_are_reported_with_their_reason(
+    service: FakeService, make_agent: Callable[..., Agent], blobs: AzureBlobStore
+) -> None:
+    (failing,) = service.add("fail", "sh -c 'echo bad >&2; exit 4'")
+    (slow,) = service.add("slow", "sleep 30", max_run_time=0.3)
+    (missing,) = service.add("missing", "no-such-program-xyz")
+    run_until_reported(make_agent(slots=3), service, 3)
+    assert service.results[failing].exit_code == 4
+    assert read_ref(blobs, service.results[failing].stderr) == b"bad\n"
+    assert service.results[slow].timed_out and service.results[slow].message
+    assert service.results[missing].exit_code is None
+    assert "no-such-program-xyz" in (service.results[missing].message or "")
+
+
+def test_a_stdout_file_is_written_in_the_workdir_and_kept_in_blob_storage(
+    service: FakeService, make_agent: Callable[..., Agent], blobs: AzureBlobStore, tmp_path: Path
+) -> None:
+    (key,) = service.add("files", "echo tile-7", workdir="run", stdout="out/tile.txt")
+    run_until_reported(make_agent(), service, 1)
+    assert (tmp_path / "n1" / "run" / "out" / "tile.txt").read_bytes() == b"tile-7\n"
+    assert read_ref(blobs, service.results[key].stdout) == b"tile-7\n"
+
+
+def test_no_more_processes_run_at_once_than_the_node_has_slots(
+    service: FakeService, make_agent: Callable[..., Agent]
+) -> None:
+    service.add("many", "true", 20)
+    agent = make_agent(slots=3)
+    peak = 0
+    for _ in range(2000):
+        agent.lease_once(wait=0)
+        agent.step(0.05)
+        peak = max(peak, agent.runner.running)
+        agent.report_once()
+        if len(service.results) == 20:
+            break
+    assert len(service.results) == 20 and peak <= 3
+
+
+def test_tiny_tasks_are_leased_ahead_so_the_backlog_never_runs_dry(
+    service: FakeService, make_agent: Callable[..., Agent]
+) -> None:
+    service.per_slot = 10  # the service judged the tasks short
+    service.add("tiny", "true", 100)
+    agent = make_agent(slots=2)
+    assert agent.lease_once(wait=0) == 20
+    agent.step(0.0)  # two start, 18 wait here
+    assert agent.lease_once(wait=0) is None  # plenty queued here: no call
+    while len(agent.ledger.backlog) > 4:
+        agent.step(0.05)
+    assert agent.lease_once(wait=0) == 20  # low: refill before running dry
+    assert service.lease_calls[-1].free_slots == 2
+
+
+def test_a_cancel_from_the_heartbeat_kills_the_running_process_tree(
+    service: FakeService, make_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    pidfile = tmp_path / "child.pid"
+    (key,) = service.add("cancel", f"sleep 60 & echo $! > {pidfile}; wait")
+    agent = make_agent()
+    agent.lease_once(wait=0)
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        agent.step(0.05)
+    service.cancel.add(key)
+    agent.heartbeat_once()
+    while agent.runner.running:
+        agent.step(0.1)
+    assert not Path(f"/proc/{int(pidfile.read_text())}").exists() or _zombie(int(pidfile.read_text()))
+    assert agent.ledger.unreported == type(agent.ledger.unreported)()  # a canceled run is not reported
+
+
+def _zombie(pid: int) -> bool:
+    import psutil
+
+    try:
+        psutil.Process(pid).wait(timeout=5)
+        return True
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_an_offline_node_drains_finishing_what_it_holds_and_leasing_nothing(
+    service: FakeService, make_agent: Callable[..., Agent]
+) -> None:
+    service.add("drain", "true", 3)
+    agent = make_agent(slots=1)
+    assert agent.lease_once(wait=0) == 1
+    service.nodes["n1"] = NodeState.OFFLINE
+    agent.heartbeat_once()
+    assert agent.lease_once(wait=0) is None
+    run_until_reported(agent, service, 1)
+    assert len(service.queued) == 2  # untouched
+    service.nodes["n1"] = NodeState.ONLINE
+    agent.heartbeat_once()
+    run_until_reported(agent, service, 3)
+
+
+def test_results_survive_a_service_outage_and_are_reported_once_it_is_back(
+    service: FakeService, make_agent: Callable[..., Agent]
+) -> None:
+    service.add("outage", "echo *", 4)
+    agent = make_agent(slots=4)
+    agent.lease_once(wait=0)
+    while len(agent.ledger.unreported) < 4:
+        agent.step(0.1)
+    service.fail_next = 1
+    with pytest.raises(ClusterUnreachable):
+        agent.report_once()
+    assert len(agent.ledger.unreported) == 4
+    assert agent.report_once() == 4 and len(service.results) == 4
+
+
+def test_a_forgotten_node_registers_again(service: FakeService, make_agent: Callable[..., Agent]) -> None:
+    agent = make_agent()
+    runner = AgentService(agent)
+    service.nodes.clear()  # the service lost track of the node
+    assert runner._once(agent.heartbeat_once, "heartbeat") is None
+    assert "n1" in service.nodes
+    runner._once(agent.heartbeat_once, "heartbeat")
+    assert service.heartbeats[-1].node == "n1"
