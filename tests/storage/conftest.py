@@ -14,10 +14,11 @@ from hpcburst.storage.blob.azure import AzureBlobStore
 from hpcburst.storage.queue.azure import AzureWorkQueue
 from hpcburst.storage.queue.port import WorkQueue
 from hpcburst.storage.state.cosmos import CosmosStateStore
+from hpcburst.storage.state.memory import MemoryStateStore
 from hpcburst.storage.state.port import StateStore
 from hpcburst.storage.state.sqlite import SqliteStateStore
 
-STATE_ADAPTERS = ["sqlite", "cosmos"]
+STATE_ADAPTERS = ["sqlite", "cosmos", "memory"]
 QUEUE_ADAPTERS = ["azurite"]
 
 
@@ -27,6 +28,8 @@ def state_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stat
     store: StateStore
     if request.param == "sqlite":
         store = SqliteStateStore(tmp_path / "state.db")
+    elif request.param == "memory":
+        store = MemoryStateStore()
     elif request.param == "cosmos":
         yield from fresh_cosmos_store(request.getfixturevalue("cosmos_server"))
         return

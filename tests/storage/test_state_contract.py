@@ -13,6 +13,7 @@ import pytest
 
 from hpcburst import constants as c
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
+from hpcburst.storage.state.memory import MemoryStateStore
 from hpcburst.storage.state.port import Document, StateStore, WriteOp, query_all
 from hpcburst.storage.state.sqlite import SqliteStateStore
 
@@ -257,8 +258,9 @@ def test_a_batch_with_a_lost_race_raises_conflict(state_store: StateStore) -> No
     assert state_store.get(c.TASKS, "j", "j.0").body == {"state": "Running"}
 
 
-def test_sqlite_batch_is_all_or_nothing(tmp_path: Path) -> None:
-    store = SqliteStateStore(tmp_path / "state.db")
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])  # the Cosmos server's batch is not atomic
+def test_a_failed_batch_leaves_nothing_behind(kind: str, tmp_path: Path) -> None:
+    store: StateStore = SqliteStateStore(tmp_path / "state.db") if kind == "sqlite" else MemoryStateStore()
     store.create(c.TASKS, "j", "j.1", {"state": "Queued"})
     with pytest.raises(Conflict):
         store.batch(c.TASKS, "j", [WriteOp("create", "j.0", {}), WriteOp("create", "j.1", {})])
