@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hpcburst.domain.staging import InputFile, OutputFile
 from hpcburst.domain.states import JobState, Priority
 
 MAX_INDICES_PER_JOB = 10_000_000
@@ -49,8 +50,8 @@ class TaskSpec(BaseModel):
     max_run_time: float | None = Field(default=None, gt=0, description="seconds; the index is killed after")
     retries: int = Field(default=0, ge=0, le=100, description="re-runs of a failed index")
     max_running: int | None = Field(default=None, ge=1, description="cap on indices running at once")
-    input_files: list[dict[str, Any]] = Field(default_factory=list)  # staging.InputFile shapes
-    output_files: list[dict[str, Any]] = Field(default_factory=list)  # staging.OutputFile shapes
+    input_files: list[InputFile] = Field(default_factory=list)  # blobs placed in the workdir first
+    output_files: list[OutputFile] = Field(default_factory=list)  # workdir files uploaded after
 
     @field_validator("command", mode="before")
     @classmethod

@@ -71,13 +71,9 @@ def lease_for(job: Job, doc: dict[str, Any], key: str) -> Lease:
         stdout=opt(spec.stdout),
         stderr=opt(spec.stderr),
         max_run_time=spec.max_run_time,
-        input_files=[_substitute_fields(f, sub) for f in spec.input_files],
-        output_files=[_substitute_fields(f, sub) for f in spec.output_files],
+        input_files=[f if spec.sweep is None else f.for_index(index) for f in spec.input_files],
+        output_files=[f if spec.sweep is None else f.for_index(index) for f in spec.output_files],
     )
-
-
-def _substitute_fields(item: dict[str, Any], sub: Any) -> dict[str, Any]:
-    return {k: sub(v) if isinstance(v, str) else v for k, v in item.items()}
 
 
 def mark_leased(doc: dict[str, Any], node: str, now: float) -> dict[str, Any]:

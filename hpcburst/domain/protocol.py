@@ -13,10 +13,9 @@ with a SAS, or None when the agent should use its own storage connection) and re
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from hpcburst.domain.staging import InputFile, OutputFile
 from hpcburst.domain.states import NodeState
 from hpcburst.domain.task import OutputRef
 
@@ -85,8 +84,8 @@ class Lease(BaseModel):
     stdout: str | None = None  # substituted file path on the node, if the user asked for one
     stderr: str | None = None
     max_run_time: float | None = None  # seconds; kill the process tree after
-    input_files: list[dict[str, Any]] = Field(default_factory=list)
-    output_files: list[dict[str, Any]] = Field(default_factory=list)
+    input_files: list[InputFile] = Field(default_factory=list)  # substituted
+    output_files: list[OutputFile] = Field(default_factory=list)
 
 
 class LeaseResponse(BaseModel):

@@ -1,0 +1,72 @@
+"""Job documents as the hot paths need them: cached, because leases and reports read them constantly.
+
+A job's tasks never change after submission, so a cached Job is good for everything but its
+state; ``active`` (jobs that may have Queued work) is re-read at most every ``ttl`` seconds or
+after ``invalidate`` (submit, cancel, finish in this process).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from hpcburst import constants as c
+from hpcburst.domain.job import Job
+from hpcburst.domain.states import JobState
+from hpcburst.storage.state.port import StateStore, query_all
+
+ACTIVE_STATES = [JobState.QUEUED.value, JobState.RUNNING.value]
+META_PARTITION = "_meta"  # the job id counter lives here; never a job
+
+
+class JobCatalog:
+    def __init__(
+        self,
+        store: StateStore,
+        ttl: float = 1.0,
+        size: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store, self._ttl, self._size, self._clock = store, ttl, size, clock
+        self._lock = threading.Lock()
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._active: list[Job] | None = None
+        self._active_at = 0.0
+
+    def get(self, job_id: str, fresh: bool = False) -> Job:
+        """The job (NotFound if missing); ``fresh`` re-reads it (for its current state)."""
+        with self._lock:
+            job = None if fresh else self._jobs.get(job_id)
+        if job is None:
+            doc = self._store.get(c.JOBS, job_id, job_id)
+            job = Job.from_document(doc.id, doc.body)
+            self._remember(job)
+        return job
+
+    def active(self) -> list[Job]:
+        """Jobs in Queued or Running state (at most ``ttl`` seconds old)."""
+        with self._lock:
+            if self._active is not None and self._clock() - self._active_at < self._ttl:
+                return self._active
+        docs = query_all(self._store, c.JOBS, where={"state": ACTIVE_STATES}, limit=500)
+        jobs = [Job.from_document(d.id, d.body) for d in docs if d.partition != META_PARTITION]
+        with self._lock:
+            self._active, self._active_at = jobs, self._clock()
+        for job in jobs:
+            self._remember(job)
+        return jobs
+
+    def invalidate(self, job_id: str | None = None) -> None:
+        with self._lock:
+            self._active = None
+            if job_id is not None:
+                self._jobs.pop(job_id, None)
+
+    def _remember(self, job: Job) -> None:
+        with self._lock:
+            self._jobs[job.id] = job
+            self._jobs.move_to_end(job.id)
+            while len(self._jobs) > self._size:
+                self._jobs.popitem(last=False)

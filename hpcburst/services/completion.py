@@ -1,0 +1,68 @@
+"""What the job orchestrator's activities ask of the store: which batches are done, and the final state.
+
+A batch is complete when all its documents exist and none is still open. ``open_batches`` is the
+ground truth the orchestrator falls back on when a "batch done" event was lost or came twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hpcburst import constants as c
+from hpcburst.domain.planning import batch_members
+from hpcburst.domain.states import OPEN_TASK_STATES, JobState, TaskState
+from hpcburst.errors import Conflict
+from hpcburst.services.catalog import JobCatalog
+from hpcburst.services.jobs import JobService
+from hpcburst.storage.state.port import StateStore, query_all
+
+
+class CompletionService:
+    def __init__(
+        self, store: StateStore, catalog: JobCatalog, jobs: JobService, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._store, self._catalog, self._jobs, self._clock = store, catalog, jobs, clock
+
+    def complete_batches(self, job_id: str, batches: list[int]) -> list[int]:
+        """The subset of ``batches`` whose every index exists and is Finished, Failed or Canceled."""
+        job = self._catalog.get(job_id)
+        done = []
+        for batch in batches:
+            size = sum(1 for _ in batch_members(job.tasks, job.batch_size, batch))
+            if self._store.count(c.TASKS, job_id, where={"batch": batch}) < size:
+                continue
+            if (
+                self._store.count(c.TASKS, job_id, where={"batch": batch, "state": list(OPEN_TASK_STATES)})
+                == 0
+            ):
+                done.append(batch)
+        return done
+
+    def open_batches(self, job_id: str) -> list[int]:
+        docs = query_all(
+            self._store, c.TASKS, partition=job_id, where={"state": list(OPEN_TASK_STATES)}, limit=1000
+        )
+        return sorted({d.body["batch"] for d in docs})
+
+    def finish(self, job_id: str) -> dict[str, Any]:
+        """Set the job's final state from its indices: Canceled if canceled, else Failed if any failed."""
+        while True:
+            doc = self._store.get(c.JOBS, job_id, job_id)
+            if doc.body["state"] == JobState.CANCELED:
+                self._jobs.cancel_open_tasks(job_id)  # documents a late dispatch may have created
+                final = JobState.CANCELED
+            elif self._store.count(c.TASKS, job_id, where={"state": TaskState.FAILED.value}):
+                final = JobState.FAILED
+            elif self._store.count(c.TASKS, job_id, where={"state": TaskState.CANCELED.value}):
+                final = JobState.CANCELED
+            else:
+                final = JobState.FINISHED
+            body = {**doc.body, "state": final.value, "ended_at": doc.body.get("ended_at") or self._clock()}
+            try:
+                self._store.replace(c.JOBS, job_id, job_id, body, if_match=doc.etag)
+            except Conflict:
+                continue
+            self._catalog.invalidate(job_id)
+            return {"job": job_id, "state": final.value}

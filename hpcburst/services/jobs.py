@@ -1,0 +1,237 @@
+"""Job lifecycle: submit, view (with per-state counts), list, cancel, requeue.
+
+Submission writes the job (Queued), starts its orchestration, then materializes the first batch
+right here, so a small job is leasable before the HTTP response leaves (submit->start latency);
+later batches go through the orchestrator and the dispatch queue.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hpcburst import constants as c
+from hpcburst.domain.job import Job, JobSpec
+from hpcburst.domain.planning import batch_count, batch_size_for
+from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, TaskState
+from hpcburst.domain.sweep import index_count
+from hpcburst.errors import Conflict, InvalidState, NotFound
+from hpcburst.services.catalog import META_PARTITION, JobCatalog
+from hpcburst.services.dispatch import DispatchService
+from hpcburst.services.orchestrations import Orchestrations, instance_id
+from hpcburst.services.wakeup import WorkSignal
+from hpcburst.storage.state.port import Document, Page, StateStore, WriteOp
+
+COUNTER_ID = "job-counter"
+PAGE = 500
+
+
+class JobService:
+    def __init__(
+        self,
+        store: StateStore,
+        catalog: JobCatalog,
+        dispatch: DispatchService,
+        signal: WorkSignal,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store, self._catalog, self._dispatch = store, catalog, dispatch
+        self._signal, self._clock = signal, clock
+
+    # --- submit ---
+    async def submit(self, spec: JobSpec, orchestrations: Orchestrations, owner: str | None = None) -> Job:
+        job_id = self._next_id()
+        total = sum(index_count(t) for t in spec.tasks)
+        size = batch_size_for(total)
+        job = Job(
+            id=job_id,
+            name=spec.name or f"job {job_id}",
+            owner=spec.owner or owner or "unknown",
+            priority=spec.priority,
+            pool=spec.pool,
+            never_burst=spec.never_burst,
+            tasks=spec.tasks,
+            state=JobState.QUEUED,
+            submitted_at=self._clock(),
+            total=total,
+            batch_size=size,
+            batches=batch_count(total, size),
+            instance_id=instance_id(job_id),
+        )
+        self._store.create(c.JOBS, job_id, job_id, job.document())
+        await orchestrations.start(job.instance_id, orchestrator_input(job, next_batch=1, open_batches=[0]))
+        self._dispatch.materialize(job_id, 0)
+        self._catalog.invalidate()
+        return job
+
+    def _next_id(self) -> str:
+        while True:
+            try:
+                doc = self._store.get(c.JOBS, META_PARTITION, COUNTER_ID)
+            except NotFound:
+                try:
+                    self._store.create(c.JOBS, META_PARTITION, COUNTER_ID, {"next": 2})
+                    return "1"
+                except Conflict:
+                    continue
+            number = int(doc.body["next"])
+            try:
+                self._store.replace(
+                    c.JOBS, META_PARTITION, COUNTER_ID, {"next": number + 1}, if_match=doc.etag
+                )
+                return str(number)
+            except Conflict:
+                continue
+
+    # --- read ---
+    def view(self, job_id: str) -> dict[str, Any]:
+        """The job document plus ``counts``: indices per task state (undispatched ones count as Submitted)."""
+        job = self._catalog.get(job_id, fresh=True)
+        counts = {s.value: self._store.count(c.TASKS, job_id, where={"state": s.value}) for s in TaskState}
+        missing = job.total - sum(counts.values())
+        counts[TaskState.CANCELED if job.state == JobState.CANCELED else TaskState.SUBMITTED] += max(
+            0, missing
+        )
+        return {"id": job.id, **job.document(), "counts": counts}
+
+    def list(
+        self,
+        state: str | None = None,
+        owner: str | None = None,
+        limit: int = 50,
+        continuation: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        where: dict[str, Any] = {}
+        if state:
+            where["state"] = JobState(state).value
+        if owner:
+            where["owner"] = owner
+        page: Page = self._store.query(
+            c.JOBS,
+            where=where,
+            order_by="submitted_at",
+            descending=True,
+            limit=limit,
+            continuation=continuation,
+        )
+        jobs = [{"id": d.id, **d.body} for d in page.items if d.partition != META_PARTITION]
+        return jobs, page.continuation
+
+    # --- cancel / requeue ---
+    async def cancel(self, job_id: str, orchestrations: Orchestrations) -> Job:
+        job = self._update_job(job_id, _cancel_job, self._clock())
+        self.cancel_open_tasks(job_id)
+        self._catalog.invalidate(job_id)
+        self._signal.notify()  # long-polling agents re-check what they run
+        await orchestrations.raise_event(job.instance_id, {"kind": "cancel"})
+        return job
+
+    def cancel_open_tasks(self, job_id: str) -> int:
+        """Every Queued or Running index of the job becomes Canceled; returns how many."""
+        canceled = 0
+        while True:
+            page = self._store.query(c.TASKS, job_id, where={"state": list(OPEN_TASK_STATES)}, limit=PAGE)
+            if not page.items:
+                return canceled
+            ops = [
+                WriteOp("replace", d.id, {**d.body, "state": TaskState.CANCELED.value}, d.etag)
+                for d in page.items
+            ]
+            try:
+                self._store.batch(c.TASKS, job_id, ops)
+                canceled += len(ops)
+            except (Conflict, NotFound):
+                continue  # a report or lease raced us: read the page again
+
+    async def requeue(
+        self, job_id: str, orchestrations: Orchestrations, indices: list[int] | None = None
+    ) -> dict[str, Any]:
+        """Failed and Canceled indices (all, or those listed) go back to Queued with fresh retries."""
+        job = self._catalog.get(job_id, fresh=True)
+        wanted = None if indices is None else set(indices)
+        requeued: list[int] = []  # the batch of every requeued index
+        continuation: str | None = None
+        while True:  # keyset paging stays correct while we change the documents we paged past
+            page = self._store.query(
+                c.TASKS,
+                job_id,
+                where={"state": list(REQUEUABLE_TASK_STATES)},
+                limit=PAGE,
+                continuation=continuation,
+            )
+            docs = [d for d in page.items if wanted is None or d.body["index"] in wanted]
+            requeued += self._requeue_docs(job_id, docs) if docs else []
+            if page.continuation is None:
+                break
+            continuation = page.continuation
+        batches = set(requeued)
+        if not requeued and not (job.state == JobState.CANCELED and wanted is None):
+            raise InvalidState(f"job {job_id} has no Failed or Canceled indices to requeue")
+        await self._restart_or_notify(job, sorted(batches), orchestrations)
+        self._signal.notify()
+        return {"job": job_id, "requeued": len(requeued), "batches": sorted(batches)}
+
+    def _requeue_docs(self, job_id: str, docs: list[Document]) -> list[int]:
+        """Requeue ``docs``; on a lost race fall back to one by one (re-reading each). Returns their batches."""
+        try:
+            self._store.batch(
+                c.TASKS, job_id, [WriteOp("replace", d.id, _requeued(d.body), d.etag) for d in docs]
+            )
+            return [d.body["batch"] for d in docs]
+        except (Conflict, NotFound):
+            pass
+        batches = []
+        for d in docs:
+            try:
+                fresh = self._store.get(c.TASKS, job_id, d.id)
+                if fresh.body["state"] in REQUEUABLE_TASK_STATES:
+                    self._store.replace(c.TASKS, job_id, d.id, _requeued(fresh.body), if_match=fresh.etag)
+                    batches.append(fresh.body["batch"])
+            except (Conflict, NotFound):
+                pass
+        return batches
+
+    async def _restart_or_notify(self, job: Job, batches: list[int], orchestrations: Orchestrations) -> None:
+        if not job.state.terminal:
+            await orchestrations.raise_event(job.instance_id, {"kind": "requeue", "batches": batches})
+            return
+        generation = int(job.instance_id.rsplit("-r", 1)[1]) + 1 if "-r" in job.instance_id else 1
+        new_instance = instance_id(job.id, generation)
+        restarted = self._update_job(job.id, _reopen_job, new_instance)
+        # A canceled job may have batches never dispatched: walk the window again (dispatch is idempotent).
+        next_batch = 0 if job.state == JobState.CANCELED else job.batches
+        await orchestrations.start(new_instance, orchestrator_input(restarted, next_batch, batches))
+        self._catalog.invalidate(job.id)
+
+    def _update_job(self, job_id: str, change: Callable[..., dict[str, Any]], *args: Any) -> Job:
+        while True:
+            doc = self._store.get(c.JOBS, job_id, job_id)
+            body = change(job_id, doc.body, *args)
+            try:
+                saved = self._store.replace(c.JOBS, job_id, job_id, body, if_match=doc.etag)
+                return Job.from_document(job_id, saved.body)
+            except Conflict:
+                continue
+
+
+def orchestrator_input(job: Job, next_batch: int, open_batches: list[int]) -> dict[str, Any]:
+    return {"job": job.id, "batches": job.batches, "next": next_batch, "open": list(open_batches)}
+
+
+def _cancel_job(job_id: str, body: dict[str, Any], now: float) -> dict[str, Any]:
+    if JobState(body["state"]).terminal:
+        raise InvalidState(f"job {job_id} is already {body['state']}")
+    return {**body, "state": JobState.CANCELED.value, "ended_at": now, "message": "canceled by request"}
+
+
+def _reopen_job(job_id: str, body: dict[str, Any], new_instance: str) -> dict[str, Any]:
+    reopened = {**body, "state": JobState.QUEUED.value, "instance_id": new_instance}
+    reopened.pop("ended_at", None)
+    reopened.pop("message", None)
+    return reopened
+
+
+def _requeued(body: dict[str, Any]) -> dict[str, Any]:
+    kept = ("job", "task", "index", "batch", "attempt")
+    return {**{k: body[k] for k in kept if k in body}, "state": TaskState.QUEUED.value, "retry_count": 0}

@@ -1,0 +1,137 @@
+"""Leasing: hand a node Queued indices, highest priority first, within caps, long-polling when idle.
+
+``lease_once`` is one synchronous pass (the store decides races with etags); ``lease`` repeats it
+until work arrives or ``wait_seconds`` pass, sleeping on the process-local WorkSignal with a
+periodic re-check (work may come from another instance). Passes in one process are serialized, so
+they never race each other; across processes a lost compare-and-set just re-reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+from hpcburst import constants as c
+from hpcburst.domain.job import Job
+from hpcburst.domain.leasing import cap_room, lease_count, lease_for, mark_leased, priority_order, runs_on
+from hpcburst.domain.protocol import Lease, LeaseRequest, LeaseResponse
+from hpcburst.domain.states import JobState, NodeState, TaskState
+from hpcburst.errors import Conflict, NotFound
+from hpcburst.services.catalog import JobCatalog
+from hpcburst.services.nodes import MAX_LEASE_WAIT, NodeService
+from hpcburst.services.runtimes import RuntimeStats
+from hpcburst.services.wakeup import WorkSignal
+from hpcburst.storage.state.port import Document, StateStore, WriteOp, query_all
+
+RECHECK_SECONDS = 1.0  # store re-check while long-polling (work submitted through another instance)
+CONFLICT_RETRIES = 3
+
+
+class LeaseService:
+    def __init__(
+        self,
+        store: StateStore,
+        catalog: JobCatalog,
+        nodes: NodeService,
+        signal: WorkSignal,
+        runtimes: RuntimeStats,
+        clock: Callable[[], float] = time.time,
+        output_url: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self._store, self._catalog, self._nodes, self._signal = store, catalog, nodes, signal
+        self._runtimes, self._clock, self._output_url = runtimes, clock, output_url
+        self._lock = threading.Lock()
+
+    async def lease(self, req: LeaseRequest) -> LeaseResponse:
+        deadline = time.monotonic() + min(req.wait_seconds, MAX_LEASE_WAIT)
+        while True:
+            seen = self._signal.generation
+            response = await asyncio.to_thread(self.lease_once, req)
+            remaining = deadline - time.monotonic()
+            if response.leases or response.cancel or response.drain or req.free_slots == 0 or remaining <= 0:
+                return response
+            await self._signal.wait(seen, min(RECHECK_SECONDS, remaining))
+
+    def lease_once(self, req: LeaseRequest) -> LeaseResponse:
+        state = self._nodes.state(req.pool, req.node)  # NotFound: register first
+        cancel = self._nodes.stale(req.node, req.running) if req.running else []
+        if state != NodeState.ONLINE:
+            return LeaseResponse(cancel=cancel, drain=state == NodeState.OFFLINE)
+        self._nodes.expire(force=False)
+        with self._lock:
+            leases = self._take(req)
+        url = self._output_url() if leases else None
+        return LeaseResponse(leases=leases, cancel=cancel, output_url=url)
+
+    def _take(self, req: LeaseRequest) -> list[Lease]:
+        jobs = [j for j in priority_order(self._catalog.active()) if runs_on(j, req.pool)]
+        if not jobs or req.free_slots <= 0:
+            return []
+        wanted = lease_count(req.free_slots, self._runtimes.mean(jobs[0].id))
+        leases: list[Lease] = []
+        for job in jobs:
+            if len(leases) >= wanted:
+                break
+            leases += self._take_from(job, req.node, wanted - len(leases))
+        return leases
+
+    def _take_from(self, job: Job, node: str, wanted: int) -> list[Lease]:
+        for _ in range(CONFLICT_RETRIES):
+            docs = self._candidates(job, wanted)
+            if not docs:
+                return []
+            now = self._clock()
+            bodies = [mark_leased(d.body, node, now) for d in docs]
+            try:
+                self._store.batch(
+                    c.TASKS,
+                    job.id,
+                    [WriteOp("replace", d.id, b, d.etag) for d, b in zip(docs, bodies, strict=True)],
+                )
+            except (Conflict, NotFound):
+                continue  # another instance leased some of them: read again
+            if job.state == JobState.QUEUED:
+                self._mark_running(job.id, now)
+            return [lease_for(job, body, d.id) for d, body in zip(docs, bodies, strict=True)]
+        return []
+
+    def _candidates(self, job: Job, wanted: int) -> list[Document]:
+        """Up to ``wanted`` Queued documents of ``job`` that its tasks' max_running caps allow."""
+        where = {"state": TaskState.QUEUED.value}
+        capped = any(t.max_running is not None for t in job.tasks)
+        if not capped:
+            return self._store.query(c.TASKS, job.id, where=where, limit=wanted).items
+        running: dict[int, int] = {}
+        for doc in query_all(
+            self._store, c.TASKS, partition=job.id, where={"state": TaskState.RUNNING.value}
+        ):
+            running[doc.body["task"]] = running.get(doc.body["task"], 0) + 1
+        room = {n: cap_room(t, running.get(n, 0)) for n, t in enumerate(job.tasks, start=1)}
+        if all(r == 0 for r in room.values()):
+            return []
+        picked: list[Document] = []
+        for doc in query_all(self._store, c.TASKS, partition=job.id, where=where, limit=max(wanted, 100)):
+            left = room[doc.body["task"]]
+            if left is None or left > 0:
+                picked.append(doc)
+                if left is not None:
+                    room[doc.body["task"]] = left - 1
+            if len(picked) >= wanted or all(r == 0 for r in room.values()):
+                break
+        return picked
+
+    def _mark_running(self, job_id: str, now: float) -> None:
+        try:
+            doc = self._store.get(c.JOBS, job_id, job_id)
+            if doc.body["state"] == JobState.QUEUED:
+                body = {
+                    **doc.body,
+                    "state": JobState.RUNNING.value,
+                    "started_at": doc.body.get("started_at") or now,
+                }
+                self._store.replace(c.JOBS, job_id, job_id, body, if_match=doc.etag)
+                self._catalog.invalidate(job_id)
+        except (Conflict, NotFound):
+            pass  # canceled or finished meanwhile: its own writer wins

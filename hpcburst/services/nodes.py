@@ -1,0 +1,182 @@
+"""Nodes: register, heartbeat (returns what to kill and whether to drain), offline/online, expiry.
+
+A node whose heartbeats stop for ``node_timeout`` seconds is Unreachable and its Running indices
+go back to the queue (their attempt is then stale, so a late result from it is ignored). A node
+that registers again lost whatever it ran, so its Running indices are re-queued too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hpcburst import constants as c
+from hpcburst.domain.leasing import requeued
+from hpcburst.domain.node import Node
+from hpcburst.domain.protocol import (
+    HeartbeatRequest,
+    HeartbeatResponse,
+    RegisterRequest,
+    RegisterResponse,
+    RunningRef,
+)
+from hpcburst.domain.states import NodeState, TaskState
+from hpcburst.domain.task import parse_task_key
+from hpcburst.errors import Conflict, InvalidSpec, NotFound
+from hpcburst.services.wakeup import WorkSignal
+from hpcburst.storage.state.port import StateStore, query_all
+
+HEARTBEAT_INTERVAL = 2.0
+NODE_TIMEOUT = 10.0
+MAX_LEASE_WAIT = 30.0
+
+
+class NodeService:
+    def __init__(
+        self,
+        store: StateStore,
+        signal: WorkSignal,
+        clock: Callable[[], float] = time.time,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        node_timeout: float = NODE_TIMEOUT,
+    ) -> None:
+        self._store, self._signal, self._clock = store, signal, clock
+        self.heartbeat_interval, self.node_timeout = heartbeat_interval, node_timeout
+        self._last_expiry = 0.0
+
+    def register(self, req: RegisterRequest) -> RegisterResponse:
+        now = self._clock()
+        try:
+            old = self._store.get(c.NODES, req.pool, req.node).body
+            # An operator's "offline" survives an agent restart; anything else comes back online.
+            state = NodeState.OFFLINE if old.get("state") == NodeState.OFFLINE else NodeState.ONLINE
+        except NotFound:
+            state = NodeState.ONLINE
+        node = Node(
+            name=req.node,
+            pool=req.pool,
+            slots=req.slots,
+            state=state,
+            last_heartbeat=now,
+            registered_at=now,
+            hostname=req.hostname,
+            cloud=req.cloud,
+        )
+        self._store.upsert(c.NODES, req.pool, req.node, node.document())
+        self.requeue_node_work(req.node, "its node restarted")
+        return RegisterResponse(
+            node=req.node,
+            pool=req.pool,
+            state=state,
+            heartbeat_interval=self.heartbeat_interval,
+            node_timeout=self.node_timeout,
+            max_lease_wait=MAX_LEASE_WAIT,
+        )
+
+    def heartbeat(self, req: HeartbeatRequest) -> HeartbeatResponse:
+        body = self._touch(req.pool, req.node, len(req.running))
+        state = NodeState(body["state"])
+        return HeartbeatResponse(
+            state=state, drain=state == NodeState.OFFLINE, cancel=self.stale(req.node, req.running)
+        )
+
+    def _touch(self, pool: str, name: str, running: int) -> dict[str, Any]:
+        while True:
+            doc = self._store.get(c.NODES, pool, name)  # NotFound: the agent must register (404)
+            body = {**doc.body, "last_heartbeat": self._clock(), "running": running}
+            if body["state"] == NodeState.UNREACHABLE:
+                body["state"] = NodeState.ONLINE.value
+            try:
+                self._store.replace(c.NODES, pool, name, body, if_match=doc.etag)
+                return body
+            except Conflict:
+                continue
+
+    def state(self, pool: str, name: str) -> NodeState:
+        return NodeState(self._store.get(c.NODES, pool, name).body["state"])
+
+    def stale(self, node: str, running: list[RunningRef]) -> list[str]:
+        """Task keys the node runs that are no longer its current attempt (canceled or re-leased)."""
+        cancel = []
+        for ref in running:
+            try:
+                job, _, _ = parse_task_key(ref.task)
+                body = self._store.get(c.TASKS, job, ref.task).body
+            except (ValueError, NotFound):
+                cancel.append(ref.task)
+                continue
+            if (
+                body.get("state") != TaskState.RUNNING
+                or body.get("attempt") != ref.attempt
+                or body.get("node") != node
+            ):
+                cancel.append(ref.task)
+        return cancel
+
+    # --- operators ---
+    def list(self) -> list[dict[str, Any]]:
+        return [
+            {**d.body, "alive_seconds_ago": round(self._clock() - d.body["last_heartbeat"], 1)}
+            for d in query_all(self._store, c.NODES, limit=500)
+        ]
+
+    def set_state(self, name: str, state: NodeState) -> dict[str, Any]:
+        """Take a node offline (drain: it finishes what it runs, leases nothing new) or bring it online."""
+        if state not in (NodeState.ONLINE, NodeState.OFFLINE):
+            raise InvalidSpec("a node can only be set Online or Offline")
+        for doc in query_all(self._store, c.NODES, limit=500):
+            if doc.id == name:
+                body = {**doc.body, "state": state.value}
+                try:
+                    self._store.replace(c.NODES, doc.partition, doc.id, body, if_match=doc.etag)
+                except Conflict:
+                    return self.set_state(name, state)
+                self._signal.notify()
+                return body
+        raise NotFound(f"node {name!r} is not registered; see `hpcburst node list`")
+
+    # --- expiry ---
+    def expire(self, force: bool = True) -> list[str]:
+        """Mark nodes silent for ``node_timeout`` Unreachable and re-queue their work; returns their names.
+
+        ``force=False`` (from lease calls) runs at most every half ``node_timeout`` per process.
+        """
+        now = self._clock()
+        if not force and now - self._last_expiry < self.node_timeout / 2:
+            return []
+        self._last_expiry = now
+        expired = []
+        for doc in query_all(self._store, c.NODES, limit=500):
+            body = doc.body
+            if body["state"] == NodeState.UNREACHABLE or now - body["last_heartbeat"] < self.node_timeout:
+                continue
+            try:
+                self._store.replace(
+                    c.NODES,
+                    doc.partition,
+                    doc.id,
+                    {**body, "state": NodeState.UNREACHABLE.value},
+                    if_match=doc.etag,
+                )
+            except Conflict:
+                continue  # it just heartbeated
+            self.requeue_node_work(doc.id, "its node stopped heartbeating")
+            expired.append(doc.id)
+        return expired
+
+    def requeue_node_work(self, node: str, why: str) -> int:
+        count = 0
+        for doc in list(
+            query_all(self._store, c.TASKS, where={"node": node, "state": TaskState.RUNNING.value})
+        ):
+            try:
+                self._store.replace(
+                    c.TASKS, doc.partition, doc.id, requeued(doc.body, f"re-queued: {why}"), if_match=doc.etag
+                )
+                count += 1
+            except (Conflict, NotFound):
+                pass  # its result arrived meanwhile
+        if count:
+            self._signal.notify()
+        return count

@@ -1,0 +1,105 @@
+"""Reports: record each index's result exactly once, retry failures, and find batches that are done.
+
+A result counts only for the index's current attempt, from the node holding it (compare-and-set
+on the document's etag); duplicates, late results after a re-lease and results for canceled
+indices are ignored, idempotently. Writes are batched per job partition.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from hpcburst import constants as c
+from hpcburst.domain.leasing import apply_result, result_accepted
+from hpcburst.domain.protocol import ReportRequest, ReportResponse, TaskResult
+from hpcburst.domain.states import OPEN_TASK_STATES, TaskState
+from hpcburst.domain.task import parse_task_key
+from hpcburst.errors import Conflict, NotFound
+from hpcburst.services.catalog import JobCatalog
+from hpcburst.services.runtimes import RuntimeStats
+from hpcburst.services.wakeup import WorkSignal
+from hpcburst.storage.state.port import Document, StateStore, WriteOp
+
+
+@dataclass
+class ReportOutcome:
+    response: ReportResponse
+    # (job's orchestration instance, job id, batch) for every batch this report completed
+    completed: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+class ReportService:
+    def __init__(
+        self, store: StateStore, catalog: JobCatalog, signal: WorkSignal, runtimes: RuntimeStats
+    ) -> None:
+        self._store, self._catalog, self._signal, self._runtimes = store, catalog, signal, runtimes
+
+    def report(self, req: ReportRequest) -> ReportOutcome:
+        by_job: dict[str, list[TaskResult]] = defaultdict(list)
+        outcome = ReportOutcome(ReportResponse())
+        for result in req.results:
+            try:
+                by_job[parse_task_key(result.task)[0]].append(result)
+            except ValueError:
+                outcome.response.ignored.append(result.task)
+        wake = False
+        for job_id, results in by_job.items():
+            wake |= self._record_job(job_id, results, req.node, outcome)
+        if wake:
+            self._signal.notify()
+        return outcome
+
+    def _record_job(self, job_id: str, results: list[TaskResult], node: str, outcome: ReportOutcome) -> bool:
+        """Record one job's results; True when work became leasable (a retry, or room under a cap)."""
+        try:
+            job = self._catalog.get(job_id)
+        except NotFound:
+            outcome.response.ignored += [r.task for r in results]
+            return False
+        writes: list[tuple[Document, dict, TaskResult]] = []
+        for result in results:
+            try:
+                doc = self._store.get(c.TASKS, job_id, result.task)
+            except NotFound:
+                outcome.response.ignored.append(result.task)
+                continue
+            if not result_accepted(doc.body, result, node):
+                outcome.response.ignored.append(result.task)
+                continue
+            writes.append((doc, apply_result(doc.body, result, job.tasks[doc.body["task"] - 1]), result))
+        written = self._write(job_id, writes)
+        outcome.response.accepted += [r.task for _, _, r in written]
+        self._runtimes.observe(
+            job_id, [r.ended_at - r.started_at for _, _, r in written if r.started_at and r.ended_at]
+        )
+        done_batches = sorted({b["batch"] for _, b, _ in written if TaskState(b["state"]).terminal})
+        for batch in done_batches:
+            if (
+                self._store.count(c.TASKS, job_id, where={"batch": batch, "state": list(OPEN_TASK_STATES)})
+                == 0
+            ):
+                outcome.completed.append((job.instance_id, job_id, batch))
+        retried = any(b["state"] == TaskState.QUEUED for _, b, _ in written)
+        capped = any(t.max_running is not None for t in job.tasks)
+        return retried or (capped and bool(written))
+
+    def _write(
+        self, job_id: str, writes: list[tuple[Document, dict, TaskResult]]
+    ) -> list[tuple[Document, dict, TaskResult]]:
+        """Apply the writes in one batch; on a lost race fall back to one by one, keeping the winners."""
+        if not writes:
+            return []
+        try:
+            self._store.batch(c.TASKS, job_id, [WriteOp("replace", d.id, b, d.etag) for d, b, _ in writes])
+            return writes
+        except (Conflict, NotFound):
+            pass
+        kept = []
+        for doc, body, result in writes:
+            try:
+                self._store.replace(c.TASKS, job_id, doc.id, body, if_match=doc.etag)
+                kept.append((doc, body, result))
+            except (Conflict, NotFound):
+                pass  # canceled or re-leased meanwhile: that writer wins, this result is not recorded
+        return kept
