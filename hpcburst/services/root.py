@@ -1,0 +1,169 @@
+"""The composition root: one ``Services`` per process, built lazily from ``Settings.from_env()``.
+
+Nothing here runs at import time, so importing the function app never opens a database or an
+SDK client. ``services()`` builds on first use; tests and the local runtime may ``install`` their
+own (e.g. on a temporary SQLite file) and ``reset`` afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from hpcburst import constants as c
+from hpcburst.services.catalog import JobCatalog
+from hpcburst.services.completion import CompletionService
+from hpcburst.services.dispatch import DispatchService
+from hpcburst.services.jobs import JobService
+from hpcburst.services.lease import LeaseService
+from hpcburst.services.nodes import HEARTBEAT_INTERVAL, NODE_TIMEOUT, NodeService
+from hpcburst.services.report import ReportService
+from hpcburst.services.results import ResultsService
+from hpcburst.services.runtimes import RuntimeStats
+from hpcburst.services.wakeup import WorkSignal
+from hpcburst.settings import Settings
+from hpcburst.storage.blob.port import BlobStore
+from hpcburst.storage.queue.port import WorkQueue
+from hpcburst.storage.state.port import StateStore
+
+OUTPUT_SAS_LIFETIME = timedelta(hours=6)
+
+
+@dataclass
+class Services:
+    store: StateStore
+    queue: WorkQueue | None
+    blobs: BlobStore | None
+    signal: WorkSignal
+    catalog: JobCatalog
+    dispatch: DispatchService
+    jobs: JobService
+    nodes: NodeService
+    lease: LeaseService
+    report: ReportService
+    results: ResultsService
+    completion: CompletionService
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build(
+    store: StateStore,
+    queue: WorkQueue | None = None,
+    blobs: BlobStore | None = None,
+    heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    node_timeout: float = NODE_TIMEOUT,
+) -> Services:
+    """Wire the services on the given adapters."""
+    signal, runtimes = WorkSignal(), RuntimeStats()
+    catalog = JobCatalog(store)
+    dispatch = DispatchService(store, catalog, signal, queue, blobs)
+    jobs = JobService(store, catalog, dispatch, signal)
+    nodes = NodeService(store, signal, heartbeat_interval=heartbeat_interval, node_timeout=node_timeout)
+    output_url = _output_url_grant(blobs)
+    return Services(
+        store=store,
+        queue=queue,
+        blobs=blobs,
+        signal=signal,
+        catalog=catalog,
+        dispatch=dispatch,
+        jobs=jobs,
+        nodes=nodes,
+        lease=LeaseService(store, catalog, nodes, signal, runtimes, output_url=output_url),
+        report=ReportService(store, catalog, signal, runtimes),
+        results=ResultsService(store, catalog, blobs),
+        completion=CompletionService(store, catalog, jobs),
+    )
+
+
+def _output_url_grant(blobs: BlobStore | None):  # type: ignore[no-untyped-def]
+    """A cached container SAS for task outputs, renewed when half its lifetime has passed."""
+    import time
+
+    cache: dict[str, tuple[float, str | None]] = {}
+
+    def grant() -> str | None:
+        if blobs is None:
+            return None
+        now = time.monotonic()
+        hit = cache.get("url")
+        if hit is None or now - hit[0] > OUTPUT_SAS_LIFETIME.total_seconds() / 2:
+            try:
+                blobs.ensure_container(c.BLOB_OUTPUT)
+                url: str | None = blobs.sas_url(c.BLOB_OUTPUT, None, "racwl", OUTPUT_SAS_LIFETIME)
+            except Exception:  # no key to sign with (managed identity): agents use their own credentials
+                url = None
+            hit = cache["url"] = (now, url)
+        return hit[1]
+
+    return grant
+
+
+def from_settings(settings: Settings) -> Services:
+    """Adapters chosen by the settings: SQLite or Cosmos state; Azure queues and blobs when configured."""
+    store: StateStore
+    if settings.state_backend == "cosmos":
+        from hpcburst.storage.state.cosmos import CosmosStateStore
+
+        store = CosmosStateStore(
+            settings.cosmos_endpoint or "",
+            settings.cosmos_key,
+            settings.cosmos_database,
+            settings.cosmos_verify_tls,
+        )
+    else:
+        from hpcburst.storage.state.sqlite import SqliteStateStore
+
+        store = SqliteStateStore(settings.sqlite_path)
+    blobs: BlobStore | None = None
+    queue: WorkQueue | None = None
+    if settings.storage_connection or settings.storage_account_url:
+        from hpcburst.storage.blob.azure import AzureBlobStore
+        from hpcburst.storage.queue.azure import AzureWorkQueue
+
+        if settings.storage_connection:
+            blobs = AzureBlobStore.from_connection_string(settings.storage_connection)
+            queue = AzureWorkQueue.from_connection_string(settings.storage_connection, blobs)
+        else:
+            url = settings.storage_account_url or ""
+            blobs = AzureBlobStore.from_account_url(url.replace(".queue.", ".blob."))
+            queue = AzureWorkQueue.from_account_url(url.replace(".blob.", ".queue."), blob_store=blobs)
+        queue.ensure(c.DISPATCH_QUEUE)
+    env = os.environ
+    return build(
+        store,
+        queue,
+        blobs,
+        heartbeat_interval=float(env.get(c.ENV_HEARTBEAT_INTERVAL, HEARTBEAT_INTERVAL)),
+        node_timeout=float(env.get(c.ENV_NODE_TIMEOUT, NODE_TIMEOUT)),
+    )
+
+
+_lock = threading.Lock()
+_services: Services | None = None
+
+
+def services() -> Services:
+    global _services
+    with _lock:
+        if _services is None:
+            _services = from_settings(Settings.from_env())
+        return _services
+
+
+def install(built: Services) -> None:
+    global _services
+    with _lock:
+        _services = built
+
+
+def reset() -> None:
+    global _services
+    with _lock:
+        if _services is not None:
+            _services.close()
+        _services = None
