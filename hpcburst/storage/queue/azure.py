@@ -94,6 +94,10 @@ class AzureWorkQueue:
             credential = DefaultAzureCredential()
         return cls(QueueServiceClient(account_url, credential=credential), blob_store)
 
+    @property
+    def account_url(self) -> str:
+        return str(self._service.url).split("?", 1)[0].rstrip("/")
+
     def _client(self, queue: str) -> QueueClient:
         with self._lock:
             client = self._clients.get(queue)
