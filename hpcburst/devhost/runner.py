@@ -1,0 +1,55 @@
+"""Run the devhost as a process: logging, SIGINT/SIGTERM, exit codes.
+
+Exit code 0 after a signal-driven shutdown, 1 for a ConfigError (printed as ``error: ...`` with the
+fix, no traceback), 130 when interrupted during start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from hpcburst.devhost.server import DevHost
+from hpcburst.errors import ConfigError
+
+log = logging.getLogger("hpcburst.devhost")
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for noisy in ("azure", "aiohttp.access", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def serve(host: DevHost) -> None:
+    """Start ``host``, run until SIGINT or SIGTERM, then shut it down gracefully."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    await host.start()
+    try:
+        await stopping.wait()
+    finally:
+        log.info("Stopping the host (waiting up to %.0fs for running functions)", host.grace)
+        await host.stop()
+
+
+def run(app_dir: Path, port: int | None, data_dir: Path | None, bind: str) -> int:
+    _configure_logging()
+    host = DevHost(app_dir, port=port, data_dir=data_dir, host=bind, out=lambda text: print(text, flush=True))
+    try:
+        asyncio.run(serve(host))
+    except ConfigError as err:
+        print(f"error: {err.message}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
