@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -32,9 +34,10 @@ from hpcburst.domain.states import NodeState
 from hpcburst.errors import ConfigError
 from nodeagent.api import AgentApi
 from nodeagent.environment import base_environment, task_environment
-from nodeagent.ledger import Finished, Held, Ledger
+from nodeagent.ledger import Finished, Held, Ledger, RunKey
 from nodeagent.outputs import Output, OutputWriter
-from nodeagent.runner import ProcessRunner, RunSpec
+from nodeagent.runner import ProcessRunner, RunResult, RunSpec
+from nodeagent.staging import Stager
 
 log = logging.getLogger("nodeagent")
 
@@ -75,6 +78,7 @@ class Agent:
         self._base_env = base_environment()
         self._made_dirs: set[str] = set()
         self._short_tasks = False  # the last lease gave more than one index per free slot
+        self._stager: Stager | None = None
 
     # --- registration ---
     def api(self) -> AgentApi:
@@ -97,6 +101,12 @@ class Agent:
                 self.ledger.drain = self.registration.state != NodeState.ONLINE
                 self.ledger.lock.notify_all()
             return self.registration
+
+    def close(self) -> None:
+        """Kill what still runs and stop staging (the service re-leases unreported work)."""
+        self.runner.close()
+        if self._stager is not None:
+            self._stager.close()
 
     # --- main thread ---
     def step(self, timeout: float | None = 0.0) -> list[Finished]:
@@ -156,12 +166,43 @@ class Agent:
         self._short_tasks = len(response.leases) > free
         with ledger.lock:
             for lease in response.leases:
-                ledger.backlog.append(Held(lease, response.output_url, response.output_prefix))
+                held = Held(lease, response.output_url, response.output_prefix)
+                if lease.input_files:
+                    ledger.staging[held.key] = held
+                else:
+                    ledger.backlog.append(held)
             ledger.cancels.update(response.cancel)
             ledger.drain = response.drain
+        for lease in response.leases:
+            if lease.input_files:
+                self._stage(ledger.staging[(lease.task, lease.attempt)])
         if response.leases or response.cancel:
             self.runner.wakeup()
         return len(response.leases)
+
+    def _stage(self, held: Held) -> None:
+        """Place inputs on the staging pool; the index joins the backlog when they are in place."""
+
+        def placed(future: Future[object]) -> None:
+            error = future.exception()
+            with self.ledger.lock:
+                if self.ledger.staging.pop(held.key, None) is None:
+                    return
+                if error is None:
+                    self.ledger.backlog.append(held)
+                else:
+                    now = time.time()
+                    failure = RunResult(held.key, 1, now, now, error=f"staging inputs failed: {error}")
+                    self.ledger.unreported.append(Finished(held, failure))
+                self.ledger.lock.notify_all()
+            self.runner.wakeup()
+
+        self.stager().stage_inputs(held, self._workdir(held.lease.workdir)).add_done_callback(placed)
+
+    def stager(self) -> Stager:
+        if self._stager is None:
+            self._stager = Stager(self.config.workdir / ".cache", self.config.slots)
+        return self._stager
 
     def _lease_wait(self) -> float:
         limit = self.registration.max_lease_wait if self.registration else self.config.lease_wait
@@ -188,14 +229,26 @@ class Agent:
             batch = list(islice(self.ledger.unreported, self.config.report_max))
         if not batch:
             return 0
+        notes = self._collect_output_files(batch)
         refs = self._store_outputs(batch)
-        results = [_task_result(f, refs) for f in batch]
+        results = [_task_result(f, refs, notes.get(f.held.key)) for f in batch]
         self.api().report(ReportRequest(node=self.config.node, results=results))
         with self.ledger.lock:
             for _ in batch:  # only this thread removes, and appends go to the other end
                 self.ledger.unreported.popleft()
             self.ledger.lock.notify_all()
         return len(batch)
+
+    def _collect_output_files(self, batch: list[Finished]) -> dict[RunKey, str]:
+        """Upload each finished index's output files; a failure becomes the result's message."""
+        notes: dict[RunKey, str] = {}
+        for f in batch:
+            if f.held.lease.output_files and f.result.error is None:
+                try:
+                    self.stager().collect_outputs(f.held, self._workdir(f.held.lease.workdir))
+                except Exception as e:  # noqa: BLE001 - reported to the user, the exit code stays
+                    notes[f.held.key] = f"collecting output files failed: {e}"
+        return notes
 
     def _store_outputs(self, batch: list[Finished]) -> dict[tuple[str, str], object]:
         groups: dict[tuple[str | None, str], list[Output]] = {}
@@ -246,9 +299,9 @@ class Agent:
         return path
 
 
-def _task_result(f: Finished, refs: dict[tuple[str, str], object]) -> TaskResult:
+def _task_result(f: Finished, refs: dict[tuple[str, str], object], note: str | None = None) -> TaskResult:
     lease, r = f.held.lease, f.result
-    message = r.error or ("killed after its max run time" if r.timed_out else None)
+    message = r.error or ("killed after its max run time" if r.timed_out else None) or note
     return TaskResult(
         task=lease.task,
         attempt=lease.attempt,

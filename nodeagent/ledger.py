@@ -1,7 +1,7 @@
 """What an agent holds, shared by its threads: leased work waiting for a slot, running work, unreported results.
 
 Every index the service leased to this node is in exactly one place here until its result is acknowledged:
-``backlog`` (leased, not started) -> ``running`` -> ``unreported``. All access goes through the lock.
+```staging`` (inputs being placed) -> ``backlog`` (leased, not started) -> ``running`` -> ``unreported``. All access goes through the lock.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Ledger:
     slots: int
     backlog: deque[Held] = field(default_factory=deque)
     running: dict[RunKey, Held] = field(default_factory=dict)
+    staging: dict[RunKey, Held] = field(default_factory=dict)  # inputs being placed before it may start
     unreported: deque[Finished] = field(default_factory=deque)
     cancels: set[str] = field(default_factory=set)
     drain: bool = False
@@ -48,12 +49,12 @@ class Ledger:
 
     def free_slots(self) -> int:
         """Slots with nothing to run next (running and queued-here work both count as taken)."""
-        return max(0, self.slots - len(self.running) - len(self.backlog))
+        return max(0, self.slots - len(self.running) - len(self.backlog) - len(self.staging))
 
     def refs(self, include_backlog: bool = True) -> list[RunningRef]:
         held = list(self.running.values()) + [f.held for f in self.unreported]
         if include_backlog:
-            held += list(self.backlog)
+            held += list(self.backlog) + list(self.staging.values())
         return [RunningRef(task=h.lease.task, attempt=h.lease.attempt) for h in held]
 
     def take_cancels(self) -> set[str]:

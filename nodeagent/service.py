@@ -67,7 +67,7 @@ class AgentService:
             ledger.stopping = True
             ledger.lock.notify_all()
         self.stop_event.set()
-        self.agent.runner.close()  # kills what still runs: the service re-leases it when heartbeats stop
+        self.agent.close()  # kills what still runs: the service re-leases it when heartbeats stop
         for thread in self._threads:
             thread.join(timeout=STOP_FLUSH)
 

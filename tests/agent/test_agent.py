@@ -43,7 +43,7 @@ def make_agent(service: FakeService, tmp_path: Path) -> Iterator[Callable[..., A
 
     yield make
     for agent in agents:
-        agent.runner.close()
+        agent.close()
 
 
 def run_until_reported(agent: Agent, service: FakeService, count: int) -> None:
@@ -199,3 +199,36 @@ def test_a_forgotten_node_registers_again(service: FakeService, make_agent: Call
     assert "n1" in service.nodes
     runner._once(agent.heartbeat_once, "heartbeat")
     assert service.heartbeats[-1].node == "n1"
+
+
+def test_inputs_are_staged_before_an_index_starts_and_output_files_collected_after(
+    service: FakeService,
+    make_agent: Callable[..., Agent],
+    blobs: AzureBlobStore,
+    azurite: Azurite,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(c.ENV_STORAGE_CONNECTION, azurite.connection_string)
+    blobs.ensure_container(c.BLOB_DATA)
+    blobs.put(c.BLOB_DATA, "stage/in.txt", b"21")
+    (key,) = service.add(
+        "stage", "sh -c 'expr $(cat in.txt) + 21 > result.txt'",
+        input_files=[{"blob": "hpc-data/stage/in.txt", "path": "in.txt"}],
+        output_files=[{"pattern": "result.txt", "blob": "hpc-output/stage/result-0.txt"}],
+        workdir="idx0",
+    )  # fmt: skip
+    run_until_reported(make_agent(), service, 1)
+    assert service.results[key].exit_code == 0 and service.results[key].message is None
+    assert blobs.get(c.BLOB_OUTPUT, "stage/result-0.txt") == b"42\n"
+
+
+def test_an_input_that_cannot_be_staged_fails_the_index_with_the_reason(
+    service: FakeService, make_agent: Callable[..., Agent], azurite: Azurite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(c.ENV_STORAGE_CONNECTION, azurite.connection_string)
+    (key,) = service.add(
+        "nostage", "true", input_files=[{"blob": "hpc-data/missing/nothing.bin", "path": "x"}]
+    )
+    run_until_reported(make_agent(), service, 1)
+    assert service.results[key].exit_code is None
+    assert "staging inputs failed" in (service.results[key].message or "")
