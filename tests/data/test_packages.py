@@ -1,0 +1,154 @@
+"""Packages (hpcpack/hpcsync): versioned zips in blob storage installed safely on nodes (Azurite)."""
+
+from __future__ import annotations
+
+import stat
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from hpcburst.constants import BLOB_PACKAGES
+from hpcburst.data.package_archive import SymlinkEntry, UnsafeArchive, ZipSlip, create_zip, safe_extract
+from hpcburst.data.package_install import PackageInstaller
+from hpcburst.data.packages import list_packages, newest_for_pool, remove_package, upload_package
+from hpcburst.errors import InvalidSpec, NotFound
+from hpcburst.storage.blob.azure import AzureBlobStore
+
+
+@pytest.fixture
+def name() -> str:
+    return f"app-{uuid.uuid4().hex[:8]}"  # the registry container is shared by the session
+
+
+def app_version(tmp_path: Path, name: str, version: str) -> Path:
+    src = tmp_path / f"src-{version}"
+    (src / "bin").mkdir(parents=True)
+    (src / "bin" / "solver").write_text(f"#!/bin/sh\necho {version}\n")
+    (src / "bin" / "solver").chmod(0o755)
+    (src / "VERSION").write_text(version)
+    return create_zip(src, tmp_path / f"{name}-{version}.zip")
+
+
+def evil_zip(path: Path, entry: str, data: bytes = b"x", mode: int = 0o644) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("ok.txt", "fine")
+        info = zipfile.ZipInfo(entry)
+        info.external_attr = mode << 16
+        zf.writestr(info, data)
+    return path
+
+
+def test_install_upgrade_and_rollback(store: AzureBlobStore, tmp_path: Path, name: str) -> None:
+    root = tmp_path / "packages"
+    installer = PackageInstaller(root, store)
+    v1 = upload_package(store, name, app_version(tmp_path, name, "1.0"))
+    assert (v1.version, v1.pool, v1.relative_path) == (1, None, None)
+
+    report = installer.sync()
+    assert (name, 1) in report.installed and report.ok
+    assert (root / name / "VERSION").read_text() == "1.0"
+    assert (root / name / "bin/solver").stat().st_mode & stat.S_IXUSR  # executables stay executable
+    assert (name, 1) in installer.sync().current  # nothing to do the second time
+
+    upload_package(store, name, app_version(tmp_path, name, "2.0"))
+    assert (name, 2) in installer.sync().installed
+    assert (root / name / "VERSION").read_text() == "2.0"
+
+    assert installer.rollback(name).version == 1
+    assert (root / name / "VERSION").read_text() == "1.0"
+    assert installer.installed()[name].version == 1
+
+    remove_package(store, name, version=2)  # the registry-wide rollback: every node's next sync goes back
+    assert (name, 1) in installer.sync().current
+    assert [r.version for r in list_packages(store, name)] == [1]
+    assert list(root.glob(f".{name}*")) == []  # no staging or previous dirs left behind
+
+
+def test_a_failed_install_leaves_the_previous_version_working(
+    store: AzureBlobStore, tmp_path: Path, name: str
+) -> None:
+    root = tmp_path / "packages"
+    installer = PackageInstaller(root, store)
+    upload_package(store, name, app_version(tmp_path, name, "1.0"))
+    installer.sync()
+    upload_package(store, name, evil_zip(tmp_path / "bad.zip", "../../escaped.txt"))
+
+    report = installer.sync()
+    assert report.failed and report.failed[0][:2] == (name, 2)
+    assert "outside the package directory" in report.failed[0][2]
+    assert (root / name / "VERSION").read_text() == "1.0"
+    assert installer.installed()[name].version == 1
+    assert not (tmp_path / "escaped.txt").exists() and not (root / "escaped.txt").exists()
+    assert list(root.glob(f".{name}*")) == []
+
+
+def test_packages_go_to_their_pool_and_relative_path(
+    store: AzureBlobStore, tmp_path: Path, name: str
+) -> None:
+    upload_package(store, name, app_version(tmp_path, name, "all"))
+    upload_package(store, name, app_version(tmp_path, name, "gpu"), pool="gpu", relative_path="apps/solver")
+    records = list_packages(store, name)
+    assert newest_for_pool(records, "cpu")[name].version == 1
+    assert newest_for_pool(records, "gpu")[name].version == 2
+
+    gpu_root = tmp_path / "gpu-node"
+    PackageInstaller(gpu_root, store).sync("gpu")
+    assert (gpu_root / "apps/solver/VERSION").read_text() == "gpu"
+    cpu_root = tmp_path / "cpu-node"
+    PackageInstaller(cpu_root, store).sync("cpu")
+    assert (cpu_root / name / "VERSION").read_text() == "all"
+
+
+def test_remove_deletes_records_and_archives(store: AzureBlobStore, tmp_path: Path, name: str) -> None:
+    upload_package(store, name, app_version(tmp_path, name, "1.0"))
+    upload_package(store, name, app_version(tmp_path, name, "2.0"))
+    assert [r.version for r in remove_package(store, name)] == [1, 2]
+    assert list(store.list(BLOB_PACKAGES, f"{name}/")) == []
+    with pytest.raises(NotFound, match="pkg list"):
+        remove_package(store, name)
+
+
+def test_zip_slip_archives_are_rejected(tmp_path: Path) -> None:
+    for i, entry in enumerate(["../evil.txt", "a/../../evil.txt", "/etc/evil", "C:/evil", "..\\evil.txt"]):
+        target = tmp_path / f"t{i}"
+        target.mkdir()
+        with pytest.raises(ZipSlip):
+            safe_extract(evil_zip(tmp_path / f"slip{i}.zip", entry), target)
+        assert list(target.iterdir()) == []  # checked before anything is written
+
+
+def test_symlink_entries_are_rejected(tmp_path: Path) -> None:
+    archive = evil_zip(tmp_path / "link.zip", "passwd", data=b"/etc/passwd", mode=stat.S_IFLNK | 0o777)
+    with pytest.raises(SymlinkEntry, match="symlink"):
+        safe_extract(archive, tmp_path)
+    fifo = evil_zip(tmp_path / "fifo.zip", "pipe", mode=stat.S_IFIFO | 0o644)
+    with pytest.raises(UnsafeArchive, match="special file"):
+        safe_extract(fifo, tmp_path)
+
+
+def test_create_refuses_symlinks_and_upload_checks_its_inputs(
+    store: AzureBlobStore, tmp_path: Path, name: str
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "link").symlink_to("/etc/hostname")
+    with pytest.raises(InvalidSpec, match="symlink"):
+        create_zip(src, tmp_path / "x.zip")
+    with pytest.raises(NotFound, match="pkg create"):
+        upload_package(store, name, tmp_path / "missing.zip")
+    with pytest.raises(InvalidSpec, match="package name"):
+        upload_package(store, "../up", tmp_path / "missing.zip")
+    (tmp_path / "ok.zip").write_bytes(b"")
+    with pytest.raises(InvalidSpec, match="relative path"):
+        upload_package(store, name, tmp_path / "ok.zip", relative_path="/opt/app")
+
+
+def test_concurrent_uploads_get_distinct_versions(store: AzureBlobStore, tmp_path: Path, name: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    archives = [app_version(tmp_path, name, f"{i}.0") for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        records = list(pool.map(lambda a: upload_package(store, name, a), archives))
+    assert sorted(r.version for r in records) == [1, 2, 3, 4]
