@@ -12,14 +12,14 @@ from collections.abc import Iterator, Sequence
 from hpcburst.domain.job import TaskSpec
 from hpcburst.domain.sweep import index_at, index_count
 
-MIN_BATCH = 1
+MIN_BATCH = 100  # jobs up to this size are one batch, made leasable at submission
 MAX_BATCH = 1000
 # Batches open at once per job: enough queued work for every slot, few queued documents in the store.
 WINDOW = 8
 
 
 def batch_size_for(total: int) -> int:
-    """Indices per batch: about a tenth of the job per batch, 1..1000 (a 100k sweep: 100 batches)."""
+    """Indices per batch: about a tenth of the job, 100..1000 (a 100k sweep: 100 batches of 1000)."""
     return max(MIN_BATCH, min(MAX_BATCH, -(-total // 10)))
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -56,13 +58,16 @@ def build(
     blobs: BlobStore | None = None,
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
     node_timeout: float = NODE_TIMEOUT,
+    clock: Callable[[], float] = time.time,
 ) -> Services:
-    """Wire the services on the given adapters."""
+    """Wire the services on the given adapters (``clock``: epoch seconds, injectable for tests)."""
     signal, runtimes = WorkSignal(), RuntimeStats()
     catalog = JobCatalog(store)
-    dispatch = DispatchService(store, catalog, signal, queue, blobs)
-    jobs = JobService(store, catalog, dispatch, signal)
-    nodes = NodeService(store, signal, heartbeat_interval=heartbeat_interval, node_timeout=node_timeout)
+    dispatch = DispatchService(store, catalog, signal, queue, blobs, clock=clock)
+    jobs = JobService(store, catalog, dispatch, signal, clock=clock)
+    nodes = NodeService(
+        store, signal, clock=clock, heartbeat_interval=heartbeat_interval, node_timeout=node_timeout
+    )
     output_url = _output_url_grant(blobs)
     return Services(
         store=store,
@@ -73,17 +78,15 @@ def build(
         dispatch=dispatch,
         jobs=jobs,
         nodes=nodes,
-        lease=LeaseService(store, catalog, nodes, signal, runtimes, output_url=output_url),
+        lease=LeaseService(store, catalog, nodes, signal, runtimes, clock=clock, output_url=output_url),
         report=ReportService(store, catalog, signal, runtimes),
         results=ResultsService(store, catalog, blobs),
-        completion=CompletionService(store, catalog, jobs),
+        completion=CompletionService(store, catalog, jobs, clock=clock),
     )
 
 
 def _output_url_grant(blobs: BlobStore | None):  # type: ignore[no-untyped-def]
     """A cached container SAS for task outputs, renewed when half its lifetime has passed."""
-    import time
-
     cache: dict[str, tuple[float, str | None]] = {}
 
     def grant() -> str | None:

@@ -1,0 +1,77 @@
+"""Services on a real SQLite file, with a clock the test moves and a recording orchestration port."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hpcburst.domain.job import JobSpec
+from hpcburst.domain.protocol import LeaseRequest, RegisterRequest, ReportRequest, TaskResult
+from hpcburst.services.orchestrations import RecordingOrchestrations
+from hpcburst.services.root import Services, build
+from hpcburst.storage.state.sqlite import SqliteStateStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Cluster:
+    """The services plus the verbs tests speak in."""
+
+    def __init__(self, services: Services, clock: Clock) -> None:
+        self.s, self.clock = services, clock
+        self.orch = RecordingOrchestrations()
+
+    def submit(self, **spec: Any) -> str:
+        spec.setdefault("tasks", [{"command": "echo *", "sweep": {"start": 1, "end": 4}}])
+        return asyncio.run(self.s.jobs.submit(JobSpec.model_validate(spec), self.orch)).id
+
+    def register(self, node: str, slots: int = 2, pool: str = "default") -> None:
+        self.s.nodes.register(RegisterRequest(node=node, pool=pool, slots=slots))
+
+    def lease(self, node: str, slots: int = 2, pool: str = "default", wait: float = 0.0, running=()):
+        req = LeaseRequest(node=node, pool=pool, free_slots=slots, wait_seconds=wait, running=list(running))
+        return asyncio.run(self.s.lease.lease(req))
+
+    def report(self, node: str, *results: TaskResult):
+        return self.s.report.report(ReportRequest(node=node, results=list(results)))
+
+    def finish(self, node: str, lease, exit_code: int = 0, seconds: float = 1.0, **extra: Any):
+        start = self.clock.now
+        return self.report(
+            node,
+            TaskResult(
+                task=lease.task,
+                attempt=lease.attempt,
+                exit_code=exit_code,
+                started_at=start,
+                ended_at=start + seconds,
+                **extra,
+            ),
+        )
+
+    def task(self, job: str, ref: str) -> dict[str, Any]:
+        return self.s.results.task(job, ref)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def cluster(tmp_path, clock) -> Iterator[Cluster]:
+    services = build(SqliteStateStore(tmp_path / "state.db"), clock=clock, node_timeout=10.0)
+    yield Cluster(services, clock)
+    services.close()

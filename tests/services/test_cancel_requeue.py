@@ -1,0 +1,64 @@
+"""Cancel stops a job's indices at once; requeue re-runs Failed and Canceled ones."""
+
+import asyncio
+
+import pytest
+
+from hpcburst.domain.protocol import RunningRef
+from hpcburst.domain.states import JobState, TaskState
+from hpcburst.errors import InvalidState
+
+
+def test_cancel_cancels_queued_and_running_indices_and_tells_the_orchestrator(cluster):
+    job = cluster.submit()
+    cluster.register("n1")
+    running = cluster.lease("n1", slots=1).leases
+    canceled = asyncio.run(cluster.s.jobs.cancel(job, cluster.orch))
+    assert canceled.state == JobState.CANCELED
+    assert cluster.s.jobs.view(job)["counts"]["Canceled"] == 4
+    assert cluster.orch.events == [(f"job-{job}", {"kind": "cancel"})]
+    refs = [RunningRef(task=lease.task, attempt=lease.attempt) for lease in running]
+    assert cluster.lease("n1", running=refs).cancel == [running[0].task]
+    assert cluster.finish("n1", running[0]).response.ignored == [running[0].task]
+
+
+def test_a_finished_job_cannot_be_canceled(cluster):
+    job = cluster.submit(tasks=[{"command": "x"}])
+    cluster.register("n1")
+    cluster.finish("n1", cluster.lease("n1").leases[0])
+    cluster.s.completion.finish(job)
+    with pytest.raises(InvalidState, match="already Finished"):
+        asyncio.run(cluster.s.jobs.cancel(job, cluster.orch))
+
+
+def test_requeue_of_a_running_job_reopens_failed_indices_through_the_orchestrator(cluster):
+    job = cluster.submit(tasks=[{"command": "x", "sweep": {"start": 1, "end": 3}}])
+    cluster.register("n1")
+    a, b, c = cluster.lease("n1", slots=3).leases
+    cluster.finish("n1", a, exit_code=1)
+    result = asyncio.run(cluster.s.jobs.requeue(job, cluster.orch))
+    assert (result["requeued"], result["batches"]) == (1, [0])
+    assert cluster.orch.events[-1] == (f"job-{job}", {"kind": "requeue", "batches": [0]})
+    task = cluster.task(job, "1")
+    assert (task["state"], task.get("exit_code"), task["retry_count"]) == (TaskState.QUEUED, None, 0)
+    (again,) = cluster.lease("n1", slots=3).leases
+    assert (again.index, again.attempt) == (1, 2)
+
+
+def test_requeue_of_a_failed_job_starts_a_new_orchestration(cluster):
+    job = cluster.submit(tasks=[{"command": "x", "sweep": {"start": 1, "end": 2}}])
+    cluster.register("n1")
+    for lease in cluster.lease("n1", slots=2).leases:
+        cluster.finish("n1", lease, exit_code=lease.index - 1)  # index 2 fails
+    cluster.s.completion.finish(job)
+    asyncio.run(cluster.s.jobs.requeue(job, cluster.orch, indices=[2]))
+    view = cluster.s.jobs.view(job)
+    assert (view["state"], view["instance_id"]) == ("Queued", f"job-{job}-r1")
+    assert cluster.orch.started[-1] == (f"job-{job}-r1", {"job": job, "batches": 1, "next": 1, "open": [0]})
+    assert [lease.index for lease in cluster.lease("n1", slots=2).leases] == [2]
+
+
+def test_requeue_with_nothing_failed_is_refused(cluster):
+    job = cluster.submit()
+    with pytest.raises(InvalidState, match="no Failed or Canceled"):
+        asyncio.run(cluster.s.jobs.requeue(job, cluster.orch))

@@ -1,0 +1,63 @@
+"""Nodes heartbeat; silent nodes lose their work to others; drained nodes take nothing new."""
+
+from hpcburst.domain.protocol import HeartbeatRequest, RunningRef
+from hpcburst.domain.states import NodeState, TaskState
+
+
+def _heartbeat(cluster, node, running=()):
+    return cluster.s.nodes.heartbeat(HeartbeatRequest(node=node, running=list(running)))
+
+
+def test_a_node_that_stops_heartbeating_has_its_work_run_elsewhere_exactly_once(cluster, clock):
+    job = cluster.submit(tasks=[{"command": "x", "sweep": {"start": 1, "end": 2}}])
+    cluster.register("dead")
+    cluster.register("alive")
+    taken = cluster.lease("dead", slots=2).leases
+    clock.advance(5)
+    _heartbeat(cluster, "alive")
+    clock.advance(6)  # "dead" silent for 11 s, "alive" for 6 s (timeout 10 s)
+    assert cluster.s.nodes.expire() == ["dead"]
+    assert cluster.task(job, "1")["state"] == TaskState.QUEUED
+    rerun = cluster.lease("alive", slots=2).leases
+    assert sorted(lease.attempt for lease in rerun) == [2, 2]
+    assert cluster.finish("dead", taken[0]).response.ignored == [taken[0].task]  # too late
+    for lease in rerun:
+        cluster.finish("alive", lease, exit_code=0)
+    assert cluster.s.jobs.view(job)["counts"]["Finished"] == 2
+
+
+def test_a_node_back_from_the_dead_is_told_to_kill_what_it_still_runs(cluster, clock):
+    cluster.submit(tasks=[{"command": "x", "sweep": {"start": 1, "end": 1}}])
+    cluster.register("n1")
+    (lease,) = cluster.lease("n1", slots=1).leases
+    clock.advance(11)
+    cluster.s.nodes.expire()
+    beat = _heartbeat(cluster, "n1", [RunningRef(task=lease.task, attempt=lease.attempt)])
+    assert (beat.state, beat.cancel) == (NodeState.ONLINE, [lease.task])
+
+
+def test_a_restarted_agent_gives_back_what_it_ran(cluster):
+    job = cluster.submit()
+    cluster.register("n1")
+    cluster.lease("n1", slots=2)
+    cluster.register("n1")
+    assert cluster.s.jobs.view(job)["counts"]["Queued"] == 4
+
+
+def test_an_offline_node_drains_and_gets_no_new_work(cluster):
+    cluster.submit()
+    cluster.register("n1")
+    cluster.s.nodes.set_state("n1", NodeState.OFFLINE)
+    response = cluster.lease("n1", slots=2)
+    assert (response.leases, response.drain) == ([], True)
+    assert _heartbeat(cluster, "n1").drain is True
+    cluster.register("n1")  # an agent restart does not bring it back online
+    assert cluster.s.nodes.state("default", "n1") == NodeState.OFFLINE
+    cluster.s.nodes.set_state("n1", NodeState.ONLINE)
+    assert len(cluster.lease("n1", slots=2).leases) == 2
+
+
+def test_nodes_are_listed_with_their_state(cluster):
+    cluster.register("n1", slots=4)
+    (node,) = cluster.s.nodes.list()
+    assert (node["name"], node["slots"], node["state"]) == ("n1", 4, "Online")

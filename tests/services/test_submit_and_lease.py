@@ -1,0 +1,122 @@
+"""Submitting a job makes its first batch leasable at once; leases follow priority, pools and caps."""
+
+import asyncio
+
+import pytest
+
+from hpcburst.domain.states import JobState, TaskState
+from hpcburst.errors import NotFound
+
+
+def test_submit_stores_a_queued_job_and_starts_its_orchestration(cluster):
+    job = cluster.submit(name="render", owner="ana")
+    view = cluster.s.jobs.view(job)
+    assert (view["name"], view["owner"], view["state"], view["total"]) == ("render", "ana", "Queued", 4)
+    assert view["counts"]["Queued"] == 4
+    instance, data = cluster.orch.started[0]
+    assert instance == f"job-{job}"
+    assert data == {"job": job, "batches": 1, "next": 1, "open": [0]}
+
+
+def test_job_ids_count_up(cluster):
+    assert [cluster.submit(), cluster.submit()] == ["1", "2"]
+
+
+def test_a_lease_hands_out_substituted_commands_and_marks_them_running(cluster):
+    job = cluster.submit(
+        tasks=[
+            {
+                "command": "echo *** > o*.txt",
+                "sweep": {"start": 1, "end": 4},
+                "workdir": "w*",
+                "environment": {"X": "i*"},
+            }
+        ]
+    )
+    cluster.register("n1")
+    leases = cluster.lease("n1", slots=2).leases
+    assert [(lease.index, lease.attempt) for lease in leases] == [(1, 1), (2, 1)]
+    assert leases[0].command == "echo 001 > o1.txt"
+    assert (leases[0].workdir, leases[0].environment) == ("w1", {"X": "i1"})
+    assert cluster.task(job, "1")["state"] == TaskState.RUNNING
+    assert cluster.task(job, "1")["node"] == "n1"
+    assert cluster.s.jobs.view(job)["state"] == JobState.RUNNING
+
+
+def test_an_unregistered_node_gets_not_found(cluster):
+    cluster.submit()
+    with pytest.raises(NotFound):
+        cluster.lease("ghost")
+
+
+def test_higher_priority_jobs_are_leased_first(cluster):
+    low = cluster.submit(priority="Normal")
+    high = cluster.submit(priority="Highest")
+    cluster.register("n1")
+    assert {lease.job for lease in cluster.lease("n1", slots=4).leases} == {high}
+    assert {lease.job for lease in cluster.lease("n1", slots=4).leases} == {low}
+
+
+def test_a_job_for_another_pool_is_not_leased(cluster):
+    cluster.submit(pool="gpu")
+    cluster.register("cpu1", pool="cpu")
+    cluster.register("gpu1", pool="gpu")
+    assert cluster.lease("cpu1", pool="cpu").leases == []
+    assert len(cluster.lease("gpu1", pool="gpu").leases) == 2
+
+
+def test_the_per_sweep_cap_is_never_exceeded(cluster):
+    job = cluster.submit(tasks=[{"command": "x", "sweep": {"start": 1, "end": 10}, "max_running": 2}])
+    cluster.register("n1", slots=8)
+    cluster.register("n2", slots=8)
+    first = cluster.lease("n1", slots=8).leases
+    assert len(first) == 2
+    assert cluster.lease("n2", slots=8).leases == []
+    cluster.finish("n1", first[0])
+    more = cluster.lease("n2", slots=8).leases
+    assert len(more) == 1
+    assert cluster.s.jobs.view(job)["counts"]["Running"] == 2
+
+
+def test_short_tasks_are_leased_many_per_slot_once_their_runtime_is_known(cluster):
+    cluster.submit(tasks=[{"command": "true", "sweep": {"start": 1, "end": 2000}}])
+    cluster.register("n1")
+    first = cluster.lease("n1", slots=2).leases
+    assert len(first) == 2  # runtime unknown: one per free slot
+    for lease in first:
+        cluster.finish("n1", lease, seconds=0.002)
+    assert len(cluster.lease("n1", slots=2).leases) > 100
+
+
+def test_long_tasks_are_leased_one_per_free_slot(cluster):
+    cluster.submit(tasks=[{"command": "sleep 60", "sweep": {"start": 1, "end": 50}}])
+    cluster.register("n1")
+    for lease in cluster.lease("n1", slots=2).leases:
+        cluster.finish("n1", lease, seconds=60)
+    assert len(cluster.lease("n1", slots=3).leases) == 3
+
+
+def test_a_waiting_lease_wakes_when_work_is_submitted(cluster):
+    cluster.register("n1")
+
+    async def scenario():
+        waiting = asyncio.create_task(cluster.s.lease.lease(_req("n1", wait=30)))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        from hpcburst.domain.job import JobSpec
+
+        await cluster.s.jobs.submit(JobSpec(tasks=[{"command": "x"}]), cluster.orch)
+        return await waiting
+
+    assert len(asyncio.run(scenario()).leases) == 1
+
+
+def test_a_lease_with_nothing_to_do_returns_empty_after_waiting(cluster):
+    cluster.register("n1")
+    assert cluster.lease("n1", wait=0.1).leases == []
+
+
+def _req(node, wait):
+    from hpcburst.domain.protocol import LeaseRequest
+
+    return LeaseRequest(node=node, free_slots=2, wait_seconds=wait)
