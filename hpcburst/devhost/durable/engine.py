@@ -1,0 +1,332 @@
+"""The Durable engine: runs orchestration episodes, activities and entities on the host's event loop.
+
+Flow: every input (start, raised event, activity result, timer, entity reply) is first committed to the store's
+inbox, then appended to the instance's in-memory inbox and the instance is woken. A worker runs one episode per
+instance at a time over ALL its visible messages, commits the new history and new work in one transaction, then
+hands the work to the activity runner / entity scheduler / other instances. Episodes of one instance are paced:
+the next one waits as long as the last one took, so a big fan-in coalesces completions instead of replaying
+per completion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from azure.durable_functions.models.utils.df_serialization import df_dumps
+
+from ...errors import InvalidSpec, InvalidState, NotFound
+from . import history as h
+from .activities import ActivityOutcome, ActivityRunner
+from .client import ClientOperations
+from .entities import run_entity_batch, split_entity_id
+from .episode import EpisodeInput, run_episode
+from .instances import (
+    CONTROL_EVENTS,
+    SUSPENDED,
+    TERMINAL,
+    TERMINATED,
+    LiveInstance,
+    Outbox,
+    decision_batch,
+    finish,
+    message,
+)
+from .registry import DurableRegistry
+from .store import Batch, DurableStore, EntityMessageRow, InstanceRow, Message
+
+
+class DurableEngine(ClientOperations):
+    def __init__(
+        self,
+        db_path: str,
+        registry: DurableRegistry,
+        max_activities: int = 10,
+        max_orchestrations: int = 10,
+        task_hub: str = "hpcburst",
+    ) -> None:
+        self.db_path = str(db_path)
+        self.registry = registry
+        self.max_activities = max_activities
+        self.max_orchestrations = max(1, max_orchestrations)
+        self.task_hub = task_hub
+        self.store: DurableStore | None = None
+        self.live: dict[str, LiveInstance] = {}
+        self.episodes = 0  # episodes (replays) run since start
+        self._ready: asyncio.Queue[str] | None = None
+        self._workers: list[asyncio.Task] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._activities: ActivityRunner | None = None
+        self._outcomes: list[ActivityOutcome] = []
+        self._entity_queue: dict[str, list[EntityMessageRow]] = defaultdict(list)
+        self._entity_busy: set[str] = set()
+        self._entity_tasks: set[asyncio.Task] = set()
+        self._waiters: dict[str, list[asyncio.Future]] = defaultdict(list)
+
+    # ---- lifecycle
+    async def start(self) -> None:
+        """Open the store, recover persisted work (inbox, activities, entity messages) and start workers."""
+        self.store = DurableStore(self.db_path)
+        self._ready = asyncio.Queue()
+        self._pool = ThreadPoolExecutor(self.max_orchestrations, thread_name_prefix="durable-orchestrator")
+        self._activities = ActivityRunner(self.registry, self.max_activities, self._activity_done)
+        self._activities.start()
+        self._workers = [
+            asyncio.create_task(self._orchestration_worker()) for _ in range(self.max_orchestrations)
+        ]
+        self._deliver(self.store.inbox())
+        self._activities.submit(self.store.activities())
+        self._queue_entity_messages(self.store.entity_messages())
+
+    async def stop(self) -> None:
+        """Cancel workers and wake-ups, wait for running activities/episodes to end, close the store."""
+        for task in [*self._workers, *self._entity_tasks]:
+            task.cancel()
+        await asyncio.gather(*self._workers, *self._entity_tasks, return_exceptions=True)
+        self._workers = []
+        for live in self.live.values():
+            if live.wake:
+                live.wake.cancel()
+        if self._activities:
+            await self._activities.stop()
+        if self._pool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.store:
+            self.store.close()
+            self.store = None
+
+    @property
+    def activities_completed(self) -> int:
+        return self._activities.completed if self._activities else 0
+
+    # ---- instances in memory
+    def _row(self, instance_id: str) -> InstanceRow | None:
+        live = self.live.get(instance_id)
+        return live.row if live else self.store.instance(instance_id)
+
+    def _live(self, instance_id: str) -> LiveInstance | None:
+        live = self.live.get(instance_id)
+        if live is None:
+            row = self.store.instance(instance_id)
+            if row is None:
+                return None
+            live = self.live[instance_id] = LiveInstance(row, self.store.history(instance_id))
+        return live
+
+    def _forget(self, instance_id: str) -> None:
+        live = self.live.pop(instance_id, None)
+        if live and live.wake:
+            live.wake.cancel()
+
+    def _deliver(self, messages: list[Message]) -> None:
+        touched: dict[str, LiveInstance] = {}
+        for item in messages:
+            live = self._live(item.instance_id)
+            if live is not None:
+                live.add(item)
+                touched[item.instance_id] = live
+        for live in touched.values():
+            self._wake(live)
+
+    def _commit(self, batch: Batch, outbox: Outbox | None = None) -> None:
+        self.store.apply(batch)
+        outbox = outbox or Outbox()
+        outbox.extend(batch)
+        self._deliver(outbox.messages)
+        self._activities.submit(outbox.activities)
+        self._queue_entity_messages(outbox.entity_messages)
+        for row in batch.instances:
+            if row.status in TERMINAL:
+                for waiter in self._waiters.pop(row.instance_id, []):
+                    if not waiter.done():
+                        waiter.set_result(None)
+
+    # ---- scheduling episodes
+    def _wake(self, live: LiveInstance) -> None:
+        if live.busy or live.queued:
+            return
+        due = live.next_due()
+        if due is None:
+            return
+        delay = max(due - time.time(), live.next_allowed - time.monotonic(), 0.0)
+        if delay <= 0:
+            live.queued = True
+            self._ready.put_nowait(live.row.instance_id)
+            return
+        at = time.monotonic() + delay
+        if live.wake is None or at < live.wake_at - 0.001 or live.wake.cancelled():
+            if live.wake:
+                live.wake.cancel()
+            live.wake_at = at
+            live.wake = asyncio.get_running_loop().call_later(delay, self._rewake, live.row.instance_id)
+
+    def _rewake(self, instance_id: str) -> None:
+        live = self.live.get(instance_id)
+        if live:
+            live.wake = None
+            self._wake(live)
+
+    async def _orchestration_worker(self) -> None:
+        while True:
+            instance_id = await self._ready.get()
+            live = self.live.get(instance_id)
+            if live is None:
+                continue
+            live.queued = False
+            live.busy = True
+            try:
+                await self._episode(live)
+            finally:
+                live.busy = False
+            if instance_id in self.live:
+                self._wake(live)
+
+    async def _episode(self, live: LiveInstance) -> None:
+        messages = live.consumable(time.time())
+        if not messages:
+            return
+        row = live.row
+        consumed = [m.id for m in messages]
+        if row.status in TERMINAL:
+            return self._consume(live, messages, Batch(drop_inbox=consumed))
+        fresh = [m for m in messages if m.generation is None or m.generation == row.generation]
+        controls = [m.event for m in fresh if m.event["EventType"] in CONTROL_EVENTS]
+        if any(e["EventType"] == h.EXECUTION_TERMINATED for e in controls):
+            return self._terminate(
+                live, messages, next(e for e in controls if e["EventType"] == h.EXECUTION_TERMINATED)
+            )
+        suspended = row.status == SUSPENDED
+        for event in controls:
+            suspended = event["EventType"] == h.EXECUTION_SUSPENDED
+        if suspended:
+            return self._suspend(live, messages, controls)
+        spec = self.registry.orchestrators.get(row.name)
+        events = [m.event for m in fresh]
+        if spec is None:
+            return self._fail_unknown(live, messages)
+        started = time.monotonic()
+        episode = EpisodeInput(
+            row.instance_id, row.input_json, row.parent_id, live.history, events, h.utc_now()
+        )
+        loop = asyncio.get_running_loop()
+        decision = await loop.run_in_executor(self._pool, run_episode, spec, episode, self._activity_exists)
+        self.episodes += 1
+        batch = decision_batch(self.store, live, decision, consumed, self._row)
+        self._consume(live, messages, batch)
+        live.history = [] if batch.reset_history else live.history + decision.appended
+        elapsed = time.monotonic() - started
+        live.next_allowed = time.monotonic() + elapsed
+
+    def _activity_exists(self, name: str) -> bool:
+        return name in self.registry.activities
+
+    def _consume(self, live: LiveInstance, messages: list[Message], batch: Batch) -> None:
+        taken = {m.id for m in messages}
+        live.pending = [m for m in live.pending if m.id not in taken]
+        self._commit(batch)
+
+    def _terminate(self, live: LiveInstance, messages: list[Message], event: dict) -> None:
+        row = live.row
+        row.status, row.output_json, row.updated = TERMINATED, df_dumps(event.get("Input")), h.stamp()
+        appended = [
+            h.event(h.ORCHESTRATOR_STARTED),
+            h.event(h.EXECUTION_TERMINATED, Input=event.get("Input")),
+        ]
+        self._close_with(live, messages, appended)
+
+    def _fail_unknown(self, live: LiveInstance, messages: list[Message]) -> None:
+        row = live.row
+        reason = f"The orchestrator function '{row.name}' doesn't exist in this app."
+        row.status, row.output_json, row.updated = "Failed", df_dumps(reason), h.stamp()
+        self._close_with(live, messages, [h.event(h.EXECUTION_FAILED, Reason=reason)])
+
+    def _close_with(self, live: LiveInstance, messages: list[Message], appended: list[dict]) -> None:
+        batch = Batch(drop_inbox=[m.id for m in messages], instances=[live.row])
+        base = len(live.history)
+        batch.history = [(live.row.instance_id, base + i, ev) for i, ev in enumerate(appended)]
+        finish(self.store, live, batch)
+        self._consume(live, messages, batch)
+        live.history = live.history + appended
+
+    def _suspend(self, live: LiveInstance, messages: list[Message], controls: list[dict]) -> None:
+        row = live.row
+        controlling = [m for m in messages if m.event["EventType"] in CONTROL_EVENTS]
+        row.status, row.updated = SUSPENDED, h.stamp()
+        batch = Batch(drop_inbox=[m.id for m in controlling], instances=[row])
+        base = len(live.history)
+        batch.history = [(row.instance_id, base + i, ev) for i, ev in enumerate(controls)]
+        self._consume(live, controlling, batch)
+        live.history = live.history + controls
+
+    # ---- activities
+    def _activity_done(self, outcome: ActivityOutcome) -> None:
+        if not self._outcomes:
+            asyncio.get_running_loop().call_soon(self._flush_outcomes)
+        self._outcomes.append(outcome)
+
+    def _flush_outcomes(self) -> None:
+        """Commit every activity result gathered since the last flush in one transaction."""
+        outcomes, self._outcomes = self._outcomes, []
+        if self.store is None:
+            return
+        batch = Batch(drop_activities=[o.row.id for o in outcomes])
+        for outcome in outcomes:
+            row = outcome.row
+            if self._row(row.instance_id) is None:
+                continue
+            if outcome.ok:
+                event = h.task_completed(row.task_id, outcome.result_json)
+            else:
+                event = h.task_failed(row.task_id, outcome.reason)
+            batch.inbox.append(message(self.store, row.instance_id, row.generation, event))
+        self._commit(batch)
+
+    # ---- entities
+    def _queue_entity_messages(self, rows: list[EntityMessageRow]) -> None:
+        for row in rows:
+            self._entity_queue[row.entity_id].append(row)
+            if row.entity_id not in self._entity_busy:
+                self._entity_busy.add(row.entity_id)
+                task = asyncio.get_running_loop().create_task(self._run_entity(row.entity_id))
+                self._entity_tasks.add(task)
+                task.add_done_callback(self._entity_tasks.discard)
+
+    async def _run_entity(self, entity_id: str) -> None:
+        """Run the entity's queued operations as batches, one batch at a time (operations are serialized)."""
+        try:
+            while self._entity_queue.get(entity_id):
+                rows = self._entity_queue.pop(entity_id)
+                spec = self.registry.entity(split_entity_id(entity_id)[0])
+                state = self.store.entity_state(entity_id)
+                loop = asyncio.get_running_loop()
+                outcome = await loop.run_in_executor(
+                    self._pool, run_entity_batch, spec, entity_id, state, [r.message for r in rows]
+                )
+                batch = Batch(drop_entity_messages=[r.id for r in rows])
+                batch.entity_states.append(
+                    (entity_id, outcome.state_json if outcome.exists else None, h.stamp())
+                )
+                for reply in outcome.replies:
+                    raised = h.event_raised(reply.request_id, reply.body_json)
+                    batch.inbox.append(message(self.store, reply.parent, reply.parent_generation, raised))
+                self._commit(batch)
+        finally:
+            self._entity_busy.discard(entity_id)
+
+    def _require_orchestrator(self, name: str) -> None:
+        if name not in self.registry.orchestrators:
+            known = ", ".join(sorted(self.registry.orchestrators)) or "none"
+            raise InvalidSpec(
+                f"The function '{name}' doesn't exist or is not an orchestrator function (known: {known})."
+            )
+
+    @staticmethod
+    def new_instance_id() -> str:
+        return uuid.uuid4().hex
+
+
+__all__ = ["DurableEngine", "InvalidSpec", "InvalidState", "NotFound", "Any"]

@@ -1,0 +1,180 @@
+"""In-memory view of an orchestration instance and the translation of an episode's decision into a store batch.
+
+The engine keeps each live instance's history and inbox in memory (the store is the source of truth after a
+restart); :func:`decision_batch` turns one :class:`~.episode.Decision` into the atomic :class:`~.store.Batch`
+plus the messages/work to hand to the in-memory queues once it is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import history as h
+from .episode import COMPLETED, CONTINUED_AS_NEW, FAILED, Decision
+from .store import ActivityRow, Batch, DurableStore, EntityMessageRow, InstanceRow, Message
+
+PENDING = "Pending"
+RUNNING = "Running"
+SUSPENDED = "Suspended"
+TERMINATED = "Terminated"
+TERMINAL = frozenset({COMPLETED, FAILED, TERMINATED})
+CONTROL_EVENTS = frozenset({h.EXECUTION_TERMINATED, h.EXECUTION_SUSPENDED, h.EXECUTION_RESUMED})
+
+
+@dataclass
+class LiveInstance:
+    row: InstanceRow
+    history: list[dict[str, Any]]
+    pending: list[Message] = field(default_factory=list)
+    timers: dict[int, int] = field(default_factory=dict)  # timer task id -> inbox message id
+    busy: bool = False
+    queued: bool = False
+    next_allowed: float = 0.0  # monotonic time before which no new episode starts (pacing)
+    wake: asyncio.TimerHandle | None = None
+    wake_at: float = 0.0
+
+    def add(self, message: Message) -> None:
+        self.pending.append(message)
+        if message.event["EventType"] == h.TIMER_FIRED and message.generation == self.row.generation:
+            self.timers[message.event["TimerId"]] = message.id
+
+    def consumable(self, now: float) -> list[Message]:
+        visible = [m for m in self.pending if m.visible_at <= now]
+        if self.row.status == SUSPENDED:
+            return [m for m in visible if m.event["EventType"] in CONTROL_EVENTS]
+        return visible
+
+    def next_due(self) -> float | None:
+        candidates = self.pending
+        if self.row.status == SUSPENDED:
+            candidates = [m for m in candidates if m.event["EventType"] in CONTROL_EVENTS]
+        return min((m.visible_at for m in candidates), default=None)
+
+
+@dataclass
+class Outbox:
+    """What a committed batch hands to the in-memory queues."""
+
+    messages: list[Message] = field(default_factory=list)
+    activities: list[ActivityRow] = field(default_factory=list)
+    entity_messages: list[EntityMessageRow] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)  # instances that reached a terminal state
+
+    def extend(self, batch: Batch) -> None:
+        self.messages += batch.inbox
+        self.activities += batch.activities
+        self.entity_messages += batch.entity_messages
+
+
+def message(
+    store: DurableStore, instance_id: str, generation: int | None, event: dict, visible_at: float = 0.0
+):
+    return Message(store.new_id("inbox"), instance_id, generation, visible_at, event)
+
+
+def new_instance_row(instance_id: str, name: str, input_json: str | None, generation: int, **parent: Any):
+    now = h.stamp()
+    return InstanceRow(instance_id, name, PENDING, input_json, None, None, now, now, generation, **parent)
+
+
+def start_messages(store: DurableStore, row: InstanceRow) -> Message:
+    started = h.execution_started(row.name, row.input_json, row.parent_id)
+    return message(store, row.instance_id, row.generation, started)
+
+
+def parent_notice(store: DurableStore, row: InstanceRow) -> Message | None:
+    """The completion a sub-orchestration sends its parent when it reaches a terminal state."""
+    if row.parent_id is None or row.parent_task is None:
+        return None
+    if row.status == COMPLETED:
+        event = h.sub_orchestration_completed(row.parent_task, row.output_json)
+    else:
+        reason = json.loads(row.output_json) if row.output_json else row.status
+        reason = reason if isinstance(reason, str) else json.dumps(reason)
+        event = h.sub_orchestration_failed(
+            row.parent_task, f"Sub-orchestration '{row.name}' {row.status.lower()}: {reason}"
+        )
+    return message(store, row.parent_id, row.parent_generation, event)
+
+
+def finish(store: DurableStore, live: LiveInstance, batch: Batch) -> None:
+    """Drop the instance's pending timers and tell its parent; the row already holds the terminal state."""
+    batch.drop_inbox += list(live.timers.values())
+    live.timers.clear()
+    notice = parent_notice(store, live.row)
+    if notice:
+        batch.inbox.append(notice)
+
+
+def decision_batch(store, live: LiveInstance, decision: Decision, consumed: list[int], lookup_row) -> Batch:
+    """Everything one episode changes, as one batch; ``live`` is updated to the committed state by the caller."""
+    row = live.row
+    batch = Batch(drop_inbox=list(consumed))
+    row.updated = h.stamp()
+    row.custom_status_json = decision.custom_status_json
+    base = len(live.history)
+    batch.history = [(row.instance_id, base + i, ev) for i, ev in enumerate(decision.appended)]
+    gen = row.generation
+    plan = decision.plan
+    for task_id in plan.cancelled_timers:
+        if task_id in live.timers:
+            batch.drop_inbox.append(live.timers.pop(task_id))
+    for call in plan.entity_messages:
+        body = {"op": call.operation, "input": call.input_json, "signal": call.signal,
+                "parent": row.instance_id, "parent_generation": gen, "request_id": call.request_id}  # fmt: skip
+        batch.entity_messages.append(EntityMessageRow(store.new_id("entity_inbox"), call.entity_id, body))
+    if decision.status == CONTINUED_AS_NEW:
+        # The next execution starts from an empty history; the old one is not kept (as the host does).
+        row.generation, row.input_json, row.status = gen + 1, decision.continue_as_new_input, PENDING
+        batch.history = []
+        batch.reset_history.append(row.instance_id)
+        batch.drop_inbox += list(live.timers.values())
+        live.timers.clear()
+        batch.inbox.append(start_messages(store, row))
+        batch.inbox += [message(store, row.instance_id, None, ev) for ev in decision.carried_events]
+        batch.instances.append(row)
+        return batch
+    row.status = decision.status
+    if decision.status in (COMPLETED, FAILED):
+        row.output_json = decision.output_json
+        finish(store, live, batch)
+        batch.instances.append(row)
+        return batch
+    for call in plan.activities:
+        batch.activities.append(
+            ActivityRow(
+                store.new_id("activities"), row.instance_id, gen, call.task_id, call.name, call.input_json
+            )
+        )
+    for call in plan.timers:
+        fired = h.timer_fired(call.task_id, h.stamp(call.fire_at))
+        at = call.fire_at.replace(tzinfo=dt.UTC).timestamp()
+        batch.inbox.append(message(store, row.instance_id, gen, fired, visible_at=at))
+    batch.inbox += [message(store, row.instance_id, gen, ev) for ev in plan.local_events]
+    for call in plan.sub_orchestrations:
+        _start_child(store, batch, row, call, lookup_row)
+    batch.instances.append(row)
+    return batch
+
+
+def _start_child(store, batch: Batch, parent: InstanceRow, call, lookup_row) -> None:
+    existing = lookup_row(call.instance_id)
+    if existing is not None and existing.status not in TERMINAL:
+        reason = (
+            f"An orchestration with instance id '{call.instance_id}' already exists and is {existing.status}."
+        )
+        failed = h.sub_orchestration_failed(call.task_id, reason)
+        batch.inbox.append(message(store, parent.instance_id, parent.generation, failed))
+        return
+    generation = existing.generation + 1 if existing else 0
+    child = new_instance_row(
+        call.instance_id, call.name, call.input_json, generation,
+        parent_id=parent.instance_id, parent_task=call.task_id, parent_generation=parent.generation,
+    )  # fmt: skip
+    batch.instances.append(child)
+    batch.reset_history.append(child.instance_id)
+    batch.inbox.append(start_messages(store, child))

@@ -1,0 +1,31 @@
+"""Activity chains and fan-out/fan-in replay to the right result and history."""
+
+from durable_support import running_engine
+
+
+def test_activity_chain_returns_each_result_in_order(db_path, run):
+    async def scenario():
+        async with running_engine(db_path) as engine:
+            instance_id = await engine.start_new("chain")
+            status = await engine.wait_for_completion(instance_id, timeout=20)
+            full = await engine.status(instance_id, show_history=True)
+            return status, full
+
+    status, full = run(scenario())
+    assert status["runtimeStatus"] == "Completed"
+    assert status["output"] == ["Hello Tokyo", "Hello Seattle", "Hello London"]
+    kinds = [e["EventType"] for e in full["historyEvents"]]
+    assert kinds.count("TaskScheduled") == 3 and kinds.count("TaskCompleted") == 3
+    assert kinds[-1] == "ExecutionCompleted"
+
+
+def test_fan_out_fan_in_sums_every_activity(db_path, run):
+    async def scenario():
+        async with running_engine(db_path, max_activities=4) as engine:
+            instance_id = await engine.start_new("fan_out", input=200)
+            return await engine.wait_for_completion(instance_id, timeout=30), engine.episodes
+
+    status, episodes = run(scenario())
+    assert status["runtimeStatus"] == "Completed"
+    assert status["output"] == sum(2 * i for i in range(200))
+    assert episodes < 200  # completions coalesce into few episodes
