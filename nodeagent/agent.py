@@ -96,8 +96,12 @@ class Agent:
                 hostname=os.uname().nodename,
                 cloud=self.config.cloud,
             )
+            again = self.registration is not None
             self.registration = self.api().register(request)
             with self.ledger.lock:
+                if again:  # registering re-queues what the service thought this node held
+                    self.ledger.backlog.clear()
+                    self.ledger.staging.clear()
                 self.ledger.drain = self.registration.state != NodeState.ONLINE
                 self.ledger.lock.notify_all()
             return self.registration

@@ -1,5 +1,169 @@
-"""`hpcburst job` commands (placeholder until its owner lands it)."""
+"""`hpcburst job submit|view|list|cancel|requeue|wait`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hpcburst.cli.common import console, friendly, scheduler, table, when
+from hpcburst.client import Scheduler, command_line
+from hpcburst.errors import InvalidSpec
 
 app = typer.Typer(no_args_is_help=True)
+
+DONE_STATES = ("Finished", "Failed", "Canceled")
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+@friendly
+def submit(
+    command: Annotated[list[str], typer.Argument(help="The command line (after --); `*` is the index.")],
+    name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
+    sweep: Annotated[str | None, typer.Option("--sweep", help="Parametric sweep START-END[:STEP].")] = None,
+    priority: Annotated[
+        str, typer.Option("--priority", help="Lowest|BelowNormal|Normal|AboveNormal|Highest.")
+    ] = "Normal",
+    pool: Annotated[str | None, typer.Option("--pool", help="Run only on nodes of this pool.")] = None,
+    max_running: Annotated[
+        int | None, typer.Option("--max-running", help="At most K indices at once.")
+    ] = None,
+    retries: Annotated[int, typer.Option("--retries", help="Re-runs of a failed index.")] = 0,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Max run time per index (seconds).")
+    ] = None,
+    stdout: Annotated[
+        str | None, typer.Option("--stdout", help="Write stdout to this file (`*` = index).")
+    ] = None,
+    stderr: Annotated[
+        str | None, typer.Option("--stderr", help="Write stderr to this file (`*` = index).")
+    ] = None,
+    workdir: Annotated[str | None, typer.Option("--workdir", help="Working directory (`*` = index).")] = None,
+    env: Annotated[list[str] | None, typer.Option("--env", help="K=V for the task (repeat).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the job, showing progress.")] = False,
+) -> None:
+    """Submit a job: one command, or a parametric sweep with `*` replaced by each index."""
+    with scheduler() as s:
+        job = s.create_job(name=name, priority=priority, pool=pool)
+        job.add_task(
+            s.create_task(
+                command_line(command),
+                sweep=sweep,
+                max_running=max_running,
+                retries=retries,
+                max_run_time=timeout,
+                stdout=stdout,
+                stderr=stderr,
+                workdir=workdir,
+                environment=_env(env or []),
+            )
+        )
+        job_id = s.submit_job(job)
+        console.print(f"submitted job [bold]{job_id}[/bold]")
+        if wait:
+            _exit_with(_wait(s, job_id))
+
+
+@app.command()
+@friendly
+def view(job: Annotated[str, typer.Argument(help="Job id.")]) -> None:
+    """Show a job: state, times, and how many indices are in each state."""
+    with scheduler() as s:
+        v = s.view_job(job)
+    rows = [
+        ("id", v.get("id")),
+        ("name", v.get("name")),
+        ("state", v.get("state")),
+        ("priority", v.get("priority")),
+        ("pool", v.get("pool") or "any"),
+        ("owner", v.get("owner")),
+        ("indices", v.get("total")),
+        ("submitted", when(v.get("submitted_at"))),
+        ("started", when(v.get("started_at"))),
+        ("ended", when(v.get("ended_at"))),
+    ]
+    if v.get("message"):
+        rows.append(("message", v["message"]))
+    for number, task in enumerate(v.get("tasks", []), start=1):
+        sweep = task.get("sweep")
+        span = f" [{sweep['start']}-{sweep['end']}:{sweep.get('step', 1)}]" if sweep else ""
+        rows.append((f"task {number}", f"{task.get('command')}{span}"))
+    counts = v.get("counts") or {}
+    rows.append(("counts", ", ".join(f"{k} {n}" for k, n in counts.items() if n) or "-"))
+    console.print(table(("field", "value"), rows, title=f"job {job}"))
+
+
+@app.command("list")
+@friendly
+def list_(
+    state: Annotated[str | None, typer.Option("--state", help="Only jobs in this state.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many (newest first).")] = 50,
+) -> None:
+    """List jobs, newest first."""
+    with scheduler() as s:
+        jobs = s.list_jobs(state=state, limit=limit)
+    rows = [(j.get("id"), j.get("name"), j.get("state"), j.get("priority"), j.get("total"), when(j.get("submitted_at")))
+            for j in jobs]  # fmt: skip
+    console.print(table(("id", "name", "state", "priority", "indices", "submitted"), rows))
+
+
+@app.command()
+@friendly
+def cancel(job: Annotated[str, typer.Argument(help="Job id.")]) -> None:
+    """Cancel a job: queued indices are dropped, running ones killed."""
+    with scheduler() as s:
+        v = s.cancel_job(job)
+    console.print(f"job {job}: {v.get('state', 'Canceled')}")
+
+
+@app.command()
+@friendly
+def requeue(job: Annotated[str, typer.Argument(help="Job id.")]) -> None:
+    """Run the failed and canceled indices of a job again."""
+    with scheduler() as s:
+        v = s.requeue_job(job)
+    console.print(f"job {job}: requeued {v.get('requeued', '?')} indices")
+
+
+@app.command()
+@friendly
+def wait(
+    job: Annotated[str, typer.Argument(help="Job id.")],
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Give up after SECS.")] = None,
+) -> None:
+    """Wait for a job to end, showing progress; exit 1 unless it Finished."""
+    with scheduler() as s:
+        _exit_with(_wait(s, job, timeout))
+
+
+def _wait(s: Scheduler, job: str, timeout: float | None = None) -> dict[str, Any]:
+    columns = (TextColumn("job {task.fields[job]} {task.fields[state]}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("failed {task.fields[failed]}"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("", total=None, job=job, state="", failed=0)
+
+        def show(v: dict[str, Any]) -> None:
+            counts = v.get("counts") or {}
+            done = sum(int(counts.get(k, 0)) for k in DONE_STATES)
+            progress.update(bar, total=v.get("total"), completed=done, state=v.get("state"),
+                            failed=counts.get("Failed", 0))  # fmt: skip
+
+        return s.wait(job, timeout=timeout, on_progress=show)
+
+
+def _exit_with(view: dict[str, Any]) -> None:
+    state = view.get("state")
+    console.print(f"job {view.get('id')} {state}" + (f": {view['message']}" if view.get("message") else ""))
+    if state != "Finished":
+        raise typer.Exit(1)
+
+
+def _env(pairs: list[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidSpec(f"--env {pair!r}: use NAME=VALUE")
+        env[key] = value
+    return env

@@ -1,0 +1,166 @@
+"""The Python SDK: ``Scheduler``, shaped after HPC Pack's IScheduler (Connect, CreateJob, CreateTask, SubmitJob).
+
+    from hpcburst.client import Scheduler
+    scheduler = Scheduler.connect()                  # HPCBURST_URL, else the local cluster
+    job = scheduler.create_job(name="render", priority="AboveNormal")
+    job.add_task(scheduler.create_task("render.exe frame***.rib", sweep=(1, 100)))
+    job_id = scheduler.submit_job(job)
+    scheduler.wait(job_id)
+
+Every call is one HTTP request to the cluster's API; errors arrive as the server's ``HpcBurstError``
+subclasses (``NotFound``, ``InvalidSpec``...), an unreachable cluster as ``ClusterUnreachable``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from hpcburst.client.http import auth_headers, cluster_url, unreachable, unwrap
+from hpcburst.client.specs import JobDraft, command_line, task_spec
+from hpcburst.domain.states import JobState
+from hpcburst.errors import HpcBurstError
+
+TERMINAL = {s.value for s in JobState if s.terminal}
+
+
+class Scheduler:
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0) -> None:
+        self.url = cluster_url(url)
+        self._http = httpx.Client(base_url=self.url, headers=auth_headers(token), timeout=timeout)
+
+    @classmethod
+    def connect(cls, url: str | None = None, token: str | None = None) -> Scheduler:
+        """HPC Pack's ``Connect(head_node)``: here the cluster's API URL (default: HPCBURST_URL)."""
+        return cls(url, token)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Scheduler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- building and submitting (CreateJob / CreateTask / SubmitJob) ---
+    def create_job(
+        self,
+        name: str | None = None,
+        priority: str = "Normal",
+        pool: str | None = None,
+        owner: str | None = None,
+    ) -> JobDraft:
+        return JobDraft(name=name, priority=priority, pool=pool, owner=owner)
+
+    def create_task(self, command: str | list[str], **fields: Any) -> dict[str, Any]:
+        """A task spec: ``sweep=(start, end[, step])`` makes it a parametric sweep (``*`` is the index)."""
+        return task_spec(command, **fields)
+
+    def submit_job(self, job: JobDraft) -> str:
+        """Validate and submit; the new job's id."""
+        body = self._call("POST", "/api/jobs", json=job.to_spec().model_dump(mode="json", exclude_none=True))
+        return str(body["id"])
+
+    def submit(self, command: str | list[str], name: str | None = None, priority: str = "Normal",
+               pool: str | None = None, **task: Any) -> str:  # fmt: skip
+        """One-task job in one call (``hpcburst job submit``)."""
+        job = self.create_job(name=name, priority=priority, pool=pool)
+        job.add_task(
+            self.create_task(command_line(command) if isinstance(command, list) else command, **task)
+        )
+        return self.submit_job(job)
+
+    # --- jobs ---
+    def view_job(self, job: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/jobs/{job}")  # type: ignore[no-any-return]
+
+    def list_jobs(self, state: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        params = {"limit": limit, **({"state": state} if state else {})}
+        return _items(self._call("GET", "/api/jobs", params=params), "jobs")
+
+    def cancel_job(self, job: str) -> dict[str, Any]:
+        return self._call("POST", f"/api/jobs/{job}/cancel")  # type: ignore[no-any-return]
+
+    def requeue_job(self, job: str) -> dict[str, Any]:
+        """Failed and canceled indices run again (HPC Pack's RequeueJob)."""
+        return self._call("POST", f"/api/jobs/{job}/requeue")  # type: ignore[no-any-return]
+
+    def wait(
+        self,
+        job: str,
+        timeout: float | None = None,
+        interval: float = 0.25,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Poll until the job is Finished, Failed or Canceled; its last view (TimeoutError past ``timeout``)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            view = self.view_job(job)
+            if on_progress:
+                on_progress(view)
+            if view.get("state") in TERMINAL:
+                return view
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {job} is still {view.get('state')} after {timeout}s")
+            time.sleep(interval)
+
+    # --- tasks (indices) ---
+    def tasks(self, job: str, state: str | None = None, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every dispatched index of the job, in index order (all pages)."""
+        continuation: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": page_size}
+            if state:
+                params["state"] = state
+            if continuation:
+                params["continuation"] = continuation
+            body = self._call("GET", f"/api/jobs/{job}/tasks", params=params)
+            yield from _items(body, "tasks")
+            continuation = body.get("continuation") if isinstance(body, dict) else None
+            if not continuation:
+                return
+
+    def view_task(self, job: str, ref: str | int) -> dict[str, Any]:
+        """One index: ``ref`` is INDEX or TASK.INDEX."""
+        return self._call("GET", f"/api/jobs/{job}/tasks/{ref}")  # type: ignore[no-any-return]
+
+    def task_output(self, job: str, ref: str | int, stream: str = "stdout") -> bytes:
+        try:
+            response = self._http.get(f"/api/jobs/{job}/tasks/{ref}/output", params={"stream": stream})
+        except httpx.TransportError as e:
+            raise unreachable(self.url, e) from e
+        if not response.is_success:
+            unwrap(response)
+        return response.content
+
+    # --- nodes ---
+    def nodes(self) -> list[dict[str, Any]]:
+        return _items(self._call("GET", "/api/nodes"), "nodes")
+
+    def node_offline(self, node: str) -> dict[str, Any]:
+        """Drain: the node finishes what it runs and leases nothing new."""
+        return self._call("POST", f"/api/nodes/{node}/offline")  # type: ignore[no-any-return]
+
+    def node_online(self, node: str) -> dict[str, Any]:
+        return self._call("POST", f"/api/nodes/{node}/online")  # type: ignore[no-any-return]
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as e:
+            raise unreachable(self.url, e) from e
+        return unwrap(response)
+
+
+def _items(body: Any, key: str) -> list[dict[str, Any]]:
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for name in (key, "items", "value"):
+            if isinstance(body.get(name), list):
+                return body[name]  # type: ignore[no-any-return]
+    raise HpcBurstError(f"unexpected answer listing {key}: {str(body)[:200]}")
