@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,13 @@ from hpcburst.storage.blob.azure import AzureBlobStore
 
 
 @pytest.fixture
-def name() -> str:
-    return f"app-{uuid.uuid4().hex[:8]}"  # the registry container is shared by the session
+def name(store: AzureBlobStore) -> Iterator[str]:
+    package = f"app-{uuid.uuid4().hex[:8]}"  # the registry container is shared by the session
+    yield package
+    try:
+        remove_package(store, package)  # leave no (possibly broken) package for other tests' syncs
+    except NotFound:
+        pass
 
 
 def app_version(tmp_path: Path, name: str, version: str) -> Path:

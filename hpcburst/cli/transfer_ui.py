@@ -1,0 +1,92 @@
+"""What the ``data`` and ``pkg`` commands share: the blob store from settings, error messages,
+sizes as people type them, and rich progress bars fed by the transfer progress callback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from hpcburst.data.progress import ProgressCallback, TransferProgress
+from hpcburst.errors import HpcBurstError, InvalidSpec
+from hpcburst.settings import Settings
+from hpcburst.storage.blob.port import BlobStore
+
+err_console = Console(stderr=True)
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20}
+_UNITS |= {"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+
+
+def blob_store_from_settings() -> BlobStore:
+    """The configured storage (AzureWebJobsStorage, or HPCBURST_STORAGE_ACCOUNT_URL + azure-identity)."""
+    from hpcburst.storage.factory import build_blob_store
+
+    return build_blob_store(Settings.from_env())
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Deliberate errors become one line naming the problem and exit code 1 (2 for bad input)."""
+    try:
+        yield
+    except HpcBurstError as e:
+        err_console.print(f"[red]error:[/red] {e.message}", highlight=False, markup=True)
+        raise typer.Exit(code=2 if isinstance(e, InvalidSpec) else 1) from None
+
+
+def parse_size(text: str) -> int:
+    """``4MiB``, ``512k``, ``1g``, ``65536`` -> bytes."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise InvalidSpec(f"size {text!r}: use a number with an optional unit, e.g. 4MiB, 512k, 1g")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def parse_sizes(text: str) -> list[int]:
+    return [parse_size(part) for part in text.split(",") if part.strip()]
+
+
+def parse_ints(text: str, what: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidSpec(f"{what} {text!r}: use comma-separated whole numbers, e.g. 1,4,8") from None
+    if not values or min(values) < 1:
+        raise InvalidSpec(f"{what} {text!r}: use comma-separated whole numbers of at least 1, e.g. 1,4,8")
+    return values
+
+
+@contextmanager
+def progress_bars(enabled: bool = True) -> Iterator[ProgressCallback | None]:
+    """A transfer progress callback drawing one bar per blob (rate and ETA), or None when disabled."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def show(p: TransferProgress) -> None:
+            if p.name not in tasks:
+                tasks[p.name] = bars.add_task(p.name, total=p.total_bytes)
+            bars.update(tasks[p.name], completed=p.done_bytes, total=p.total_bytes)
+
+        yield show
