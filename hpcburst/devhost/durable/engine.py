@@ -217,7 +217,8 @@ class DurableEngine(ClientOperations):
         self.episodes += 1
         batch = decision_batch(self.store, live, decision, consumed, self._row)
         self._consume(live, messages, batch)
-        live.history = [] if batch.reset_history else live.history + decision.appended
+        restarted = live.row.instance_id in batch.reset_history
+        live.history = [] if restarted else live.history + decision.appended
         elapsed = time.monotonic() - started
         live.next_allowed = time.monotonic() + elapsed
 

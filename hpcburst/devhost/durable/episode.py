@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,9 @@ from .planner import Plan, plan_work
 from .registry import OrchestratorSpec
 
 OUT_OF_PROC_MARKER = "$OutOfProcData$:"
+# The SDK warns whenever an event arrives before its wait; that is normal (it buffers it), not a problem.
+warnings.filterwarnings("ignore", message="Potential duplicate Task completion")
+
 SCHEMA_V2 = 1  # upperSchemaVersion: one flat action list with WhenAll/WhenAny compound actions
 
 RUNNING = "Running"

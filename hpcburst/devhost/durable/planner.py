@@ -61,6 +61,7 @@ class EntityMessage:
     input_json: str | None
     signal: bool
     request_id: str | None = None
+    task_id: int = -1
 
 
 @dataclass
@@ -148,7 +149,7 @@ class _Planner:
                 h.EVENT_SENT, task_id, Name="op", InstanceId=call.instance_id, Input=json.dumps(message)
             )
             self.plan.entity_messages.append(
-                EntityMessage(call.instance_id, call.operation, call.input_, False, request_id)
+                EntityMessage(call.instance_id, call.operation, call.input_, False, request_id, task_id)
             )
             return None
         reason = f"The devhost does not support the action {type(call).__name__}"
@@ -191,6 +192,9 @@ def plan_work(context, state: dict, replayed: list[dict], episode, activity_exis
     for action in flat:
         if action.get("actionType") == ACTION_CONTINUE_AS_NEW:
             planner.plan.continue_as_new_input = action.get("input")
+    # Messages to one entity must arrive in the order the orchestrator issued them.
+    planner.plan.entity_messages.sort(key=lambda m: m.task_id)
+    planner.plan.scheduled_events.sort(key=lambda e: e["EventId"])
     return planner.plan
 
 
@@ -212,5 +216,5 @@ def _plan_signals(planner: _Planner, flat: list[dict], sent: int, next_id: int, 
             IsSignal=True,
         )
         planner.plan.entity_messages.append(
-            EntityMessage(action["instanceId"], action["operation"], action.get("input"), True)
+            EntityMessage(action["instanceId"], action["operation"], action.get("input"), True, None, task_id)
         )

@@ -42,3 +42,18 @@ async def running_engine(db_path, app: Path = ORCHESTRATIONS_APP, **options) -> 
         yield engine
     finally:
         await engine.stop()
+
+
+async def wait_until(engine: DurableEngine, instance_id: str, predicate, timeout: float = 20.0) -> dict:
+    """Poll the instance status until ``predicate(status)`` holds (no fixed sleeps in tests)."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        status = await engine.status(instance_id, show_input=True)
+        if status is not None and predicate(status):
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached; last status {status}")
+        await asyncio.sleep(0.01)
