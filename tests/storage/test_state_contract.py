@@ -258,6 +258,11 @@ def test_a_batch_with_a_lost_race_raises_conflict(state_store: StateStore) -> No
     assert state_store.get(c.TASKS, "j", "j.0").body == {"state": "Running"}
 
 
+def test_a_batch_replacing_a_missing_document_raises_not_found(state_store: StateStore) -> None:
+    with pytest.raises(NotFound):
+        state_store.batch(c.TASKS, "j", [WriteOp("replace", "j.404", {"state": "Running"})])
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "memory"])  # the Cosmos server's batch is not atomic
 def test_a_failed_batch_leaves_nothing_behind(kind: str, tmp_path: Path) -> None:
     store: StateStore = SqliteStateStore(tmp_path / "state.db") if kind == "sqlite" else MemoryStateStore()

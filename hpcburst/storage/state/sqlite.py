@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,10 @@ from hpcburst.storage.state import rules
 from hpcburst.storage.state.port import Document, Page, WriteOp
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+class _Missed(Exception):
+    """A batched statement changed fewer rows than it had ops: replay one by one to find which."""
 
 
 def _field(name: str) -> str:
@@ -124,41 +129,35 @@ class SqliteStateStore:
         self._apply(self._conn(), container, partition, WriteOp("delete", id, if_match=if_match))
 
     def batch(self, container: str, partition: str, ops: Sequence[WriteOp]) -> list[Document | None]:
-        """All ops in one transaction: either every op applies or none does (the first failure is raised)."""
+        """All ops in one transaction: either every op applies or none does (the first failure is raised).
+
+        Fast path: runs of same-shaped statements go through ``executemany``. If any op misses (a lost
+        race, a missing or existing id), the transaction is rolled back and replayed op by op, which
+        raises the exact error of the first failing op (or commits, if a concurrent writer fixed it).
+        """
+        rules.check_container(container)
+        statements = [self._statement(container, partition, op) for op in ops]
         conn = self._conn()
-        with self._transaction(conn):
-            docs = [self._apply(conn, container, partition, op) for op in ops]
-        return [None if op.kind == "delete" else doc for op, doc in zip(ops, docs, strict=True)]
+        try:
+            with self._transaction(conn):
+                for sql, run in groupby(statements, key=lambda st: st[0]):
+                    rows = [st[1] for st in run]
+                    changed = conn.executemany(sql, rows).rowcount
+                    if not sql.startswith("INSERT") and changed != len(rows):
+                        raise _Missed
+        except (_Missed, sqlite3.IntegrityError):
+            with self._transaction(conn):
+                docs = [self._apply(conn, container, partition, op) for op in ops]
+            return [None if op.kind == "delete" else doc for op, doc in zip(ops, docs, strict=True)]
+        return [
+            None if op.kind == "delete" else Document(partition, op.id, dict(op.body), st[2])
+            for op, st in zip(ops, statements, strict=True)
+        ]
 
     def _apply(self, conn: sqlite3.Connection, container: str, partition: str, op: WriteOp) -> Document:
         """Run one write as one statement; the returned document carries the new etag."""
         rules.check_container(container)
-        rules.check_address(partition, op.id)
-        table, etag = f'"{container}"', rules.new_etag()
-        if op.kind == "delete":
-            sql, params = f"DELETE FROM {table} WHERE pk = ? AND id = ?", [partition, op.id]
-        else:
-            text = rules.encode_body(op.body)
-            if op.kind == "create":
-                sql, params = (
-                    f"INSERT INTO {table} (pk, id, etag, body) VALUES (?, ?, ?, ?)",
-                    [partition, op.id, etag, text],
-                )
-            elif op.kind == "upsert":
-                sql = (
-                    f"INSERT INTO {table} (pk, id, etag, body) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (pk, id) DO UPDATE SET etag = excluded.etag, body = excluded.body"
-                )
-                params = [partition, op.id, etag, text]
-            elif op.kind == "replace":
-                sql, params = (
-                    f"UPDATE {table} SET etag = ?, body = ? WHERE pk = ? AND id = ?",
-                    [etag, text, partition, op.id],
-                )
-            else:
-                raise InvalidSpec(f"unknown write kind {op.kind!r}")
-        if op.if_match is not None and op.kind in ("replace", "delete"):
-            sql, params = sql + " AND etag = ?", [*params, op.if_match]
+        sql, params, etag = self._statement(container, partition, op)
         try:
             changed = conn.execute(sql, params).rowcount
         except sqlite3.IntegrityError:
@@ -166,6 +165,31 @@ class SqliteStateStore:
         if changed == 0:
             self._raise_missed(conn, container, partition, op)
         return Document(partition, op.id, dict(op.body), etag)
+
+    @staticmethod
+    def _statement(container: str, partition: str, op: WriteOp) -> tuple[str, list[Any], str]:
+        """The SQL, parameters and new etag of one write (the table name is a checked container)."""
+        rules.check_address(partition, op.id)
+        table, etag = f'"{container}"', rules.new_etag()
+        if op.kind == "delete":
+            sql, params = f"DELETE FROM {table} WHERE pk = ? AND id = ?", [partition, op.id]
+        elif op.kind == "create":
+            sql = f"INSERT INTO {table} (pk, id, etag, body) VALUES (?, ?, ?, ?)"
+            params = [partition, op.id, etag, rules.encode_body(op.body)]
+        elif op.kind == "upsert":
+            sql = (
+                f"INSERT INTO {table} (pk, id, etag, body) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (pk, id) DO UPDATE SET etag = excluded.etag, body = excluded.body"
+            )
+            params = [partition, op.id, etag, rules.encode_body(op.body)]
+        elif op.kind == "replace":
+            sql = f"UPDATE {table} SET etag = ?, body = ? WHERE pk = ? AND id = ?"
+            params = [etag, rules.encode_body(op.body), partition, op.id]
+        else:
+            raise InvalidSpec(f"unknown write kind {op.kind!r}")
+        if op.if_match is not None and op.kind in ("replace", "delete"):
+            sql, params = sql + " AND etag = ?", [*params, op.if_match]
+        return sql, params, etag
 
     def _raise_missed(self, conn: sqlite3.Connection, container: str, partition: str, op: WriteOp) -> None:
         """A conditional write touched nothing: the document is gone (NotFound) or changed (Conflict)."""
