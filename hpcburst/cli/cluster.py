@@ -1,9 +1,59 @@
-"""`hpcburst up` / `down` (placeholder)."""
+"""`hpcburst up` / `down`: the local cluster (Azurite, the runtime on function_app.py, N agents)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hpcburst import constants as c
+from hpcburst.cli.common import console, friendly
+from hpcburst.client.local_cluster import ClusterState, LocalCluster, _alive
+from hpcburst.errors import InvalidState
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Where state, logs and pids live (default $HPCBURST_DATA_DIR/cluster)."),
+]
 
 
-def up() -> None:
-    raise SystemExit("not built yet")
+def _data_dir(data_dir: Path | None) -> Path:
+    return data_dir or Path(os.environ.get(c.ENV_DATA_DIR, ".hpcburst")) / "cluster"
 
 
-def down() -> None:
-    raise SystemExit("not built yet")
+@friendly
+def up(
+    agents: Annotated[int, typer.Option("--agents", min=0, help="Node agents to start.")] = 2,
+    slots: Annotated[int, typer.Option("--slots", min=1, help="Slots per agent.")] = 2,
+    pool: Annotated[str, typer.Option("--pool", help="Pool of the agents.")] = "default",
+    port: Annotated[int, typer.Option("--port", help="HTTP port of the runtime.")] = 7071,
+    data_dir: DataDir = None,
+) -> None:
+    """Start the local cluster in the background and print its URL."""
+    directory = _data_dir(data_dir)
+    running = ClusterState.load(directory)
+    if running and any(_alive(pid) for pid in running.pids.values()):
+        raise InvalidState(
+            f"a cluster from {directory} is already running at {running.url}: `hpcburst down` first"
+        )
+    cluster = LocalCluster(directory, port=port)
+    with console.status("starting Azurite, the runtime and the agents..."):
+        state = cluster.start(agents=agents, slots=slots, pool=pool)
+    console.print(
+        f"cluster up at [bold]{state.url}[/bold] with {agents} agent(s) x {slots} slot(s); logs in {directory / 'logs'}"
+    )
+    console.print(f"  export {c.ENV_URL}={state.url}   # (the default, unless you changed --port)")
+    console.print("  stop it with `hpcburst down`")
+
+
+@friendly
+def down(data_dir: DataDir = None) -> None:
+    """Stop the local cluster started by `hpcburst up`."""
+    directory = _data_dir(data_dir)
+    if ClusterState.load(directory) is None:
+        console.print(f"no cluster is running from {directory}")
+        return
+    LocalCluster(directory).stop()
+    console.print("cluster stopped")

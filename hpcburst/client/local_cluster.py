@@ -1,0 +1,187 @@
+"""A whole cluster on this machine: Azurite, the runtime (`hpcburst devhost` on function_app.py) and N agents.
+
+``hpcburst up``/``down``, the end-to-end tests and ``bench/sweep.py`` all use this. Every process starts in
+its own session with its log under ``DATA_DIR/logs``; ``DATA_DIR/cluster.json`` records the URL and pids so
+``down`` (another process) can stop them. Parts can be killed and restarted (runtime, agents) to test
+recovery: state persists under DATA_DIR.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+
+from hpcburst import constants as c
+from hpcburst.emulators import REPO_ROOT, free_port, start_azurite
+from hpcburst.errors import ClusterUnreachable, ConfigError
+
+STATE_FILE = "cluster.json"
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class ClusterState:
+    url: str
+    data_dir: str
+    connection: str
+    port: int
+    pids: dict[str, int] = field(default_factory=dict)  # "azurite", "devhost", "agent:NAME" -> pid (= pgid)
+
+    def save(self) -> None:
+        Path(self.data_dir, STATE_FILE).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, data_dir: Path) -> ClusterState | None:
+        path = data_dir / STATE_FILE
+        return cls(**json.loads(path.read_text())) if path.exists() else None
+
+
+class LocalCluster:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        app_dir: Path = REPO_ROOT,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port or free_port()
+        self.app_dir = app_dir
+        self.extra_env = env or {}
+        self.state: ClusterState | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, agents: int = 2, slots: int = 2, pool: str = "default") -> ClusterState:
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        azurite = start_azurite(self.data_dir / "azurite")
+        self.state = ClusterState(self.url, str(self.data_dir), azurite.connection_string, self.port)
+        self.state.pids["azurite"] = azurite.proc.pid
+        self.state.save()
+        try:
+            self.start_runtime()
+            for n in range(1, agents + 1):
+                self.start_agent(f"local-{n}", slots=slots, pool=pool)
+        except BaseException:
+            self.stop()
+            raise
+        return self.state
+
+    # --- parts ---
+    def env(self) -> dict[str, str]:
+        assert self.state is not None, "start() first"
+        return {
+            **os.environ,
+            c.ENV_STORAGE_CONNECTION: self.state.connection,
+            c.ENV_DATA_DIR: str(self.data_dir / "state"),
+            c.ENV_URL: self.url,
+            **self.extra_env,
+        }
+
+    def start_runtime(self) -> None:
+        """Start `hpcburst devhost` on the app and wait until it answers."""
+        assert self.state is not None
+        cmd = [sys.executable, "-m", "hpcburst.devhost", "--app-dir", str(self.app_dir), "--port", str(self.port),
+               "--host", "127.0.0.1", "--data-dir", str(self.data_dir / "devhost")]  # fmt: skip
+        proc = self._spawn("devhost", cmd)
+        self._wait_until_up(proc)
+
+    def start_agent(self, name: str, slots: int = 2, pool: str = "default") -> int:
+        assert self.state is not None
+        cmd = [sys.executable, "-m", "nodeagent", "--url", self.url, "--node", name, "--pool", pool,
+               "--slots", str(slots), "--workdir", str(self.data_dir / "agents" / name)]  # fmt: skip
+        return self._spawn(f"agent:{name}", cmd).pid
+
+    def kill(self, part: str, sig: int = signal.SIGKILL) -> None:
+        """Signal one part's whole process group ("devhost", "agent:NAME", "azurite") and forget it."""
+        assert self.state is not None
+        pid = self.state.pids.pop(part, None)
+        if pid is not None:
+            _stop_group(pid, sig)
+            self.state.save()
+
+    def stop(self) -> None:
+        if self.state is None:
+            self.state = ClusterState.load(self.data_dir)
+        if self.state is None:
+            return
+        stop_parts(self.state)
+        (self.data_dir / STATE_FILE).unlink(missing_ok=True)
+
+    def _spawn(self, part: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+        assert self.state is not None
+        log = open(self.data_dir / "logs" / f"{part.replace(':', '-')}.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(self.app_dir))  # fmt: skip
+        log.close()
+        proc.returncode = 0  # waited for through its pid; Popen must not warn when it is dropped
+        self.state.pids[part] = proc.pid
+        self.state.save()
+        return proc
+
+    def _wait_until_up(self, proc: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if not _alive(proc.pid):
+                raise ConfigError(
+                    f"the runtime exited while starting; see {self.data_dir / 'logs' / 'devhost.log'}"
+                )
+            try:
+                if httpx.get(f"{self.url}/admin/host/status", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise ClusterUnreachable(f"the runtime did not answer at {self.url} within {START_TIMEOUT:.0f}s")
+
+
+def stop_parts(state: ClusterState, timeout: float = 10.0) -> None:
+    """Agents first (they flush results), then the runtime, then storage."""
+    order = sorted(state.pids, key=lambda p: (not p.startswith("agent:"), p == "azurite"))
+    for part in order:
+        _stop_group(state.pids[part], signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for part in order:
+        pid = state.pids[part]
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            _stop_group(pid, signal.SIGKILL)
+    state.pids.clear()
+
+
+def _stop_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)  # our child: reap it if it ended
+        if done:
+            return False
+    except ChildProcessError:
+        pass  # started by another process (`hpcburst up` earlier)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
