@@ -1,0 +1,129 @@
+"""Sweep throughput and latency on a local cluster, each figure beside a baseline from the same run.
+
+    python bench/sweep.py            # 10,000 x `true` on 2 agents x 2 slots vs `xargs -P4`; submit->start p50
+    python bench/sweep.py --big      # also a 100,000-index sweep: runtime RSS and largest orchestration history
+
+Goals (issue 4): sweep/xargs <= 1.25x; submit->start p50 <= 50 ms; 100k: RSS <= 500 MB, history <= 2,000 events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hpcburst.client import Scheduler  # noqa: E402
+from hpcburst.client.local_cluster import LocalCluster  # noqa: E402
+
+AGENTS, SLOTS = 2, 2
+
+
+def xargs_seconds(n: int) -> float:
+    began = time.perf_counter()
+    subprocess.run(f"seq 1 {n} | xargs -P{AGENTS * SLOTS} -n1 true", shell=True, check=True)
+    return time.perf_counter() - began
+
+
+def sweep_seconds(s: Scheduler, n: int) -> tuple[float, dict[str, Any]]:
+    began = time.perf_counter()
+    job = s.submit("true", sweep=f"1-{n}")
+    view = s.wait(job, timeout=3600, interval=0.02)
+    return time.perf_counter() - began, view
+
+
+def start_latency_ms(s: Scheduler, jobs: int = 30) -> list[float]:
+    latencies = []
+    for _ in range(jobs):
+        submitted = time.time()
+        job = s.submit("true")
+        s.wait(job, timeout=60, interval=0.02)
+        (task,) = list(s.tasks(job))
+        latencies.append((task["started_at"] - submitted) * 1000)
+    return latencies
+
+
+def runtime_rss_mb(cluster: LocalCluster) -> float:
+    assert cluster.state is not None
+    root = psutil.Process(cluster.state.pids["devhost"])
+    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 2**20
+
+
+def largest_history(url: str, job_view: dict[str, Any]) -> tuple[int, str]:
+    """Events in the biggest orchestration history (the Durable HTTP status API, showHistory=true)."""
+    base = f"{url}/runtime/webhooks/durabletask/instances"
+    ids: list[str] = []
+    try:
+        listed = httpx.get(base, params={"top": 1000}, timeout=30).json()
+        ids = [i["instanceId"] for i in listed if isinstance(i, dict) and "instanceId" in i]
+    except (httpx.HTTPError, ValueError, TypeError):
+        pass
+    if not ids and job_view.get("instance_id"):
+        ids = [job_view["instance_id"]]
+    best, where = 0, "-"
+    for instance in ids:
+        r = httpx.get(f"{base}/{instance}", params={"showHistory": "true"}, timeout=30)
+        if r.status_code == 200:
+            events = len(r.json().get("historyEvents") or [])
+            if events > best:
+                best, where = events, instance
+    return best, where
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--indices", type=int, default=10_000)
+    parser.add_argument("--big", action="store_true", help="also run a 100,000-index sweep")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hpcburst-bench-") as tmp:
+        cluster = LocalCluster(Path(tmp))
+        cluster.start(agents=AGENTS, slots=SLOTS)
+        try:
+            with Scheduler(cluster.url) as s:
+                s.wait(
+                    s.submit("true", sweep="1-200"), timeout=120
+                )  # warm up: imports, connections, first lease
+                base = xargs_seconds(args.indices)
+                took, view = sweep_seconds(s, args.indices)
+                print(f"sweep of {args.indices} x `true` on {AGENTS} agents x {SLOTS} slots: {took:.2f} s "
+                      f"({args.indices / took:.0f}/s), state {view['state']}")  # fmt: skip
+                print(
+                    f"baseline `xargs -P{AGENTS * SLOTS} -n1 true`: {base:.2f} s ({args.indices / base:.0f}/s)"
+                )
+                print(f"ratio sweep/xargs: {took / base:.2f}x   (goal <= 1.25x)")
+                lat = start_latency_ms(s)
+                print(f"submit->start latency over {len(lat)} one-task jobs: p50 {statistics.median(lat):.1f} ms, "
+                      f"max {max(lat):.1f} ms   (goal p50 <= 50 ms; baseline: one process spawn "
+                      f"{spawn_ms():.1f} ms)")  # fmt: skip
+                if args.big:
+                    took, view = sweep_seconds(s, 100_000)
+                    events, instance = largest_history(cluster.url, view)
+                    rss = runtime_rss_mb(cluster)
+                    print(f"sweep of 100000 x `true`: {took:.1f} s ({100_000 / took:.0f}/s), state {view['state']}; "
+                          f"xargs estimate {base * 10:.1f} s")  # fmt: skip
+                    print(f"runtime RSS after it: {rss:.0f} MB   (goal <= 500 MB)")
+                    print(f"largest orchestration history: {events} events ({instance})   (goal <= 2,000)")
+        finally:
+            cluster.stop()
+
+
+def spawn_ms() -> float:
+    began = time.perf_counter()
+    for _ in range(20):
+        subprocess.run(["true"], check=True)
+    return (time.perf_counter() - began) / 20 * 1000
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""One local cluster per e2e module: Azurite, the runtime (devhost on function_app.py), two agents x 2 slots.
+
+The same code as `hpcburst up` (``LocalCluster``). Heartbeats are fast and the node timeout short so a
+killed agent's work moves on in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from hpcburst import constants as c
+from hpcburst.client import Scheduler
+from hpcburst.client.local_cluster import LocalCluster
+
+AGENTS, SLOTS = 2, 2
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    env = {c.ENV_HEARTBEAT_INTERVAL: "0.5", c.ENV_NODE_TIMEOUT: "3"}
+    local = LocalCluster(tmp_path_factory.mktemp("cluster"), env=env)
+    local.start(agents=AGENTS, slots=SLOTS)
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def scheduler(cluster: LocalCluster) -> Iterator[Scheduler]:
+    with Scheduler(cluster.url) as s:
+        yield s
