@@ -40,6 +40,9 @@ class CompletionService:
                 done.append(batch)
         return done
 
+    def canceled(self, job_id: str) -> bool:
+        return self._store.get(c.JOBS, job_id, job_id).body["state"] == JobState.CANCELED
+
     def open_batches(self, job_id: str) -> list[int]:
         docs = query_all(
             self._store, c.TASKS, partition=job_id, where={"state": list(OPEN_TASK_STATES)}, limit=1000

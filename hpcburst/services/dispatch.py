@@ -42,8 +42,11 @@ class DispatchService:
         self._queue, self._blobs, self._clock = queue, blobs, clock
 
     def enqueue(self, job_id: str, batches: list[int]) -> None:
+        """Send a dispatch message; without a queue (no storage account) materialize right here."""
         if self._queue is None:
-            raise InvalidSpec("no work queue configured (set AzureWebJobsStorage)")
+            for batch in batches:
+                self.materialize(job_id, batch)
+            return
         self._queue.send(c.DISPATCH_QUEUE, json.dumps({"job": job_id, "batches": batches}))
 
     def materialize_message(self, body: str) -> list[tuple[str, int]]:

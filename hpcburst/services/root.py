@@ -107,34 +107,15 @@ def _output_url_grant(blobs: BlobStore | None):  # type: ignore[no-untyped-def]
 
 
 def from_settings(settings: Settings) -> Services:
-    """Adapters chosen by the settings: SQLite or Cosmos state; Azure queues and blobs when configured."""
-    store: StateStore
-    if settings.state_backend == "cosmos":
-        from hpcburst.storage.state.cosmos import CosmosStateStore
+    """Adapters chosen by the settings (storage factory); queues and blobs only when storage is configured."""
+    from hpcburst.storage import factory
 
-        store = CosmosStateStore(
-            settings.cosmos_endpoint or "",
-            settings.cosmos_key,
-            settings.cosmos_database,
-            settings.cosmos_verify_tls,
-        )
-    else:
-        from hpcburst.storage.state.sqlite import SqliteStateStore
-
-        store = SqliteStateStore(settings.sqlite_path)
+    store = factory.build_state_store(settings)
     blobs: BlobStore | None = None
     queue: WorkQueue | None = None
     if settings.storage_connection or settings.storage_account_url:
-        from hpcburst.storage.blob.azure import AzureBlobStore
-        from hpcburst.storage.queue.azure import AzureWorkQueue
-
-        if settings.storage_connection:
-            blobs = AzureBlobStore.from_connection_string(settings.storage_connection)
-            queue = AzureWorkQueue.from_connection_string(settings.storage_connection, blobs)
-        else:
-            url = settings.storage_account_url or ""
-            blobs = AzureBlobStore.from_account_url(url.replace(".queue.", ".blob."))
-            queue = AzureWorkQueue.from_account_url(url.replace(".blob.", ".queue."), blob_store=blobs)
+        blobs = factory.build_blob_store(settings)
+        queue = factory.build_work_queue(settings, blobs)
         queue.ensure(c.DISPATCH_QUEUE)
     env = os.environ
     return build(

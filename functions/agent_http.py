@@ -1,0 +1,73 @@
+"""The node agent API: register, heartbeat, lease (long-poll), report. Agents call out; nothing calls in.
+
+Bodies are the pydantic models of ``hpcburst.domain.protocol`` (JSON). Unknown extra request fields
+are ignored. Errors as in ``functions/jobs_http.py``: 400 names the bad field; 404
+``{"error": "NotFound"}`` on heartbeat/lease means "register again".
+
+POST /api/agent/register   RegisterRequest {"node", "pool": "default", "slots", "hostname"?, "cloud"?}
+    -> 200 RegisterResponse {"node", "pool", "state": "Online|Offline", "heartbeat_interval": s,
+       "node_timeout": s, "max_lease_wait": s}
+    Registering again (agent restart) re-queues whatever the node was running.
+POST /api/agent/heartbeat  HeartbeatRequest {"node", "pool", "running": [{"task", "attempt"}]}
+    -> 200 HeartbeatResponse {"state", "drain": bool, "cancel": ["12.1.7", ...]}
+    ``cancel``: running indices to kill now (job canceled, or re-leased after this node was presumed dead).
+POST /api/agent/lease      LeaseRequest {"node", "pool", "free_slots", "wait_seconds": 0..120,
+                                         "running": [{"task", "attempt"}]}
+    -> 200 LeaseResponse {"leases": [Lease...], "cancel": [...], "drain": bool,
+                          "output_url": container SAS URL | null, "output_prefix": ""}
+    Lease {"task": "12.1.7", "job": "12", "task_id": 1, "index": 7, "attempt": 1, "retry_count": 0,
+           "job_name", "command", "environment", "workdir", "stdout", "stderr", "max_run_time",
+           "input_files", "output_files"}
+    Waits up to min(wait_seconds, max_lease_wait) when there is nothing to run. Returns many leases
+    for short tasks (about 0.5 s of work per free slot), exactly ``free_slots`` for long ones.
+POST /api/agent/report     ReportRequest {"node", "results": [TaskResult...]}
+    TaskResult {"task", "attempt", "exit_code": int|null, "started_at", "ended_at", "timed_out": false,
+                "stdout"?: OutputRef, "stderr"?: OutputRef, "message"?}
+    OutputRef {"container": "hpc-output", "blob", "offset": 0, "length": int|null}
+    -> 200 ReportResponse {"accepted": [task...], "ignored": [task...]}
+    Idempotent: a result counts once, for the current attempt from its leaseholder; resend freely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from functions.durable_port import poke
+from functions.http_common import handles_errors, json_response, parse
+from hpcburst.domain.protocol import HeartbeatRequest, LeaseRequest, RegisterRequest, ReportRequest
+from hpcburst.services.root import services
+
+bp = df.Blueprint()
+ANON = func.AuthLevel.ANONYMOUS
+
+
+@bp.route(route="agent/register", methods=["POST"], auth_level=ANON)
+@handles_errors
+def agent_register(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(services().nodes.register(parse(RegisterRequest, req)))
+
+
+@bp.route(route="agent/heartbeat", methods=["POST"], auth_level=ANON)
+@handles_errors
+def agent_heartbeat(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(services().nodes.heartbeat(parse(HeartbeatRequest, req)))
+
+
+@bp.route(route="agent/lease", methods=["POST"], auth_level=ANON)
+@handles_errors
+async def agent_lease(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(await services().lease.lease(parse(LeaseRequest, req)))
+
+
+@bp.route(route="agent/report", methods=["POST"], auth_level=ANON)
+@bp.durable_client_input(client_name="client")
+@handles_errors
+async def agent_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    request = parse(ReportRequest, req)
+    outcome = await asyncio.to_thread(services().report.report, request)
+    for instance, job, batch in outcome.completed:
+        await poke(client, instance, {"kind": "batch_done", "job": job, "batch": batch})
+    return json_response(outcome.response)

@@ -1,0 +1,101 @@
+"""What every HTTP function shares: parse a body into a model, and map results and errors to responses.
+
+Errors are mapped in one place: ``HpcBurstError`` subclasses by ``hpcburst.errors.http_status`` with
+the ``error_body`` JSON; a pydantic ValidationError is a 400 naming the first bad field; anything
+else is a 500 whose details go to the log only.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import azure.functions as func
+from pydantic import BaseModel, ValidationError
+
+from hpcburst.errors import HpcBurstError, InvalidSpec, error_body, http_status
+
+log = logging.getLogger("hpcburst.functions")
+M = TypeVar("M", bound=BaseModel)
+JSON = "application/json"
+
+
+def json_response(body: Any, status: int = 200) -> func.HttpResponse:
+    if isinstance(body, BaseModel):
+        text = body.model_dump_json()
+    else:
+        text = json.dumps(body, default=str)
+    return func.HttpResponse(text, status_code=status, mimetype=JSON)
+
+
+def error_response(error: BaseException) -> func.HttpResponse:
+    if isinstance(error, ValidationError):
+        error = invalid_spec(error)
+    status = http_status(error)
+    if not isinstance(error, HpcBurstError):
+        log.exception("unexpected error", exc_info=error)
+    return func.HttpResponse(json.dumps(error_body(error)), status_code=status, mimetype=JSON)
+
+
+def invalid_spec(error: ValidationError) -> InvalidSpec:
+    """A 400 naming the field: ``tasks.0.sweep.step: Input should be greater than 0``."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "body"
+        problems.append(f"{where}: {item['msg']}")
+    field = ".".join(str(p) for p in error.errors()[0]["loc"]) if error.errors() else "body"
+    return InvalidSpec("; ".join(problems), field=field)
+
+
+def parse(model: type[M], req: func.HttpRequest) -> M:
+    """The request body as ``model``; InvalidSpec (400) when it is not JSON or does not validate."""
+    try:
+        data = req.get_json()
+    except ValueError:
+        raise InvalidSpec("request body must be a JSON object", field="body") from None
+    if not isinstance(data, dict):
+        raise InvalidSpec("request body must be a JSON object", field="body")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise invalid_spec(e) from None
+
+
+def query_int(req: func.HttpRequest, name: str, default: int, low: int = 1, high: int = 1000) -> int:
+    raw = req.params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidSpec(f"query parameter {name!r} must be a whole number", field=name) from None
+    if not low <= value <= high:
+        raise InvalidSpec(f"query parameter {name!r} must be between {low} and {high}", field=name)
+    return value
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn any exception of a (sync or async) HTTP function into its error response."""
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def run_async(*args: Any, **kwargs: Any) -> func.HttpResponse:
+            try:
+                return await fn(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001 - the one place errors become responses
+                return error_response(e)
+
+        return run_async
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> func.HttpResponse:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001
+            return error_response(e)
+
+    return run

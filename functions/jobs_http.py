@@ -1,0 +1,126 @@
+"""The client HTTP API for jobs (the CLI and the ``Scheduler`` SDK speak this).
+
+All bodies are JSON. Errors: ``{"error": <type>, "message": ..., "details": {...}}`` with status 400
+(bad input; ``details.field`` names the field, e.g. ``tasks.0.sweep.step``), 404 (no such job or
+index), 409 (InvalidState: e.g. cancel a finished job), 500.
+
+POST /api/jobs  -> 201 Job
+    body: JobSpec {"name"?, "owner"?, "priority"?: "Lowest|BelowNormal|Normal|AboveNormal|Highest",
+           "pool"?, "never_burst"?: false, "tasks": [TaskSpec, ...]}
+    TaskSpec {"command": "cmd line" | ["argv", ...], "sweep"?: {"start", "end", "step"?: 1},
+              "name"?, "environment"?: {K: V}, "workdir"?, "stdout"?, "stderr"?, "max_run_time"?: secs,
+              "retries"?: 0, "max_running"?: K, "input_files"?: [...], "output_files"?: [...]}
+    Job {"id": "12", "name", "owner", "priority", "pool", "never_burst", "tasks": [...], "state",
+         "submitted_at", "started_at", "ended_at" (epoch seconds or null), "total", "batch_size",
+         "batches", "instance_id", "message"}
+GET /api/jobs?state=&owner=&limit=50&continuation=  -> 200 {"jobs": [Job...], "continuation": str|null}
+    (newest first)
+GET /api/jobs/{job}  -> 200 Job + {"counts": {"Configuring": 0, "Submitted": n, "Queued": n,
+    "Running": n, "Finished": n, "Failed": n, "Canceled": n}}  (counts over all indices)
+POST /api/jobs/{job}/cancel  -> 200 Job (state Canceled; running indices are killed by their agents)
+POST /api/jobs/{job}/requeue  body (optional): {"indices": [3, 7]}  -> 200 {"job", "requeued": n,
+    "batches": [...]}  (Failed and Canceled indices go back to Queued with fresh retries)
+GET /api/jobs/{job}/tasks?state=&limit=100&continuation=  -> 200 {"tasks": [Task...], "continuation"}
+    Task {"id": "12.1.7", "job", "task": 1, "index": 7, "batch", "state", "attempt", "retry_count",
+          "node"?, "leased_at"?, "started_at"?, "ended_at"?, "exit_code"?, "timed_out"?,
+          "stdout"?: OutputRef, "stderr"?: OutputRef, "message"?}   (index order)
+GET /api/jobs/{job}/tasks/{index}  ({index} = INDEX or TASK.INDEX) -> 200 Task + {"command": substituted}
+GET /api/jobs/{job}/tasks/{index}/output?stream=stdout|stderr  -> 200 raw bytes
+    (application/octet-stream); 404 when the index has no such output
+"""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from functions.durable_port import DurableOrchestrations
+from functions.http_common import handles_errors, json_response, parse, query_int
+from hpcburst.domain.job import JobSpec
+from hpcburst.errors import InvalidSpec
+from hpcburst.services.root import services
+
+bp = df.Blueprint()
+ANON = func.AuthLevel.ANONYMOUS
+
+
+@bp.route(route="jobs", methods=["POST"], auth_level=ANON)
+@bp.durable_client_input(client_name="client")
+@handles_errors
+async def submit_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    spec = parse(JobSpec, req)
+    owner = req.headers.get("x-hpcburst-user")
+    job = await services().jobs.submit(spec, DurableOrchestrations(client), owner=owner)
+    return json_response({"id": job.id, **job.document()}, status=201)
+
+
+@bp.route(route="jobs", methods=["GET"], auth_level=ANON)
+@handles_errors
+def list_jobs(req: func.HttpRequest) -> func.HttpResponse:
+    jobs, token = services().jobs.list(
+        state=req.params.get("state") or None,
+        owner=req.params.get("owner") or None,
+        limit=query_int(req, "limit", 50),
+        continuation=req.params.get("continuation") or None,
+    )
+    return json_response({"jobs": jobs, "continuation": token})
+
+
+@bp.route(route="jobs/{job}", methods=["GET"], auth_level=ANON)
+@handles_errors
+def view_job(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(services().jobs.view(req.route_params["job"]))
+
+
+@bp.route(route="jobs/{job}/cancel", methods=["POST"], auth_level=ANON)
+@bp.durable_client_input(client_name="client")
+@handles_errors
+async def cancel_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    job = await services().jobs.cancel(req.route_params["job"], DurableOrchestrations(client))
+    return json_response({"id": job.id, **job.document()})
+
+
+@bp.route(route="jobs/{job}/requeue", methods=["POST"], auth_level=ANON)
+@bp.durable_client_input(client_name="client")
+@handles_errors
+async def requeue_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    indices = _indices(req)
+    result = await services().jobs.requeue(req.route_params["job"], DurableOrchestrations(client), indices)
+    return json_response(result)
+
+
+def _indices(req: func.HttpRequest) -> list[int] | None:
+    if not req.get_body():
+        return None
+    try:
+        body = req.get_json()
+        raw = body.get("indices") if isinstance(body, dict) else None
+        return None if raw is None else [int(i) for i in raw]
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidSpec('body must be {"indices": [numbers]} or empty', field="indices") from None
+
+
+@bp.route(route="jobs/{job}/tasks", methods=["GET"], auth_level=ANON)
+@handles_errors
+def list_tasks(req: func.HttpRequest) -> func.HttpResponse:
+    tasks, token = services().results.tasks(
+        req.route_params["job"],
+        state=req.params.get("state") or None,
+        limit=query_int(req, "limit", 100),
+        continuation=req.params.get("continuation") or None,
+    )
+    return json_response({"tasks": tasks, "continuation": token})
+
+
+@bp.route(route="jobs/{job}/tasks/{index}", methods=["GET"], auth_level=ANON)
+@handles_errors
+def view_task(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(services().results.task(req.route_params["job"], req.route_params["index"]))
+
+
+@bp.route(route="jobs/{job}/tasks/{index}/output", methods=["GET"], auth_level=ANON)
+@handles_errors
+def task_output(req: func.HttpRequest) -> func.HttpResponse:
+    stream = req.params.get("stream", "stdout")
+    data = services().results.output(req.route_params["job"], req.route_params["index"], stream)
+    return func.HttpResponse(data, status_code=200, mimetype="application/octet-stream")

@@ -1,0 +1,34 @@
+"""Timers: every 5 s, nodes whose heartbeats stopped lose their leased work (re-queued); every 15 s,
+each active job's orchestration is poked, so a lost "batch done" hint never leaves a job waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from functions.durable_port import poke
+from hpcburst.services.root import services
+
+bp = df.Blueprint()
+log = logging.getLogger("hpcburst.functions")
+
+
+@bp.timer_trigger(arg_name="timer", schedule="*/5 * * * * *", run_on_startup=False)
+@bp.durable_client_input(client_name="client")
+async def expire_nodes(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    s = services()
+    expired = await asyncio.to_thread(s.nodes.expire)
+    if expired:
+        log.warning("nodes stopped heartbeating, their work was re-queued: %s", ", ".join(expired))
+
+
+@bp.timer_trigger(arg_name="timer", schedule="*/15 * * * * *", run_on_startup=False)
+@bp.durable_client_input(client_name="client")
+async def poke_jobs(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    s = services()
+    s.catalog.invalidate()
+    for job in await asyncio.to_thread(s.catalog.active):
+        await poke(client, job.instance_id, {"kind": "check"})

@@ -1,0 +1,38 @@
+"""The job orchestrator's activities: each takes one small dict and calls one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from hpcburst.services.root import services
+
+bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="data", activity="dispatch_batches")
+def dispatch_batches(data: dict[str, Any]) -> None:
+    """Send the batches to the dispatch queue (``{"job", "batches"}``)."""
+    services().dispatch.enqueue(str(data["job"]), [int(b) for b in data["batches"]])
+
+
+@bp.activity_trigger(input_name="data", activity="job_progress")
+def job_progress(data: dict[str, Any]) -> dict[str, Any]:
+    """Which of the open batches are complete, and whether the job was canceled."""
+    s = services()
+    job_id = str(data["job"])
+    complete = s.completion.complete_batches(job_id, [int(b) for b in data["open"]])
+    return {"complete": complete, "canceled": s.completion.canceled(job_id)}
+
+
+@bp.activity_trigger(input_name="data", activity="finish_job")
+def finish_job(data: dict[str, Any]) -> dict[str, Any]:
+    """The job's final state; or ``{"open": [...]}`` when requeued indices still need to run."""
+    s = services()
+    job_id = str(data["job"])
+    if not data.get("canceled") and not s.completion.canceled(job_id):
+        still_open = s.completion.open_batches(job_id)
+        if still_open:
+            return {"job": job_id, "open": still_open}
+    return s.completion.finish(job_id)
