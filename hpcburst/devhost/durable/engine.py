@@ -15,16 +15,16 @@ import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from azure.durable_functions.models.utils.df_serialization import df_dumps
 
-from ...errors import InvalidSpec, InvalidState, NotFound
+from ...errors import InvalidSpec
 from . import history as h
 from .activities import ActivityOutcome, ActivityRunner
 from .client import ClientOperations
 from .entities import run_entity_batch, split_entity_id
 from .episode import EpisodeInput, run_episode
+from .http_api import handle_http
 from .instances import (
     CONTROL_EVENTS,
     SUSPENDED,
@@ -325,9 +325,10 @@ class DurableEngine(ClientOperations):
                 f"The function '{name}' doesn't exist or is not an orchestrator function (known: {known})."
             )
 
+    async def handle_http(self, request):
+        """aiohttp handler for ``/runtime/webhooks/durabletask/{tail:.*}`` (the Durable HTTP API)."""
+        return await handle_http(self, request)
+
     @staticmethod
     def new_instance_id() -> str:
         return uuid.uuid4().hex
-
-
-__all__ = ["DurableEngine", "InvalidSpec", "InvalidState", "NotFound", "Any"]
