@@ -18,6 +18,7 @@ from hpcburst.domain.planning import batch_members
 from hpcburst.domain.states import OPEN_TASK_STATES, TaskState
 from hpcburst.domain.task import task_key
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
+from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.blob.port import BlobStore
@@ -25,7 +26,7 @@ from hpcburst.storage.queue import claim_check
 from hpcburst.storage.queue.port import WorkQueue
 from hpcburst.storage.state.port import StateStore, WriteOp
 
-CHUNK = 500  # documents per store batch (one transaction)
+CHUNK = BATCH_OPS  # documents per store batch (one transaction)
 
 
 class DispatchService:

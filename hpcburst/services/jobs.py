@@ -17,6 +17,7 @@ from hpcburst.domain.planning import batch_count, batch_size_for
 from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, TaskState
 from hpcburst.domain.sweep import index_count
 from hpcburst.errors import Conflict, InvalidState, NotFound
+from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.catalog import META_PARTITION, JobCatalog
 from hpcburst.services.dispatch import DispatchService
 from hpcburst.services.orchestrations import Orchestrations, instance_id
@@ -24,7 +25,7 @@ from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.state.port import Document, Page, StateStore, WriteOp
 
 COUNTER_ID = "job-counter"
-PAGE = 500
+PAGE = BATCH_OPS  # one store batch per page
 
 
 class JobService:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from hpcburst import constants as c
 from hpcburst.domain.job import Job
@@ -19,6 +19,7 @@ from hpcburst.domain.leasing import cap_room, lease_count, lease_for, mark_lease
 from hpcburst.domain.protocol import Lease, LeaseRequest, LeaseResponse
 from hpcburst.domain.states import JobState, NodeState, TaskState
 from hpcburst.errors import Conflict, NotFound
+from hpcburst.services.batching import chunks
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.nodes import MAX_LEASE_WAIT, NodeService
 from hpcburst.services.runtimes import RuntimeStats
@@ -78,24 +79,32 @@ class LeaseService:
         return leases
 
     def _take_from(self, job: Job, node: str, wanted: int) -> list[Lease]:
+        leases: list[Lease] = []
         for _ in range(CONFLICT_RETRIES):
-            docs = self._candidates(job, wanted)
+            docs = self._candidates(job, wanted - len(leases))
             if not docs:
-                return []
-            now = self._clock()
-            bodies = [mark_leased(d.body, node, now) for d in docs]
-            try:
-                self._store.batch(
-                    c.TASKS,
-                    job.id,
-                    [WriteOp("replace", d.id, b, d.etag) for d, b in zip(docs, bodies, strict=True)],
-                )
-            except (Conflict, NotFound):
-                continue  # another instance leased some of them: read again
-            if job.state == JobState.QUEUED:
-                self._mark_running(job.id, now)
-            return [lease_for(job, body, d.id) for d, body in zip(docs, bodies, strict=True)]
-        return []
+                break
+            lost = False
+            for chunk in chunks(docs):
+                taken = self._mark(job, node, chunk)
+                lost |= taken is None
+                leases += taken or []
+            if not lost or len(leases) >= wanted:
+                break
+        if leases and job.state == JobState.QUEUED:
+            self._mark_running(job.id, self._clock())
+        return leases
+
+    def _mark(self, job: Job, node: str, docs: Sequence[Document]) -> list[Lease] | None:
+        """Mark ``docs`` Running for ``node`` in one compare-and-set batch; None when another leaser won."""
+        now = self._clock()
+        bodies = [mark_leased(d.body, node, now) for d in docs]
+        ops = [WriteOp("replace", d.id, b, d.etag) for d, b in zip(docs, bodies, strict=True)]
+        try:
+            self._store.batch(c.TASKS, job.id, ops)
+        except (Conflict, NotFound):
+            return None
+        return [lease_for(job, body, d.id) for d, body in zip(docs, bodies, strict=True)]
 
     def _candidates(self, job: Job, wanted: int) -> list[Document]:
         """Up to ``wanted`` Queued documents of ``job`` that its tasks' max_running caps allow."""

@@ -8,7 +8,9 @@ indices are ignored, idempotently. Writes are batched per job partition.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from hpcburst import constants as c
 from hpcburst.domain.leasing import apply_result, result_accepted
@@ -16,10 +18,13 @@ from hpcburst.domain.protocol import ReportRequest, ReportResponse, TaskResult
 from hpcburst.domain.states import OPEN_TASK_STATES, TaskState
 from hpcburst.domain.task import parse_task_key
 from hpcburst.errors import Conflict, NotFound
+from hpcburst.services.batching import chunks
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.runtimes import RuntimeStats
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.state.port import Document, StateStore, WriteOp
+
+Write = tuple[Document, dict[str, Any], TaskResult]  # the document read, its new body, the result
 
 
 @dataclass
@@ -57,7 +62,7 @@ class ReportService:
         except NotFound:
             outcome.response.ignored += [r.task for r in results]
             return False
-        writes: list[tuple[Document, dict, TaskResult]] = []
+        writes: list[Write] = []
         for result in results:
             try:
                 doc = self._store.get(c.TASKS, job_id, result.task)
@@ -84,15 +89,17 @@ class ReportService:
         capped = any(t.max_running is not None for t in job.tasks)
         return retried or (capped and bool(written))
 
-    def _write(
-        self, job_id: str, writes: list[tuple[Document, dict, TaskResult]]
-    ) -> list[tuple[Document, dict, TaskResult]]:
+    def _write(self, job_id: str, writes: list[Write]) -> list[Write]:
+        kept: list[Write] = []
+        for chunk in chunks(writes):
+            kept += self._write_chunk(job_id, chunk)
+        return kept
+
+    def _write_chunk(self, job_id: str, writes: Sequence[Write]) -> list[Write]:
         """Apply the writes in one batch; on a lost race fall back to one by one, keeping the winners."""
-        if not writes:
-            return []
         try:
             self._store.batch(c.TASKS, job_id, [WriteOp("replace", d.id, b, d.etag) for d, b, _ in writes])
-            return writes
+            return list(writes)
         except (Conflict, NotFound):
             pass
         kept = []
