@@ -38,9 +38,12 @@ class LoadedApp:
 
 def _forget_modules(app_dir: Path) -> None:
     root = str(app_dir)
+    # Never the runtime itself or installed packages (a venv inside the app folder): forgetting them
+    # would load a second copy (e.g. azure.functions, whose classes then fail isinstance checks).
+    keep = (sys.prefix + "/", str(Path(__file__).resolve().parents[1]) + "/")
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None) or ""
-        if name == "function_app" or (file and file.startswith(root + "/")):
+        if name == "function_app" or (file and file.startswith(root + "/") and not file.startswith(keep)):
             del sys.modules[name]
 
 
