@@ -146,12 +146,12 @@ def increment(store: StateStore, times: int) -> None:
 
 def test_compare_and_set_from_many_threads_loses_no_update(state_store: StateStore) -> None:
     state_store.create(c.JOBS, "counter", "counter", {"n": 0})
-    threads = [threading.Thread(target=increment, args=(state_store, 10)) for _ in range(3)]
+    threads = [threading.Thread(target=increment, args=(state_store, 6)) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert state_store.get(c.JOBS, "counter", "counter").body == {"n": 30}
+    assert state_store.get(c.JOBS, "counter", "counter").body == {"n": 18}
 
 
 def seed_tasks(store: StateStore, job: str, count: int) -> None:
@@ -258,6 +258,12 @@ def test_a_batch_with_a_lost_race_raises_conflict(state_store: StateStore) -> No
     assert state_store.get(c.TASKS, "j", "j.0").body == {"state": "Running"}
 
 
+def test_a_batch_holds_at_most_one_hundred_writes(state_store: StateStore) -> None:
+    with pytest.raises(InvalidSpec, match="at most 100"):
+        state_store.batch(c.TASKS, "j", [WriteOp("upsert", f"j.{i}", {}) for i in range(101)])
+    assert state_store.count(c.TASKS) == 0
+
+
 def test_a_batch_replacing_a_missing_document_raises_not_found(state_store: StateStore) -> None:
     with pytest.raises(NotFound):
         state_store.batch(c.TASKS, "j", [WriteOp("replace", "j.404", {"state": "Running"})])
@@ -290,12 +296,12 @@ def test_two_processes_writing_one_sqlite_file_lose_nothing(tmp_path: Path) -> N
     store = SqliteStateStore(path)
     store.create(c.JOBS, "counter", "counter", {"n": 0})
     spawn = multiprocessing.get_context("spawn")
-    workers = [spawn.Process(target=increment_in_process, args=(path, 100)) for _ in range(2)]
+    workers = [spawn.Process(target=increment_in_process, args=(path, 300)) for _ in range(2)]
     for w in workers:
         w.start()
     for w in workers:
         w.join(timeout=60)
         assert w.exitcode == 0
-    assert store.get(c.JOBS, "counter", "counter").body == {"n": 200}
+    assert store.get(c.JOBS, "counter", "counter").body == {"n": 600}
     assert store.count(c.TASKS) == 100
     store.close()

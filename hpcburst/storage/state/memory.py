@@ -72,6 +72,7 @@ class MemoryStateStore:
 
     def batch(self, container: str, partition: str, ops: Sequence[WriteOp]) -> list[Document | None]:
         rules.check_container(container)
+        rules.check_batch(ops)
         with self._lock:
             draft = dict(self._tables[container])
             docs = [self._apply(draft, container, partition, op) for op in ops]

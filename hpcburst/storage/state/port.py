@@ -9,8 +9,8 @@ Contracts every adapter keeps (proven by tests/storage/test_state_contract.py):
 - ``query`` filters by equality on top-level fields listed in ``constants.INDEXED_FIELDS``
   (plus optional ``in`` lists), orders by one indexed field, and pages with an opaque continuation.
   No GROUP BY, DISTINCT, OFFSET or LIKE: Cosmos and its emulator must both answer.
-- ``batch`` applies several writes to ONE partition; SQLite applies them atomically, Cosmos as a
-  transactional batch.
+- ``batch`` applies up to 100 writes (``rules.MAX_BATCH_OPS``, Cosmos DB's limit) to ONE partition;
+  SQLite applies them atomically, Cosmos as a transactional batch.
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ class StateStore(Protocol):
         """``where`` maps field -> value (equality) or field -> list/tuple (IN). ``partition=None`` spans all."""
         ...
 
-    def count(self, container: str, partition: str | None = None, where: Mapping[str, Any] | None = None) -> int: ...
+    def count(
+        self, container: str, partition: str | None = None, where: Mapping[str, Any] | None = None
+    ) -> int: ...
 
     def close(self) -> None: ...
 

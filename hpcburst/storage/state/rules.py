@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hpcburst import constants as c
@@ -18,6 +18,7 @@ from hpcburst.errors import InvalidSpec
 # Keys a body may not carry: the document address and Cosmos DB's system properties.
 RESERVED_KEYS = frozenset({"id", "pk", "_rid", "_self", "_etag", "_attachments", "_ts", "_lsn"})
 SCALARS = (str, int, float, bool)
+MAX_BATCH_OPS = 100  # Cosmos DB's limit for a transactional batch, kept by every adapter
 
 
 def new_etag() -> str:
@@ -42,6 +43,11 @@ def check_address(partition: str, id: str) -> None:
     # Cosmos DB refuses these characters in ids; refuse them everywhere so SQLite data can move to Cosmos.
     if any(ch in id for ch in "/\\?#"):
         raise InvalidSpec(f"id {id!r} contains one of / \\ ? # (not allowed by Cosmos DB)")
+
+
+def check_batch(ops: Sequence[object]) -> None:
+    if len(ops) > MAX_BATCH_OPS:
+        raise InvalidSpec(f"a batch holds at most {MAX_BATCH_OPS} operations, not {len(ops)}: split it")
 
 
 def encode_body(body: Mapping[str, Any]) -> str:

@@ -136,6 +136,7 @@ class SqliteStateStore:
         raises the exact error of the first failing op (or commits, if a concurrent writer fixed it).
         """
         rules.check_container(container)
+        rules.check_batch(ops)
         statements = [self._statement(container, partition, op) for op in ops]
         conn = self._conn()
         try:
