@@ -14,8 +14,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import azure.functions as func
 from aiohttp import web
+from azure.functions.timer import TimerRequest
 
 from hpcburst.devhost.auth import key_of
 from hpcburst.devhost.catalog import QUEUE, TIMER
@@ -79,13 +79,11 @@ class AdminApi:
             return _error(400, "InvalidSpec", 'the body must be JSON like {"input": "..."}')
         text = str(body.get("input", "")) if isinstance(body, dict) else ""
         if spec.trigger_type == TIMER:
-            value: Any = func.TimerRequest(
-                past_due=False, schedule_status={}, schedule={"AdjustForDST": True}
-            )
+            value: Any = TimerRequest(past_due=False, schedule_status={}, schedule={"AdjustForDST": True})
         else:
             message = Message(spec.trigger["queueName"], uuid.uuid4().hex, "", text, 1, time.time())
             value = queue_argument(spec, message)
-        invoker = self.host._invoker
+        invoker = self.host.invoker
         assert invoker is not None
         task = asyncio.create_task(self._run(spec, value))
         self._background.add(task)
@@ -93,7 +91,7 @@ class AdminApi:
         return web.Response(status=202)
 
     async def _run(self, spec: Any, value: Any) -> None:
-        invoker = self.host._invoker
+        invoker = self.host.invoker
         if invoker is None:
             return
         try:

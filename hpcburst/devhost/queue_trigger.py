@@ -18,7 +18,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import azure.functions as func
+from azure.functions.queue import QueueMessage
 
 from hpcburst.constants import POISON_SUFFIX
 from hpcburst.devhost.bindings import Invoker
@@ -42,7 +42,7 @@ def queue_argument(spec: FunctionSpec, message: Message) -> Any:
     if annotation in (bytes, "bytes"):
         return message.body.encode("utf-8")
     inserted = datetime.fromtimestamp(message.inserted_at, UTC) if message.inserted_at else None
-    return func.QueueMessage(
+    return QueueMessage(
         id=message.id,
         body=message.body,
         dequeue_count=message.dequeue_count,
@@ -122,26 +122,31 @@ class QueueListener:
     async def _idle(self, delay: float) -> None:
         jittered = delay * random.uniform(0.8, 1.0)
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(self._stopping.wait())]
-        await asyncio.wait(waiters, timeout=jittered, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
+        try:
+            await asyncio.wait(waiters, timeout=jittered, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop fetching; let running functions finish (up to ``grace`` seconds; the rest reappear later)."""
         self._stopping.set()
         if self.inflight:
             await asyncio.wait(set(self.inflight), timeout=grace)
+        for task in list(self.inflight):  # still running: their messages reappear when the lease ends
+            task.cancel()
 
     async def process(self, message: Message) -> None:
         if message.dequeue_count > self.options.max_dequeue_count:
             await self._poison(message)
             return
+        reason = f"New queue message detected on '{self.queue_name}'."
+        argument = queue_argument(self.spec, message)
         held = [message]  # the latest receipt, updated by the renewer
         done = asyncio.Event()
         renewer = asyncio.create_task(self._renew_until(done, held))
         try:
-            reason = f"New queue message detected on '{self.queue_name}'."
-            await self.invoker.invoke(self.spec, queue_argument(self.spec, message), reason)
+            await self.invoker.invoke(self.spec, argument, reason)
             succeeded = True
         except Exception:  # noqa: BLE001 - logged by the invoker; the message decides what happens next
             succeeded = False

@@ -164,7 +164,7 @@ def _segment(segment: str, route: str) -> tuple[str, list[Param], int, str]:
         norm.append(literal.lower())
         param = _parse_param(found.group(1), route)
         params.append(param)
-        group = ".*" if param.catch_all else "[^/]+?" if found.end() < len(segment) else "[^/]+"
+        group = ".*" if param.catch_all else "[^/]+"  # greedy: ASP.NET matches literals right to left
         parts.append(f"(?P<{param.name}>{group})")
         norm.append("{" + ("*" if param.catch_all else "") + param.constraint_text + "}")
         pos = found.end()
@@ -237,9 +237,14 @@ def find_conflicts(routes: Iterable[Route]) -> list[str]:
                         sorted(route.methods & other.methods)  # type: ignore[operator]
                     )
                 )
+                same = (
+                    repr(route.template)
+                    if route.template == other.template
+                    else f"{other.template!r} and {route.template!r}"
+                )
                 problems.append(
-                    f"functions {other.function!r} and {route.function!r} both answer {shared} on route "
-                    f"{route.template!r}: give one of them another route or other methods"
+                    f"functions {other.function!r} and {route.function!r} both answer {shared} on route {same}: "
+                    "give one of them another route or other methods"
                 )
         seen.append(route)
     return problems

@@ -44,6 +44,9 @@ class ThreadedHost:
         return self
 
     def stop(self) -> None:
+        """Stop the host and its loop (a second call does nothing)."""
+        if self.loop.is_closed():
+            return
         try:
             self.call(self.host.stop())
         finally:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import azure.functions as func
+from azure.functions.timer import TimerRequest
 
 from hpcburst.devhost.bindings import Invoker
 from hpcburst.devhost.catalog import FunctionSpec
@@ -69,19 +69,19 @@ class TimerRunner:
         self.last: datetime | None = None
         self._stopping = asyncio.Event()
 
-    def request(self, past_due: bool, next_: datetime) -> func.TimerRequest:
+    def request(self, past_due: bool, next_: datetime) -> TimerRequest:
         status = {
             "Last": _iso(self.last) if self.last else None,
             "Next": _iso(next_),
             "LastUpdated": _iso(self.now()),
         }
-        return func.TimerRequest(past_due=past_due, schedule_status=status, schedule={"AdjustForDST": True})
+        return TimerRequest(past_due=past_due, schedule_status=status, schedule={"AdjustForDST": True})
 
     async def fire(self, past_due: bool = False, reason: str = "Timer fired") -> None:
         now = self.now()
-        next_ = self.schedule.next_after(now)
+        request = self.request(past_due, self.schedule.next_after(now))
         try:
-            await self.invoker.invoke(self.spec, self.request(past_due, next_), f"{reason} at {_iso(now)}")
+            await self.invoker.invoke(self.spec, request, f"{reason} at {_iso(now)}")
         except Exception:  # noqa: BLE001 - logged by the invoker; a failing timer keeps its schedule
             pass
         self.last = now

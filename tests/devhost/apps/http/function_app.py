@@ -28,7 +28,9 @@ def echo(req: func.HttpRequest) -> func.HttpResponse:
         "body": req.get_body().decode(),
         "thread": threading.current_thread().name,
     }
-    return func.HttpResponse(json.dumps(body), status_code=201, mimetype="application/json", headers={"X-Echo": "1"})
+    return func.HttpResponse(
+        json.dumps(body), status_code=201, mimetype="application/json", headers={"X-Echo": "1"}
+    )
 
 
 @app.route(route="async_echo/{word}")
