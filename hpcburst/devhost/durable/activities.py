@@ -23,6 +23,7 @@ class ActivityOutcome:
     ok: bool
     result_json: str | None = None
     reason: str = ""
+    skipped: bool = False  # not run: its orchestration finished or restarted meanwhile
 
 
 def _failure(row: ActivityRow, exc: BaseException) -> ActivityOutcome:
@@ -32,11 +33,16 @@ def _failure(row: ActivityRow, exc: BaseException) -> ActivityOutcome:
 
 class ActivityRunner:
     def __init__(
-        self, registry: DurableRegistry, max_concurrency: int, on_done: Callable[[ActivityOutcome], None]
+        self,
+        registry: DurableRegistry,
+        max_concurrency: int,
+        on_done: Callable[[ActivityOutcome], None],
+        wanted: Callable[[ActivityRow], bool] = lambda row: True,
     ) -> None:
         self.registry = registry
         self.max_concurrency = max(1, max_concurrency)
         self.on_done = on_done
+        self.wanted = wanted
         self.queue: asyncio.Queue[ActivityRow] = asyncio.Queue()
         self.pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="durable-activity")
         self.workers: list[asyncio.Task] = []
@@ -60,6 +66,9 @@ class ActivityRunner:
         loop = asyncio.get_running_loop()
         while True:
             row = await self.queue.get()
+            if not self.wanted(row):
+                self.on_done(ActivityOutcome(row, False, skipped=True))
+                continue
             outcome = await self._run(loop, row)
             self.completed += 1
             self.on_done(outcome)

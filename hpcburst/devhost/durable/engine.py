@@ -11,6 +11,7 @@ per completion.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections import defaultdict
@@ -38,6 +39,9 @@ from .instances import (
 )
 from .registry import DurableRegistry
 from .store import Batch, DurableStore, EntityMessageRow, InstanceRow, Message
+
+log = logging.getLogger("hpcburst.devhost.durable")
+RETRY_BROKEN_EPISODE_S = 1.0
 
 
 class DurableEngine(ClientOperations):
@@ -73,7 +77,9 @@ class DurableEngine(ClientOperations):
         self.store = DurableStore(self.db_path)
         self._ready = asyncio.Queue()
         self._pool = ThreadPoolExecutor(self.max_orchestrations, thread_name_prefix="durable-orchestrator")
-        self._activities = ActivityRunner(self.registry, self.max_activities, self._activity_done)
+        self._activities = ActivityRunner(
+            self.registry, self.max_activities, self._activity_done, self._wanted
+        )
         self._activities.start()
         self._workers = [
             asyncio.create_task(self._orchestration_worker()) for _ in range(self.max_orchestrations)
@@ -180,9 +186,16 @@ class DurableEngine(ClientOperations):
             live.busy = True
             try:
                 await self._episode(live)
+            except Exception:  # keep the worker alive; the messages stay pending and are retried later
+                log.exception("episode of %s failed; retrying in %.0f s", instance_id, RETRY_BROKEN_EPISODE_S)
+                live.next_allowed = time.monotonic() + RETRY_BROKEN_EPISODE_S
             finally:
                 live.busy = False
-            if instance_id in self.live:
+            if self.live.get(instance_id) is not live:
+                continue
+            if live.row.status in TERMINAL and not live.pending:
+                self._forget(instance_id)  # finished instances are read from the store from now on
+            else:
                 self._wake(live)
 
     async def _episode(self, live: LiveInstance) -> None:
@@ -269,6 +282,11 @@ class DurableEngine(ClientOperations):
             asyncio.get_running_loop().call_soon(self._flush_outcomes)
         self._outcomes.append(outcome)
 
+    def _wanted(self, row) -> bool:
+        """Whether a queued activity still has an execution waiting for it (not finished or restarted)."""
+        owner = self._row(row.instance_id)
+        return owner is not None and owner.generation == row.generation and owner.status not in TERMINAL
+
     def _flush_outcomes(self) -> None:
         """Commit every activity result gathered since the last flush in one transaction."""
         outcomes, self._outcomes = self._outcomes, []
@@ -277,7 +295,7 @@ class DurableEngine(ClientOperations):
         batch = Batch(drop_activities=[o.row.id for o in outcomes])
         for outcome in outcomes:
             row = outcome.row
-            if self._row(row.instance_id) is None:
+            if outcome.skipped or self._row(row.instance_id) is None:
                 continue
             if outcome.ok:
                 event = h.task_completed(row.task_id, outcome.result_json)
@@ -315,6 +333,8 @@ class DurableEngine(ClientOperations):
                     raised = h.event_raised(reply.request_id, reply.body_json)
                     batch.inbox.append(message(self.store, reply.parent, reply.parent_generation, raised))
                 self._commit(batch)
+        except Exception:  # the messages stay in the store and run again after a restart
+            log.exception("entity %s batch failed", entity_id)
         finally:
             self._entity_busy.discard(entity_id)
 

@@ -29,3 +29,15 @@ def test_fan_out_fan_in_sums_every_activity(db_path, run):
     assert status["runtimeStatus"] == "Completed"
     assert status["output"] == sum(2 * i for i in range(200))
     assert episodes < 200  # completions coalesce into few episodes
+
+
+def test_stopping_the_engine_leaves_no_worker_threads(db_path, run):
+    import threading
+
+    async def scenario():
+        async with running_engine(db_path) as engine:
+            instance_id = await engine.start_new("fan_out", input=20)
+            await engine.wait_for_completion(instance_id, timeout=20)
+
+    run(scenario())
+    assert [t.name for t in threading.enumerate() if t.name.startswith("durable-")] == []

@@ -207,3 +207,17 @@ def test_starting_an_unknown_orchestrator_is_a_clear_error(db_path, run):
                 await engine.start_new("no_such_orchestrator")
 
     run(scenario())
+
+
+def test_sub_orchestration_with_retry_retries_then_propagates_the_failure(db_path, run):
+    async def scenario():
+        async with running_engine(db_path) as engine:
+            instance_id = await engine.start_new("parent_retrying")
+            status = await engine.wait_for_completion(instance_id, timeout=20)
+            children = [s for s in await engine.list_statuses() if s["name"] == "child"]
+            return status, ids_by_type(engine, instance_id), children
+
+    status, ids, children = run(scenario())
+    assert status["output"].startswith("gave up:") and "negative input -5" in status["output"]
+    assert ids[7] == [0, 2] and ids[10] == [1, 3]  # two attempts, each followed by a retry timer
+    assert sorted(c["runtimeStatus"] for c in children) == ["Failed", "Failed"]

@@ -193,3 +193,13 @@ async def http_start(req: func.HttpRequest, client) -> func.HttpResponse:
         req.route_params["name"], None, json.loads(req.get_body() or b"null")
     )
     return client.create_check_status_response(req, instance_id)
+
+
+@app.orchestration_trigger(context_name="context")
+def parent_retrying(context: df.DurableOrchestrationContext):
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=20, max_number_of_attempts=2)
+    try:
+        yield context.call_sub_orchestrator_with_retry("child", options, -5)
+    except Exception as error:
+        return f"gave up: {error}"
+    return "not reached"
