@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +37,16 @@ def build_engine(specs: list[FunctionSpec], data_dir: Path, options: DurableOpti
         max_orchestrations=options.max_orchestrations,
         task_hub=options.hub_name,
     )
+
+
+async def close_client_session() -> None:
+    """Close the DF SDK's shared aiohttp session (bound to this loop), as a worker shutdown would.
+
+    The SDK keeps one module-level session and has no shutdown hook; left open it leaks, and a later host
+    on another event loop (tests run several) would reuse a session bound to a closed loop.
+    """
+    http_utils = sys.modules.get("azure.durable_functions.models.utils.http_utils")
+    if http_utils is None:
+        return
+    await http_utils._close_session()
+    http_utils._session_lock = asyncio.Lock()

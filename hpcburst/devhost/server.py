@@ -26,7 +26,7 @@ from hpcburst.devhost.auth import Keys, load_keys
 from hpcburst.devhost.bindings import Invoker
 from hpcburst.devhost.catalog import QUEUE, TIMER, FunctionSpec, describe, index_functions
 from hpcburst.devhost.connections import QueueConnections, resolve_setting
-from hpcburst.devhost.durable_bridge import WEBHOOK_ROUTE, build_engine
+from hpcburst.devhost.durable_bridge import WEBHOOK_ROUTE, build_engine, close_client_session
 from hpcburst.devhost.hostconfig import HostConfig, LocalSettings
 from hpcburst.devhost.http_trigger import HttpTriggers
 from hpcburst.devhost.ncrontab import parse_schedule
@@ -60,6 +60,7 @@ class DevHost:
         self.port: int | None = None
         self.specs: list[FunctionSpec] = []
         self.engine: Any = None
+        self._engine_started = False
         self.keys: Keys | None = None
         self._applied_settings: dict[str, str] = {}
         self._loaded: LoadedApp | None = None
@@ -104,6 +105,7 @@ class DevHost:
         timers = self._timer_runners()
         if self.engine is not None:
             await self.engine.start()
+            self._engine_started = True
         port = self.requested_port if self.requested_port is not None else settings.local_http_port or 7071
         await self._serve(http, port)
         for listener in listeners:
@@ -209,8 +211,11 @@ class DevHost:
             await self._runner.cleanup()
             self._runner = None
         if self.engine is not None:
-            await self.engine.stop()
+            if self._engine_started:
+                await self.engine.stop()
             self.engine = None
+            self._engine_started = False
+        await close_client_session()
         if self.invoker is not None:
             self.invoker.close()
             self.invoker = None
