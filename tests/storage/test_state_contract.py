@@ -5,6 +5,7 @@ Each test gets a fresh, empty store (see conftest.py). A missing server fails th
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import threading
 from pathlib import Path
@@ -278,6 +279,19 @@ def test_a_failed_batch_leaves_nothing_behind(kind: str, tmp_path: Path) -> None
     with pytest.raises(NotFound):
         store.get(c.TASKS, "j", "j.0")
     store.close()
+
+
+def test_short_lived_threads_do_not_leak_sqlite_connections(tmp_path: Path) -> None:
+    store = SqliteStateStore(tmp_path / "state.db")
+    for i in range(50):
+        thread = threading.Thread(target=store.upsert, args=(c.TASKS, "j", f"j.{i}", {"index": i}))
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert store.open_connections == 1  # the main thread's; each thread's closed with its thread
+    assert store.count(c.TASKS) == 50
+    store.close()
+    assert store.open_connections == 0
 
 
 def increment_in_process(path: str, times: int) -> None:

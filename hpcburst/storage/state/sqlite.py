@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from itertools import groupby
 from pathlib import Path
@@ -26,6 +27,10 @@ from hpcburst.storage.state import rules
 from hpcburst.storage.state.port import Document, Page, WriteOp
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that can be weakly referenced (sqlite3.Connection itself cannot)."""
 
 
 class _Missed(Exception):
@@ -57,7 +62,8 @@ class SqliteStateStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Weak: a thread's connection closes when the thread ends (its thread-local goes away).
+        self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._lock = threading.Lock()
         conn = self._conn()
         with self._transaction(conn):
@@ -71,14 +77,18 @@ class SqliteStateStore:
         if conn is not None and self._local.pid == os.getpid():
             return conn
         conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            self.path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=_Connection,
         )
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         self._local.conn, self._local.pid = conn, os.getpid()
         with self._lock:
-            self._connections.append(conn)
+            self._connections.add(conn)
         return conn
 
     class _transaction:
@@ -94,9 +104,15 @@ class SqliteStateStore:
         def __exit__(self, exc_type: object, *_: object) -> None:
             self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
+    @property
+    def open_connections(self) -> int:
+        """Connections still open (one per live thread that used the store): for tests and diagnostics."""
+        with self._lock:
+            return len(self._connections)
+
     def close(self) -> None:
         with self._lock:
-            connections, self._connections = self._connections, []
+            connections, self._connections = list(self._connections), weakref.WeakSet()
         for conn in connections:
             conn.close()
         self._local = threading.local()
