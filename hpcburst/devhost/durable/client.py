@@ -14,8 +14,8 @@ from azure.durable_functions.models.utils.df_serialization import df_dumps
 
 from ...errors import Conflict, InvalidState, NotFound
 from . import history as h
-from .instances import RUNNING, SUSPENDED, TERMINAL, message, new_instance_row, start_messages
-from .store import Batch, EntityMessageRow, InstanceRow
+from .instances import RUNNING, SUSPENDED, TERMINAL, LiveInstance, message, new_instance_row, start_messages
+from .store import Batch, DurableStore, EntityMessageRow, InstanceRow
 
 
 class Gone(InvalidState):
@@ -44,7 +44,34 @@ def status_view(
 
 
 class ClientOperations:
-    """Start, query and control orchestration instances and entities."""
+    """Start, query and control orchestration instances and entities.
+
+    The engine provides the state and the primitives declared here.
+    """
+
+    live: dict[str, LiveInstance]
+    task_hub: str
+    _waiters: dict[str, list[asyncio.Future]]
+
+    @property
+    def store(self) -> DurableStore:
+        raise NotImplementedError
+
+    def _row(self, instance_id: str) -> InstanceRow | None:
+        raise NotImplementedError
+
+    def _forget(self, instance_id: str) -> None:
+        raise NotImplementedError
+
+    def _commit(self, batch: Batch) -> None:
+        raise NotImplementedError
+
+    def _require_orchestrator(self, name: str) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def new_instance_id() -> str:
+        raise NotImplementedError
 
     async def start_new(self, name: str, instance_id: str | None = None, input: Any = None) -> str:
         return await self.start_new_json(name, instance_id, df_dumps(input) if input is not None else None)
@@ -139,7 +166,10 @@ class ClientOperations:
                 await asyncio.wait_for(waiter, timeout)
             except TimeoutError:
                 pass
-        return await self.status(instance_id)
+        status = await self.status(instance_id)
+        if status is None:
+            raise NotFound(f"Instance '{instance_id}' was purged while waiting.")
+        return status
 
     async def signal_entity(self, name: str, key: str, operation: str, input: Any = None) -> None:
         await self.signal_entity_json(name, key, operation, df_dumps(input))

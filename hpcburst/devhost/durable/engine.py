@@ -17,13 +17,14 @@ import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+from aiohttp import web
 from azure.durable_functions.models.utils.df_serialization import df_dumps
 
 from ...errors import InvalidSpec
 from . import history as h
 from .activities import ActivityOutcome, ActivityRunner
 from .client import ClientOperations
-from .entities import run_entity_batch, split_entity_id
+from .entities import EntityScheduler
 from .episode import EpisodeInput, run_episode
 from .http_api import handle_http
 from .instances import (
@@ -38,7 +39,7 @@ from .instances import (
     message,
 )
 from .registry import DurableRegistry
-from .store import Batch, DurableStore, EntityMessageRow, InstanceRow, Message
+from .store import Batch, DurableStore, InstanceRow, Message
 
 log = logging.getLogger("hpcburst.devhost.durable")
 RETRY_BROKEN_EPISODE_S = 1.0
@@ -58,56 +59,54 @@ class DurableEngine(ClientOperations):
         self.max_activities = max_activities
         self.max_orchestrations = max(1, max_orchestrations)
         self.task_hub = task_hub
-        self.store: DurableStore | None = None
+        self._store: DurableStore | None = None
         self.live: dict[str, LiveInstance] = {}
         self.episodes = 0  # episodes (replays) run since start
-        self._ready: asyncio.Queue[str] | None = None
+        self._ready: asyncio.Queue[str] = asyncio.Queue()
         self._workers: list[asyncio.Task] = []
-        self._pool: ThreadPoolExecutor | None = None
-        self._activities: ActivityRunner | None = None
+        self._pool = ThreadPoolExecutor(self.max_orchestrations, thread_name_prefix="durable-orchestrator")
+        self._activities = ActivityRunner(registry, max_activities, self._activity_done, self._wanted)
         self._outcomes: list[ActivityOutcome] = []
-        self._entity_queue: dict[str, list[EntityMessageRow]] = defaultdict(list)
-        self._entity_busy: set[str] = set()
-        self._entity_tasks: set[asyncio.Task] = set()
+        self._entities = EntityScheduler(registry, self._pool, lambda: self.store, self._commit)
         self._waiters: dict[str, list[asyncio.Future]] = defaultdict(list)
+
+    @property
+    def store(self) -> DurableStore:
+        if self._store is None:
+            raise RuntimeError("the Durable engine is not started")
+        return self._store
 
     # ---- lifecycle
     async def start(self) -> None:
         """Open the store, recover persisted work (inbox, activities, entity messages) and start workers."""
-        self.store = DurableStore(self.db_path)
-        self._ready = asyncio.Queue()
-        self._pool = ThreadPoolExecutor(self.max_orchestrations, thread_name_prefix="durable-orchestrator")
-        self._activities = ActivityRunner(
-            self.registry, self.max_activities, self._activity_done, self._wanted
-        )
+        self._store = DurableStore(self.db_path)
         self._activities.start()
         self._workers = [
             asyncio.create_task(self._orchestration_worker()) for _ in range(self.max_orchestrations)
         ]
         self._deliver(self.store.inbox())
         self._activities.submit(self.store.activities())
-        self._queue_entity_messages(self.store.entity_messages())
+        self._entities.submit(self.store.entity_messages())
 
     async def stop(self) -> None:
         """Cancel workers and wake-ups, wait for running activities/episodes to end, close the store."""
-        for task in [*self._workers, *self._entity_tasks]:
+        for task in self._workers:
             task.cancel()
-        await asyncio.gather(*self._workers, *self._entity_tasks, return_exceptions=True)
+        await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
+        await self._entities.stop()
         for live in self.live.values():
             if live.wake:
                 live.wake.cancel()
-        if self._activities:
-            await self._activities.stop()
-        if self._pool:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        if self.store:
-            self.store.close()
-            self.store = None
+        await self._activities.stop()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._store:
+            self._store.close()
+            self._store = None
 
     @property
     def activities_completed(self) -> int:
-        return self._activities.completed if self._activities else 0
+        return self._activities.completed
 
     # ---- instances in memory
     def _row(self, instance_id: str) -> InstanceRow | None:
@@ -144,7 +143,7 @@ class DurableEngine(ClientOperations):
         outbox.extend(batch)
         self._deliver(outbox.messages)
         self._activities.submit(outbox.activities)
-        self._queue_entity_messages(outbox.entity_messages)
+        self._entities.submit(outbox.entity_messages)
         for row in batch.instances:
             if row.status in TERMINAL:
                 for waiter in self._waiters.pop(row.instance_id, []):
@@ -290,7 +289,7 @@ class DurableEngine(ClientOperations):
     def _flush_outcomes(self) -> None:
         """Commit every activity result gathered since the last flush in one transaction."""
         outcomes, self._outcomes = self._outcomes, []
-        if self.store is None:
+        if self._store is None:
             return
         batch = Batch(drop_activities=[o.row.id for o in outcomes])
         for outcome in outcomes:
@@ -304,40 +303,6 @@ class DurableEngine(ClientOperations):
             batch.inbox.append(message(self.store, row.instance_id, row.generation, event))
         self._commit(batch)
 
-    # ---- entities
-    def _queue_entity_messages(self, rows: list[EntityMessageRow]) -> None:
-        for row in rows:
-            self._entity_queue[row.entity_id].append(row)
-            if row.entity_id not in self._entity_busy:
-                self._entity_busy.add(row.entity_id)
-                task = asyncio.get_running_loop().create_task(self._run_entity(row.entity_id))
-                self._entity_tasks.add(task)
-                task.add_done_callback(self._entity_tasks.discard)
-
-    async def _run_entity(self, entity_id: str) -> None:
-        """Run the entity's queued operations as batches, one batch at a time (operations are serialized)."""
-        try:
-            while self._entity_queue.get(entity_id):
-                rows = self._entity_queue.pop(entity_id)
-                spec = self.registry.entity(split_entity_id(entity_id)[0])
-                state = self.store.entity_state(entity_id)
-                loop = asyncio.get_running_loop()
-                outcome = await loop.run_in_executor(
-                    self._pool, run_entity_batch, spec, entity_id, state, [r.message for r in rows]
-                )
-                batch = Batch(drop_entity_messages=[r.id for r in rows])
-                batch.entity_states.append(
-                    (entity_id, outcome.state_json if outcome.exists else None, h.stamp())
-                )
-                for reply in outcome.replies:
-                    raised = h.event_raised(reply.request_id, reply.body_json)
-                    batch.inbox.append(message(self.store, reply.parent, reply.parent_generation, raised))
-                self._commit(batch)
-        except Exception:  # the messages stay in the store and run again after a restart
-            log.exception("entity %s batch failed", entity_id)
-        finally:
-            self._entity_busy.discard(entity_id)
-
     def _require_orchestrator(self, name: str) -> None:
         if name not in self.registry.orchestrators:
             known = ", ".join(sorted(self.registry.orchestrators)) or "none"
@@ -345,7 +310,7 @@ class DurableEngine(ClientOperations):
                 f"The function '{name}' doesn't exist or is not an orchestrator function (known: {known})."
             )
 
-    async def handle_http(self, request):
+    async def handle_http(self, request: web.Request) -> web.StreamResponse:
         """aiohttp handler for ``/runtime/webhooks/durabletask/{tail:.*}`` (the Durable HTTP API)."""
         return await handle_http(self, request)
 

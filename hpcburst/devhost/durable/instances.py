@@ -123,10 +123,12 @@ def decision_batch(store, live: LiveInstance, decision: Decision, consumed: list
     for task_id in plan.cancelled_timers:
         if task_id in live.timers:
             batch.drop_inbox.append(live.timers.pop(task_id))
-    for call in plan.entity_messages:
-        body = {"op": call.operation, "input": call.input_json, "signal": call.signal,
-                "parent": row.instance_id, "parent_generation": gen, "request_id": call.request_id}  # fmt: skip
-        batch.entity_messages.append(EntityMessageRow(store.new_id("entity_inbox"), call.entity_id, body))
+    for message_call in plan.entity_messages:
+        body = {"op": message_call.operation, "input": message_call.input_json, "signal": message_call.signal,
+                "parent": row.instance_id, "parent_generation": gen, "request_id": message_call.request_id}  # fmt: skip
+        batch.entity_messages.append(
+            EntityMessageRow(store.new_id("entity_inbox"), message_call.entity_id, body)
+        )
     if decision.status == CONTINUED_AS_NEW:
         # The next execution starts from an empty history; the old one is not kept (as the host does).
         row.generation, row.input_json, row.status = gen + 1, decision.continue_as_new_input, PENDING
@@ -144,19 +146,24 @@ def decision_batch(store, live: LiveInstance, decision: Decision, consumed: list
         finish(store, live, batch)
         batch.instances.append(row)
         return batch
-    for call in plan.activities:
+    for activity in plan.activities:
         batch.activities.append(
             ActivityRow(
-                store.new_id("activities"), row.instance_id, gen, call.task_id, call.name, call.input_json
+                store.new_id("activities"),
+                row.instance_id,
+                gen,
+                activity.task_id,
+                activity.name,
+                activity.input_json,
             )
         )
-    for call in plan.timers:
-        fired = h.timer_fired(call.task_id, h.stamp(call.fire_at))
-        at = call.fire_at.replace(tzinfo=dt.UTC).timestamp()
+    for timer in plan.timers:
+        fired = h.timer_fired(timer.task_id, h.stamp(timer.fire_at))
+        at = timer.fire_at.replace(tzinfo=dt.UTC).timestamp()
         batch.inbox.append(message(store, row.instance_id, gen, fired, visible_at=at))
     batch.inbox += [message(store, row.instance_id, gen, ev) for ev in plan.local_events]
-    for call in plan.sub_orchestrations:
-        _start_child(store, batch, row, call, lookup_row)
+    for child in plan.sub_orchestrations:
+        _start_child(store, batch, row, child, lookup_row)
     batch.instances.append(row)
     return batch
 
