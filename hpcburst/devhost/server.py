@@ -73,7 +73,9 @@ class DevHost:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """Where this process reaches its own server (durable clients outside HTTP calls use it)."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     # --- lifecycle ---
     async def __aenter__(self) -> DevHost:
@@ -129,6 +131,12 @@ class DevHost:
     def _queue_listeners(self, config: HostConfig) -> list[QueueListener]:
         assert self.invoker is not None
         listeners = []
+        uses_queues = any(s.trigger_type == QUEUE or s.bindings_of("OUT", "queue") for s in self.specs)
+        if uses_queues and config.queues.message_encoding != "base64":
+            raise ConfigError(
+                f"host.json extensions.queues.messageEncoding={config.queues.message_encoding!r}: the hpcburst "
+                "queue adapter writes base64 messages; remove the setting or set it to 'base64'"
+            )
         for spec in self.specs:
             for binding in spec.bindings_of("OUT", "queue"):
                 self._queues.check(binding.get("connection"))
