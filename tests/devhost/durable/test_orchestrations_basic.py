@@ -41,3 +41,18 @@ def test_stopping_the_engine_leaves_no_worker_threads(db_path, run):
 
     run(scenario())
     assert [t.name for t in threading.enumerate() if t.name.startswith("durable-")] == []
+
+
+def test_no_more_than_max_activities_run_at_once(db_path, run):
+    from durable_support import ORCHESTRATIONS_APP, load_app
+
+    concurrency = load_app(ORCHESTRATIONS_APP).CONCURRENCY
+    concurrency["peak"] = 0
+
+    async def scenario():
+        async with running_engine(db_path, max_activities=3) as engine:
+            instance_id = await engine.start_new("fan_out_tracked", input=30)
+            return await engine.wait_for_completion(instance_id, timeout=20)
+
+    assert run(scenario())["output"] == 30
+    assert 1 <= concurrency["peak"] <= 3

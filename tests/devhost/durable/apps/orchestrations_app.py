@@ -3,6 +3,8 @@
 import datetime as dt
 import json
 import os
+import threading
+import time
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -203,3 +205,27 @@ def parent_retrying(context: df.DurableOrchestrationContext):
     except Exception as error:
         return f"gave up: {error}"
     return "not reached"
+
+
+CONCURRENCY = {"running": 0, "peak": 0}
+_CONCURRENCY_LOCK = threading.Lock()
+
+
+@app.activity_trigger(input_name="seconds")
+def tracked(seconds: float) -> int:
+    """Records how many activities run at once (to check max_activities)."""
+    with _CONCURRENCY_LOCK:
+        CONCURRENCY["running"] += 1
+        CONCURRENCY["peak"] = max(CONCURRENCY["peak"], CONCURRENCY["running"])
+    time.sleep(seconds)
+    with _CONCURRENCY_LOCK:
+        CONCURRENCY["running"] -= 1
+    return 1
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out_tracked(context: df.DurableOrchestrationContext):
+    results = yield context.task_all(
+        [context.call_activity("tracked", 0.02) for _ in range(context.get_input())]
+    )
+    return sum(results)
