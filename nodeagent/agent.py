@@ -34,7 +34,7 @@ from hpcburst.domain.states import NodeState
 from hpcburst.errors import ConfigError
 from nodeagent.api import AgentApi
 from nodeagent.environment import base_environment, task_environment
-from nodeagent.ledger import Finished, Held, Ledger, RunKey
+from nodeagent.ledger import Finished, Held, Ledger, RunKey, canceled
 from nodeagent.outputs import Output, OutputWriter
 from nodeagent.runner import ProcessRunner, RunResult, RunSpec
 from nodeagent.staging import Stager
@@ -125,7 +125,7 @@ class Agent:
                 starting.append(held)
         if cancels:
             for key in self.runner.keys():
-                if key[0] in cancels:  # type: ignore[index]
+                if canceled(cancels, key):  # type: ignore[arg-type]
                     self.runner.kill(key)
         for held in starting:
             self.runner.start(self._spec(held))
@@ -175,7 +175,7 @@ class Agent:
                     ledger.staging[held.key] = held
                 else:
                     ledger.backlog.append(held)
-            ledger.cancels.update(response.cancel)
+            ledger.cancel(response.cancel, running)
             ledger.drain = response.drain
         for lease in response.leases:
             if lease.input_files:
@@ -221,7 +221,7 @@ class Agent:
         )
         with self.ledger.lock:
             self.ledger.drain = response.drain
-            self.ledger.cancels.update(response.cancel)
+            self.ledger.cancel(response.cancel, running)
             self.ledger.lock.notify_all()
         if response.cancel:
             self.runner.wakeup()

@@ -42,7 +42,7 @@ class Ledger:
     running: dict[RunKey, Held] = field(default_factory=dict)
     staging: dict[RunKey, Held] = field(default_factory=dict)  # inputs being placed before it may start
     unreported: deque[Finished] = field(default_factory=deque)
-    cancels: set[str] = field(default_factory=set)
+    cancels: dict[str, int] = field(default_factory=dict)  # task key -> kill attempts up to this one
     drain: bool = False
     stopping: bool = False
     lock: threading.Condition = field(default_factory=threading.Condition)
@@ -57,9 +57,22 @@ class Ledger:
             held += list(self.backlog) + list(self.staging.values())
         return [RunningRef(task=h.lease.task, attempt=h.lease.attempt) for h in held]
 
-    def take_cancels(self) -> set[str]:
-        """The task keys to cancel now; canceled backlog entries are simply dropped (never started)."""
-        cancels, self.cancels = self.cancels, set()
+    def cancel(self, tasks: list[str], sent: list[RunningRef]) -> None:
+        """Note the service's cancels, which answer the refs ``sent``: a newer attempt of the same task
+        (leased in the same response, e.g. a retry) is not what the service meant."""
+        attempts = {r.task: r.attempt for r in sent}
+        for task in tasks:
+            if task in attempts:
+                self.cancels[task] = max(self.cancels.get(task, 0), attempts[task])
+
+    def take_cancels(self) -> dict[str, int]:
+        """The cancels to apply now; canceled backlog entries are simply dropped (never started)."""
+        cancels, self.cancels = self.cancels, {}
         if cancels and self.backlog:
-            self.backlog = deque(h for h in self.backlog if h.lease.task not in cancels)
+            self.backlog = deque(h for h in self.backlog if not canceled(cancels, h.key))
         return cancels
+
+
+def canceled(cancels: dict[str, int], key: RunKey) -> bool:
+    task, attempt = key
+    return task in cancels and attempt <= cancels[task]

@@ -232,3 +232,21 @@ def test_an_input_that_cannot_be_staged_fails_the_index_with_the_reason(
     run_until_reported(make_agent(), service, 1)
     assert service.results[key].exit_code is None
     assert "staging inputs failed" in (service.results[key].message or "")
+
+
+def test_a_cancel_answers_the_attempt_the_agent_reported_not_a_retry_leased_with_it() -> None:
+    from hpcburst.domain.protocol import Lease, RunningRef
+    from nodeagent.ledger import Held, Ledger
+
+    def held(attempt: int) -> Held:
+        return Held(Lease(task="j.1.5", job="j", task_id=1, index=5, attempt=attempt, retry_count=1,
+                          job_name="j", command="true"), None, "")  # fmt: skip
+
+    ledger = Ledger(slots=1)
+    ledger.backlog.append(held(2))  # the retry, leased in the same response that cancels attempt 1
+    ledger.cancel(["j.1.5"], sent=[RunningRef(task="j.1.5", attempt=1)])
+    ledger.take_cancels()
+    assert [h.key for h in ledger.backlog] == [("j.1.5", 2)]
+    ledger.cancel(["j.1.5"], sent=[RunningRef(task="j.1.5", attempt=2)])
+    ledger.take_cancels()
+    assert not ledger.backlog
