@@ -51,10 +51,12 @@ def _where(err: BaseException, app_dir: Path) -> str:
     """``file:line`` of the deepest frame inside the app folder (or the last frame)."""
     frames = traceback.extract_tb(err.__traceback__)
     inside = [f for f in frames if f.filename.startswith(str(app_dir))]
-    frame = (inside or frames or [None])[-1]
     if isinstance(err, SyntaxError) and err.filename:
         return f"{err.filename}:{err.lineno}"
-    return f"{frame.filename}:{frame.lineno}" if frame else str(app_dir / APP_FILE)
+    chosen = inside or list(frames)
+    if not chosen:
+        return str(app_dir / APP_FILE)
+    return f"{chosen[-1].filename}:{chosen[-1].lineno}"
 
 
 def _import(app_dir: Path) -> ModuleType:

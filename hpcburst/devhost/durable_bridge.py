@@ -45,7 +45,7 @@ async def close_client_session() -> None:
     The SDK keeps one module-level session and has no shutdown hook; left open it leaks, and a later host
     on another event loop (tests run several) would reuse a session bound to a closed loop.
     """
-    http_utils = sys.modules.get("azure.durable_functions.models.utils.http_utils")
+    http_utils: Any = sys.modules.get("azure.durable_functions.models.utils.http_utils")
     if http_utils is None:
         return
     await http_utils._close_session()

@@ -76,6 +76,11 @@ def test_return_types_as_functions_maps_them(http_app):
     assert unsupported.json()["error"] == "InternalError"
 
 
+def test_a_named_http_output_set_through_func_out_is_the_response(http_app):
+    response = http_app.get("/via_out")
+    assert (response.status_code, response.text) == (202, "set through func.Out")
+
+
 def test_an_exception_is_a_500_with_a_short_body_and_no_detail(http_app):
     response = http_app.get("/boom")
     assert response.status_code == 500

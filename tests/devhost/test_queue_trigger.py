@@ -74,6 +74,15 @@ def test_the_lease_is_renewed_while_a_long_function_runs(queue_app):
     assert app.SLOW == [1]  # never redelivered while it ran
 
 
+def test_stopping_the_host_lets_a_running_function_finish_and_deletes_its_message(queue_app):
+    host, app, client, names = queue_app
+    client.send(names["SLOW_QUEUE"], "1.0")
+    eventually(lambda: app.SLOW, what="the function to start")
+    host.stop()
+    assert app.SLOW == [1]
+    assert client.depth(names["SLOW_QUEUE"]) == 0
+
+
 def test_messages_sent_by_another_process_are_found_by_polling(queue_app, storage_connection):
     import subprocess
 

@@ -79,3 +79,8 @@ def setting(req: func.HttpRequest) -> str:
 @app.route(route="context")
 def with_context(req: func.HttpRequest, context: func.Context) -> str:
     return f"{context.function_name} {bool(context.invocation_id)}"
+
+
+@app.route(route="via_out", binding_arg_name="response")
+def via_out(req: func.HttpRequest, response: func.Out[func.HttpResponse]) -> None:
+    response.set(func.HttpResponse("set through func.Out", status_code=202))
