@@ -17,7 +17,7 @@ from azure.durable_functions.models.DurableOrchestrationContext import DurableOr
 from azure.durable_functions.orchestrator import Orchestrator
 
 from . import history as h
-from .planner import Plan, plan_work
+from .planner import NonDeterminism, Plan, plan_work
 from .registry import OrchestratorSpec
 
 OUT_OF_PROC_MARKER = "$OutOfProcData$:"
@@ -112,12 +112,17 @@ def run_episode(spec: OrchestratorSpec, episode: EpisodeInput, activity_exists) 
     context, state, deferred = _run_sdk(spec, episode, replayed)
     custom = state.get("customStatus")
     custom_json = json.dumps(custom) if custom is not None else None
-    if state.get("error"):
+    plan = None
+    if not state.get("error"):
+        try:
+            plan = plan_work(context, state, replayed, episode, activity_exists)
+        except NonDeterminism as exc:
+            state["error"] = str(exc)
+    if plan is None or state.get("error"):
         message = f"Orchestrator function '{spec.name}' failed: {state['error']}"
         failed = h.event(h.EXECUTION_FAILED, Reason=message, Details=state["error"])
         appended = [*new_events, h.event(h.ORCHESTRATOR_COMPLETED), failed]
         return Decision(appended, FAILED, json.dumps(message), custom_json, error=message)
-    plan = plan_work(context, state, replayed, episode, activity_exists)
     appended = [*new_events, *plan.scheduled_events, h.event(h.ORCHESTRATOR_COMPLETED)]
     if context.will_continue_as_new:
         carried = _carried_events(replayed, deferred.unconsumed())

@@ -88,15 +88,31 @@ def _flatten(actions: list[Any]) -> list[dict]:
     return flat
 
 
-def _recorded(history: list[dict]) -> tuple[set[int], int]:
-    """Ids the history already recorded as handed out, and how many signals it sent."""
-    ids: set[int] = set()
+class NonDeterminism(Exception):
+    """Replay asked for different work under an id than the history recorded (the code changed)."""
+
+
+def _recorded(history: list[dict]) -> tuple[dict[int, dict], int]:
+    """The scheduling events the history recorded, by sequence id, and how many signals it sent."""
+    events: dict[int, dict] = {}
     signals = 0
     for item in history:
         if item["EventType"] in h.SCHEDULING_EVENTS:
-            ids.add(item["EventId"])
+            events[item["EventId"]] = item
             signals += bool(item.get("IsSignal"))
-    return ids, signals
+    return events, signals
+
+
+def _check_same_call(task_id: int, task: AtomicTask, recorded: dict) -> None:
+    call = _the_call(task)
+    name = getattr(call, "function_name", None)
+    if recorded["EventType"] in (h.TASK_SCHEDULED, h.SUB_ORCHESTRATION_CREATED) and name != recorded.get(
+        "Name"
+    ):
+        raise NonDeterminism(
+            f"Non-deterministic workflow detected: task {task_id} was '{recorded.get('Name')}' in the history "
+            f"but the orchestrator now calls '{name}'."
+        )
 
 
 def _the_call(task: AtomicTask) -> Any:
@@ -185,10 +201,12 @@ def plan_work(context, state: dict, replayed: list[dict], episode, activity_exis
         open_ids.add(task_id)
         if task_id not in recorded:
             planner.add(task_id, task)
-        elif isinstance(task, TimerTask) and task.is_cancelled:
+            continue
+        _check_same_call(task_id, task, recorded[task_id])
+        if isinstance(task, TimerTask) and task.is_cancelled:
             planner.plan.cancelled_timers.append(task_id)
     flat = _flatten(state.get("actions") or [])
-    _plan_signals(planner, flat, signals_sent, context._sequence_number, recorded | open_ids)
+    _plan_signals(planner, flat, signals_sent, context._sequence_number, set(recorded) | open_ids)
     for action in flat:
         if action.get("actionType") == ACTION_CONTINUE_AS_NEW:
             planner.plan.continue_as_new_input = action.get("input")

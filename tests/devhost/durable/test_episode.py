@@ -50,3 +50,13 @@ def test_a_failed_retryable_attempt_asks_for_a_retry_timer_with_the_next_id():
         "with_retry", first.appended + failed.appended, [h.timer_fired(1, h.stamp(NOW))], input_json=args
     )
     assert [(a.task_id, a.name) for a in fired.plan.activities] == [(2, "flaky")]
+
+
+def test_replaying_a_history_the_code_no_longer_matches_fails_as_non_deterministic():
+    first = episode("chain", [], [h.execution_started("chain", None)])
+    changed = [
+        dict(e, Name="some_other_activity") if e["EventType"] == h.TASK_SCHEDULED else e
+        for e in first.appended
+    ]
+    decision = episode("chain", changed, [])
+    assert decision.status == "Failed" and "Non-deterministic" in decision.error
