@@ -19,7 +19,7 @@ import time
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
-from nodeagent.command import ExecutableResolver, argv_for
+from nodeagent.command import SHELL, ExecutableResolver, argv_for
 
 MAX_CAPTURE = 8 * 1024 * 1024  # bytes kept per stream; the rest is dropped (use --stdout FILE for more)
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL of a group being stopped
@@ -101,9 +101,9 @@ class ProcessRunner:
         argv = argv_for(spec.command)
         exe = self._resolver.resolve(argv[0], spec.env.get("PATH"))
         now = time.time()
-        if exe is None:
-            self._fail(spec, 127, f"{argv[0]}: command not found", now)
-            return
+        if exe is None:  # a shell builtin (exit, cd, export...) or a typo: the shell runs or explains it
+            argv = [SHELL, "-c", spec.command]
+            exe = SHELL
         cwd = spec.cwd if spec.cwd and os.path.abspath(spec.cwd) != self._cwd else None
         try:
             pid, pipes = self._spawn(exe, argv, spec, cwd)

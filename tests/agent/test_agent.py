@@ -89,8 +89,8 @@ def test_failures_timeouts_and_missing_programs_are_reported_with_their_reason(
     assert service.results[failing].exit_code == 4
     assert read_ref(blobs, service.results[failing].stderr) == b"bad\n"
     assert service.results[slow].timed_out and service.results[slow].message
-    assert service.results[missing].exit_code is None
-    assert "no-such-program-xyz" in (service.results[missing].message or "")
+    assert service.results[missing].exit_code == 127
+    assert b"no-such-program-xyz" in read_ref(blobs, service.results[missing].stderr)
 
 
 def test_a_stdout_file_is_written_in_the_workdir_and_kept_in_blob_storage(

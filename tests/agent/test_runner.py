@@ -66,7 +66,13 @@ def test_a_missing_program_fails_with_127_and_says_why(runner: ProcessRunner) ->
     runner.start(RunSpec("m", "no-such-program-hpcburst --flag", ENV))
     (result,) = finish(runner).values()
     assert result.exit_code == 127
-    assert b"no-such-program-hpcburst" in result.stderr and result.error
+    assert b"no-such-program-hpcburst" in result.stderr
+
+
+def test_a_shell_builtin_without_shell_syntax_still_runs(runner: ProcessRunner, tmp_path: Path) -> None:
+    runner.start(RunSpec("e", "exit 5", ENV))
+    (result,) = finish(runner).values()
+    assert result.exit_code == 5
 
 
 def test_the_working_directory_and_stdout_file_are_honoured(runner: ProcessRunner, tmp_path: Path) -> None:
