@@ -24,7 +24,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
 
 @pytest.fixture(scope="session")
 def cosmos_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CosmosServer]:
-    emu = start_cosmos_server(tmp_path_factory.mktemp("cosmos"))
+    emu = start_cosmos_server(tmp_path_factory.mktemp("cosmos"), keep_alive=True)
     yield emu
     emu.stop()
 
