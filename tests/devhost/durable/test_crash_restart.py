@@ -72,6 +72,7 @@ def test_kill_9_mid_orchestration_then_restart_completes_without_rerunning_finis
         args = {"path": str(effects), "steps": 6, "delay": 0.25}
         assert engine.call("POST", "orchestrators/crash_chain/crash-1", args)[0] == 202
         assert engine.call("POST", "instances/crash-1/raiseEvent/Finish", "acknowledged")[0] == 202
+        assert engine.call("POST", "orchestrators/nap/nap-1", 1.5)[0] == 202
         wait_for(lambda: effects.exists() and "start 3" in effects.read_text())
     finally:
         engine.kill()
@@ -82,10 +83,13 @@ def test_kill_9_mid_orchestration_then_restart_completes_without_rerunning_finis
     try:
         wait_for(lambda: engine.call("GET", "instances/crash-1")[1]["runtimeStatus"] == "Completed")
         code, status = engine.call("GET", "instances/crash-1")
+        wait_for(lambda: engine.call("GET", "instances/nap-1")[1]["runtimeStatus"] == "Completed")
+        nap = engine.call("GET", "instances/nap-1")[1]
     finally:
         engine.stop()
 
     assert code == 200
+    assert nap["output"] == "woke up"  # the timer pending at the crash fired after the restart
     assert status["output"] == {
         "chain": [0, 1, 2, 3, 4, 5],
         "fan": [100, 101, 102, 103],

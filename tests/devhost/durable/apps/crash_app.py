@@ -1,5 +1,6 @@
 """A slow orchestration for the crash-restart test: every activity records its side effects in a file."""
 
+import datetime as dt
 import time
 
 import azure.durable_functions as df
@@ -32,3 +33,11 @@ def crash_chain(context: df.DurableOrchestrationContext):
     )
     finish = yield context.wait_for_external_event("Finish")
     return {"chain": chain, "fan": fan, "finish": finish}
+
+
+@app.orchestration_trigger(context_name="context")
+def nap(context: df.DurableOrchestrationContext):
+    """A durable timer that is pending while the process dies."""
+    start = context.current_utc_datetime
+    yield context.create_timer(start + dt.timedelta(seconds=context.get_input()))
+    return "woke up"
