@@ -111,6 +111,9 @@ class QueueListener:
                 except HpcBurstError as err:
                     log.warning("queue %r: %s (retrying)", self.queue_name, err.message)
                     fetched = 0
+                except Exception:  # noqa: BLE001 - the listener must outlive any one failed poll
+                    log.exception("queue %r: polling failed (retrying)", self.queue_name)
+                    fetched = 0
                 if fetched:
                     delay = MIN_POLL
                     continue
@@ -163,6 +166,8 @@ class QueueListener:
             log.warning("message %s on %r: lease lost while its function ran", message.id, self.queue_name)
         except HpcBurstError as err:
             log.warning("message %s on %r: %s", message.id, self.queue_name, err.message)
+        except Exception:  # noqa: BLE001 - the message reappears after its lease; keep the listener going
+            log.exception("message %s on %r: could not settle it", message.id, self.queue_name)
 
     async def _poison(self, message: Message) -> None:
         poison = self.queue_name + POISON_SUFFIX
@@ -185,6 +190,6 @@ class QueueListener:
                 pass
             try:
                 held[0] = await self._io(self.queue.renew, held[0], self.lease)
-            except HpcBurstError as err:
-                log.warning("message %s: lease renewal failed: %s", held[0].id, err.message)
+            except Exception as err:  # noqa: BLE001 - a lost renewal only risks a redelivery
+                log.warning("message %s: lease renewal failed: %s", held[0].id, err)
                 return

@@ -86,7 +86,10 @@ class TimerRunner:
             pass
         self.last = now
         if self.monitor is not None:
-            self.monitor.write(now, self.schedule.next_after(self.now()), self.now())
+            try:
+                self.monitor.write(now, self.schedule.next_after(self.now()), self.now())
+            except OSError as err:
+                log.warning("timer %r: cannot record its schedule status: %s", self.spec.name, err)
 
     def _missed(self) -> bool:
         if self.monitor is None:
