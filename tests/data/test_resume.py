@@ -40,7 +40,7 @@ def test_upload_killed_half_way_resumes_resending_at_most_one_block_per_worker(
     resumed = upload(store, src, container, "big.bin", block_size=BLOCK, concurrency=WORKERS)
     # Everything the dead process finished is reused; so the only bytes sent twice are the blocks
     # its workers were sending when it died: at most one block per worker.
-    assert resumed.blocks_reused == len(staged)
+    assert resumed.blocks_reused >= len(staged)  # a block on the wire at the kill may still have landed
     assert resumed.bytes_sent <= src.stat().st_size - killed.done_bytes
     resent = killed.sent_upper_bound + resumed.bytes_sent - src.stat().st_size
     assert resent <= WORKERS * BLOCK
