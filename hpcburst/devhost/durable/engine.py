@@ -122,6 +122,16 @@ class DurableEngine(ClientOperations):
             live = self.live[instance_id] = LiveInstance(row, self.store.history(instance_id))
         return live
 
+    def _reload(self, instance_id: str) -> LiveInstance | None:
+        """Rebuild an instance from the store (after a failed episode left memory and store apart)."""
+        self._forget(instance_id)
+        live = self._live(instance_id)
+        if live is not None:
+            for item in self.store.inbox(instance_id):
+                live.add(item)
+            live.next_allowed = time.monotonic() + RETRY_BROKEN_EPISODE_S
+        return live
+
     def _forget(self, instance_id: str) -> None:
         live = self.live.pop(instance_id, None)
         if live and live.wake:
@@ -183,15 +193,17 @@ class DurableEngine(ClientOperations):
                 continue
             live.queued = False
             live.busy = True
+            current: LiveInstance | None = live
             try:
                 await self._episode(live)
-            except Exception:  # keep the worker alive; the messages stay pending and are retried later
+            except Exception:  # keep the worker alive; the messages stay in the store and are retried later
                 log.exception("episode of %s failed; retrying in %.0f s", instance_id, RETRY_BROKEN_EPISODE_S)
-                live.next_allowed = time.monotonic() + RETRY_BROKEN_EPISODE_S
+                current = self._reload(instance_id)
             finally:
                 live.busy = False
-            if self.live.get(instance_id) is not live:
+            if current is None or self.live.get(instance_id) is not current:
                 continue
+            live = current
             if live.row.status in TERMINAL and not live.pending:
                 self._forget(instance_id)  # finished instances are read from the store from now on
             else:
@@ -206,6 +218,8 @@ class DurableEngine(ClientOperations):
         if row.status in TERMINAL:
             return self._consume(live, messages, Batch(drop_inbox=consumed))
         fresh = [m for m in messages if m.generation is None or m.generation == row.generation]
+        if not fresh:  # results for an execution that continued as new or restarted
+            return self._consume(live, messages, Batch(drop_inbox=consumed))
         controls = [m.event for m in fresh if m.event["EventType"] in CONTROL_EVENTS]
         if any(e["EventType"] == h.EXECUTION_TERMINATED for e in controls):
             return self._terminate(

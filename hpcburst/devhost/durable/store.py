@@ -143,8 +143,13 @@ class DurableStore:
         rows = self.db.execute("SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))
         return [json.loads(text) for (text,) in rows]
 
-    def inbox(self) -> list[Message]:
-        rows = self.db.execute("SELECT id, instance_id, generation, visible_at, event FROM inbox ORDER BY id")
+    def inbox(self, instance_id: str | None = None) -> list[Message]:
+        """Messages waiting in the inbox (of one instance, or all), oldest first."""
+        sql = "SELECT id, instance_id, generation, visible_at, event FROM inbox"
+        params: tuple = ()
+        if instance_id is not None:
+            sql, params = sql + " WHERE instance_id = ?", (instance_id,)
+        rows = self.db.execute(sql + " ORDER BY id", params)
         return [Message(i, iid, gen, vis, json.loads(ev)) for i, iid, gen, vis, ev in rows]
 
     def activities(self) -> list[ActivityRow]:

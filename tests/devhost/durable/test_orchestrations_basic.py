@@ -56,3 +56,25 @@ def test_no_more_than_max_activities_run_at_once(db_path, run):
 
     assert run(scenario())["output"] == 30
     assert 1 <= concurrency["peak"] <= 3
+
+
+def test_an_episode_whose_commit_fails_is_retried_from_the_store(db_path, run):
+    import sqlite3
+
+    async def scenario():
+        async with running_engine(db_path) as engine:
+            original, failures = engine.store.apply, []
+
+            def apply_failing_once(batch):
+                if batch.history and not failures:
+                    failures.append(batch)
+                    raise sqlite3.OperationalError("disk I/O error")
+                return original(batch)
+
+            engine.store.apply = apply_failing_once
+            instance_id = await engine.start_new("chain")
+            return await engine.wait_for_completion(instance_id, timeout=20), failures
+
+    status, failures = run(scenario())
+    assert len(failures) == 1
+    assert status["output"] == ["Hello Tokyo", "Hello Seattle", "Hello London"]
