@@ -13,7 +13,7 @@ import asyncio
 import errno
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from hpcburst.devhost.auth import Keys, load_keys
 from hpcburst.devhost.bindings import Invoker
 from hpcburst.devhost.catalog import QUEUE, TIMER, FunctionSpec, describe, index_functions
 from hpcburst.devhost.connections import QueueConnections, resolve_setting
+from hpcburst.devhost.datadir import DataDirLock
 from hpcburst.devhost.durable_bridge import WEBHOOK_ROUTE, build_engine, close_client_session
 from hpcburst.devhost.hostconfig import HostConfig, LocalSettings
 from hpcburst.devhost.http_trigger import HttpTriggers
@@ -37,6 +38,7 @@ from hpcburst.errors import ConfigError
 log = logging.getLogger("hpcburst.devhost")
 DATA_SUBDIR = Path(".hpcburst") / "devhost"
 MAX_BODY = 100 * 1024 * 1024  # the Functions host's default request size limit
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class DevHost:
@@ -70,6 +72,8 @@ class DevHost:
         self._listeners: list[QueueListener] = []
         self._timers: list[TimerRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._lock = DataDirLock(self.data_dir)
+        self._ready = asyncio.Event()
 
     @property
     def base_url(self) -> str:
@@ -96,7 +100,7 @@ class DevHost:
         settings = LocalSettings.load(self.app_dir)
         self._apply_settings(settings)
         config = HostConfig.load(self.app_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
         self._loaded = load_app(self.app_dir)
         self.specs = index_functions(self._loaded.functions)
         self.keys = load_keys(self.data_dir)
@@ -105,11 +109,13 @@ class DevHost:
         http = HttpTriggers(self.specs, self.invoker, self.keys, config.route_prefix)
         listeners = self._queue_listeners(config)
         timers = self._timer_runners()
+        port = self.requested_port if self.requested_port is not None else settings.local_http_port or 7071
+        # Listen first (a busy port fails before the engine touches its database); requests wait for _ready.
+        await self._serve(http, port)
         if self.engine is not None:
             await self.engine.start()
             self._engine_started = True
-        port = self.requested_port if self.requested_port is not None else settings.local_http_port or 7071
-        await self._serve(http, port)
+        self._ready.set()
         for listener in listeners:
             self._spawn(listener.run())
         for timer, run_on_startup in timers:
@@ -173,8 +179,8 @@ class DevHost:
         app = web.Application(client_max_size=MAX_BODY)
         AdminApi(self).mount(app)
         if self.engine is not None:
-            app.router.add_route("*", WEBHOOK_ROUTE, self.engine.handle_http)
-        app.router.add_route("*", "/{tail:.*}", http.handle)
+            app.router.add_route("*", WEBHOOK_ROUTE, self._when_ready(self.engine.handle_http))
+        app.router.add_route("*", "/{tail:.*}", self._when_ready(http.handle))
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=self.grace)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, port)
@@ -189,6 +195,13 @@ class DevHost:
         server = site._server  # aiohttp keeps the bound sockets here; the only way to learn port 0's pick
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port
+
+    def _when_ready(self, handler: Handler) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            await self._ready.wait()
+            return await handler(request)
+
+        return handle
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -231,6 +244,8 @@ class DevHost:
         if self._loaded is not None:
             self._loaded.unload()
             self._loaded = None
+        self._lock.release()
+        self._ready = asyncio.Event()
         for name, value in self._applied_settings.items():
             if os.environ.get(name) == value:
                 del os.environ[name]

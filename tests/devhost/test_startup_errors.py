@@ -114,3 +114,11 @@ def test_duplicate_function_names_are_refused(start_host, tmp_path):
     )
     with pytest.raises(ConfigError, match="does not have a unique function name"):
         start_host(app)
+
+
+def test_a_data_dir_serves_one_host_at_a_time(start_host, tmp_path):
+    first = start_host("prefixed", data_dir=tmp_path / "shared")
+    with pytest.raises(ConfigError, match="is in use by another devhost"):
+        start_host("prefixed", data_dir=tmp_path / "shared")
+    first.stop()
+    start_host("prefixed", data_dir=tmp_path / "shared")  # free again once the first has stopped
