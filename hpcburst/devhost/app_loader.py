@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -28,23 +28,35 @@ class LoadedApp:
     app: func.FunctionRegister
     functions: list[func.decorators.function_app.Function]
     added_to_path: bool
+    imported: list[str] = field(default_factory=list)  # modules the app's import brought in
 
     def unload(self) -> None:
         """Forget the app's modules (so another app, or a fresh copy, can be imported in this process)."""
-        _forget_modules(self.app_dir)
+        _forget(self.imported)
         if self.added_to_path and str(self.app_dir) in sys.path:
             sys.path.remove(str(self.app_dir))
 
 
-def _forget_modules(app_dir: Path) -> None:
-    root = str(app_dir)
-    # Never the runtime itself or installed packages (a venv inside the app folder): forgetting them
-    # would load a second copy (e.g. azure.functions, whose classes then fail isinstance checks).
+def _app_modules(app_dir: Path, before: set[str]) -> list[str]:
+    """Modules imported since ``before`` whose files live in the app folder.
+
+    Never the runtime itself or installed packages (a venv inside the app folder), and nothing imported
+    before the app (a test module, the caller's own hpcburst): forgetting those would load a second copy
+    (e.g. azure.functions, whose classes then fail isinstance checks).
+    """
+    root = str(app_dir) + "/"
     keep = (sys.prefix + "/", str(Path(__file__).resolve().parents[1]) + "/")
+    found = []
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None) or ""
-        if name == "function_app" or (file and file.startswith(root + "/") and not file.startswith(keep)):
-            del sys.modules[name]
+        if name not in before and file.startswith(root) and not file.startswith(keep):
+            found.append(name)
+    return found
+
+
+def _forget(names: list[str]) -> None:
+    for name in names:
+        sys.modules.pop(name, None)
 
 
 def _where(err: BaseException, app_dir: Path) -> str:
@@ -103,7 +115,8 @@ def load_app(app_dir: Path) -> LoadedApp:
     added = str(app_dir) not in sys.path
     if added:
         sys.path.insert(0, str(app_dir))
-    _forget_modules(app_dir)
+    sys.modules.pop("function_app", None)
+    before = set(sys.modules)
     try:
         module = _import(app_dir)
         app = _find_app(module, path)
@@ -113,7 +126,8 @@ def load_app(app_dir: Path) -> LoadedApp:
         except ValueError as err:
             raise ConfigError(f"{path}: {err}") from None
     except ConfigError:
+        _forget(_app_modules(app_dir, before))
         if added and str(app_dir) in sys.path:
             sys.path.remove(str(app_dir))
         raise
-    return LoadedApp(app_dir, module, app, functions, added)
+    return LoadedApp(app_dir, module, app, functions, added, ["function_app", *_app_modules(app_dir, before)])
