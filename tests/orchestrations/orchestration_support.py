@@ -1,0 +1,54 @@
+"""Helpers: the job orchestrator on the real Durable engine, its activities on services over SQLite.
+
+There is no queue here, so dispatch materializes batches inside the activity; "agents" are test
+code calling the lease and report services, raising the same hint events the report function does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from hpcburst.devhost.durable import DurableEngine, DurableRegistry
+from hpcburst.services.orchestrations import JOB_EVENT, ORCHESTRATOR
+
+_registry: DurableRegistry | None = None
+
+
+def registry() -> DurableRegistry:
+    """The orchestrator and its activities, indexed once (an app may be indexed only once)."""
+    global _registry
+    if _registry is None:
+        import azure.durable_functions as df
+
+        from orchestrations import activities, job_orchestrator
+
+        app = df.DFApp()
+        app.register_functions(job_orchestrator.bp)
+        app.register_functions(activities.bp)
+        _registry = DurableRegistry.from_functions(app.get_functions())
+    return _registry
+
+
+class EngineOrchestrations:
+    """The Orchestrations port straight on the engine (what DurableOrchestrations does over HTTP)."""
+
+    def __init__(self, engine: DurableEngine) -> None:
+        self.engine = engine
+
+    async def start(self, instance_id: str, input: dict[str, Any]) -> None:
+        await self.engine.start_new(ORCHESTRATOR, instance_id, input)
+
+    async def raise_event(self, instance_id: str, data: dict[str, Any]) -> None:
+        await self.engine.raise_event(instance_id, JOB_EVENT, data)
+
+
+@contextlib.asynccontextmanager
+async def running_engine(db_path: str) -> AsyncIterator[DurableEngine]:
+    engine = DurableEngine(db_path, registry(), max_activities=4, max_orchestrations=4)
+    await engine.start()
+    try:
+        yield engine
+    finally:
+        await engine.stop()
