@@ -43,6 +43,7 @@ from .store import Batch, DurableStore, InstanceRow, Message
 
 log = logging.getLogger("hpcburst.devhost.durable")
 RETRY_BROKEN_EPISODE_S = 1.0
+FLUSH_DELAY_S = 0.002
 
 
 class DurableEngine(ClientOperations):
@@ -291,8 +292,9 @@ class DurableEngine(ClientOperations):
 
     # ---- activities
     def _activity_done(self, outcome: ActivityOutcome) -> None:
+        # Gather results for a moment so one transaction commits many of them (a fan-in's results come in bursts).
         if not self._outcomes:
-            asyncio.get_running_loop().call_soon(self._flush_outcomes)
+            asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self._flush_outcomes)
         self._outcomes.append(outcome)
 
     def _wanted(self, row) -> bool:
