@@ -61,6 +61,7 @@ def test_a_sweep_of_many_batches_finishes_through_continue_as_new_with_bounded_h
     job, status = asyncio.run(scenario())
     assert status["runtimeStatus"] == "Completed"
     assert status["output"] == {"job": job.id, "state": "Finished"}
+    assert status["input"]["generation"] >= 1  # it continued as new (3 events per generation here)
     assert len(status["historyEvents"]) < 60
     view = services.jobs.view(job.id)
     assert (view["state"], view["counts"]["Finished"]) == ("Finished", 3000)
