@@ -157,6 +157,10 @@ class DurableEngine(ClientOperations):
         self._entities.submit(outbox.entity_messages)
         for row in batch.instances:
             if row.status in TERMINAL:
+                level = logging.WARNING if row.status == "Failed" else logging.INFO
+                log.log(level, "orchestration %s (%s) %s", row.name, row.instance_id, row.status.lower())
+                if row.status == "Failed":
+                    log.warning("  %s", row.output_json)
                 for waiter in self._waiters.pop(row.instance_id, []):
                     if not waiter.done():
                         waiter.set_result(None)
