@@ -16,9 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from hpcburst.cli.transfer_ui import blob_store_from_settings, cli_errors, err_console
-from hpcburst.data.package_archive import create_zip
 from hpcburst.data.package_install import PackageInstaller
-from hpcburst.data.packages import check_name, list_packages, remove_package, upload_package
+from hpcburst.data.packages import check_name, create_package, list_packages, remove_package, upload_package
 from hpcburst.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
@@ -38,7 +37,7 @@ def create_cmd(
 ) -> None:
     """Zip DIR into NAME.zip, ready for `pkg upload NAME`."""
     with cli_errors():
-        archive = create_zip(directory, output or Path(f"{check_name(name)}.zip"))
+        archive = create_package(name, directory, output)
     console.print(f"created {archive} ({archive.stat().st_size:,} bytes); next: hpcburst pkg upload {name}")
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from hpcburst.constants import BLOB_PACKAGES
 from hpcburst.data.hashing import sha256_file
 from hpcburst.data.manifest import MANIFEST_PREFIX
+from hpcburst.data.package_archive import create_zip
 from hpcburst.data.transfer_upload import ensure_container, upload
 from hpcburst.domain.staging import check_relative
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
@@ -61,6 +62,11 @@ def check_name(name: str) -> str:
             f"package name {name!r}: use letters, digits, '.', '_' or '-' (at most 64, no leading '.')"
         )
     return name
+
+
+def create_package(name: str, directory: Path | str, output: Path | str | None = None) -> Path:
+    """Zip ``directory`` as package ``name`` (default ``NAME.zip`` in the current directory)."""
+    return create_zip(directory, Path(output) if output else Path(f"{check_name(name)}.zip"))
 
 
 def record_blob(name: str, version: int) -> str:

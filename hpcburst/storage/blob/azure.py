@@ -21,6 +21,7 @@ lists (nothing staged yet), so a resuming upload needs no special case.
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -157,6 +158,10 @@ class AzureBlobStore:
         return cls(BlobServiceClient(account_url, credential=token, transport=_transport()))
 
     @property
+    def _account_name(self) -> str:
+        return str(self._service.account_name)
+
+    @property
     def account_url(self) -> str:
         return str(self._service.url).split("?", 1)[0].rstrip("/")
 
@@ -233,13 +238,13 @@ class AzureBlobStore:
             props = client.get_blob_properties()
         return _info(container, props)
 
-    def uncommitted_blocks(self, container: str, name: str) -> list[BlockInfo]:
+    def uncommitted_blocks(self, container: str, name: str) -> builtins.list[BlockInfo]:
         return self._block_list(container, name, uncommitted=True)
 
-    def committed_blocks(self, container: str, name: str) -> list[BlockInfo]:
+    def committed_blocks(self, container: str, name: str) -> builtins.list[BlockInfo]:
         return self._block_list(container, name, uncommitted=False)
 
-    def _block_list(self, container: str, name: str, uncommitted: bool) -> list[BlockInfo]:
+    def _block_list(self, container: str, name: str, uncommitted: bool) -> builtins.list[BlockInfo]:
         with _mapped_errors(f"blob {container}/{name}"):
             try:
                 committed, pending = self._blob(container, name).get_block_list(
@@ -264,7 +269,7 @@ class AzureBlobStore:
         with _mapped_errors(f"SAS for {container}/{name or ''}"):
             if name is None:
                 token = generate_container_sas(
-                    self._service.account_name,
+                    self._account_name,
                     container,
                     permission=ContainerSasPermissions.from_string(permission),
                     start=start,
@@ -274,7 +279,7 @@ class AzureBlobStore:
                 url = self._service.get_container_client(container).url
             else:
                 token = generate_blob_sas(
-                    self._service.account_name,
+                    self._account_name,
                     container,
                     name,
                     permission=BlobSasPermissions.from_string(permission),
@@ -294,7 +299,7 @@ class AzureBlobStore:
             )
         start, end = _window(expiry)
         return generate_account_sas(
-            self._service.account_name,
+            self._account_name,
             self._account_key,
             resource_types=ResourceTypes(service=True, container=True, object=True),
             permission=AccountSasPermissions.from_string(permission),
