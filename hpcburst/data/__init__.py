@@ -1,5 +1,13 @@
 """Data movement: parallel resumable transfers with integrity checks, directory sync, task staging
-and application packages (hpcpack/hpcsync). All of it works through the BlobStore port only."""
+and application packages (hpcpack/hpcsync). Everything works through the BlobStore port only, so
+a node agent holding just a SAS can use all of it.
+
+Modules: ``transfer_upload`` / ``transfer_download`` (one file <-> one blob), ``manifest`` (per-block
+and whole-file hashes beside the blob), ``hashing`` (block ids from content), ``progress`` (rate/ETA
+callback), ``sync`` (directories), ``staging`` (NodeCache: task inputs/outputs), ``packages`` /
+``package_archive`` / ``package_install`` (registry, safe zips, node install), ``bench`` (throughput
+analyzer), ``interrupt`` (an upload that SIGKILLs itself, for resume tests and the bench).
+"""
 
 from hpcburst.data.progress import TransferProgress
 from hpcburst.data.sync import SyncReport, sync_down, sync_up
