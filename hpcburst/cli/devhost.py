@@ -21,11 +21,18 @@ DataDir = Annotated[
     ),
 ]
 Bind = Annotated[str, typer.Option("--host", help="Address to listen on (as `func start`: all interfaces).")]
+Grace = Annotated[
+    float, typer.Option("--shutdown-grace", hidden=True, help="Seconds running functions get at shutdown.")
+]
 
 
 def devhost(
-    app_dir: AppDir = ".", port: Port = None, data_dir: DataDir = None, host: Bind = "0.0.0.0"
+    app_dir: AppDir = ".",
+    port: Port = None,
+    data_dir: DataDir = None,
+    host: Bind = "0.0.0.0",
+    grace: Grace = 10.0,
 ) -> None:
     from hpcburst.devhost.runner import run
 
-    raise typer.Exit(run(Path(app_dir), port, Path(data_dir) if data_dir else None, host))
+    raise typer.Exit(run(Path(app_dir), port, Path(data_dir) if data_dir else None, host, grace))

@@ -42,13 +42,14 @@ class DevhostProcess:
         port: int | None = None,
         env: Mapping[str, str] | None = None,
         ready_timeout: float = 60.0,
+        shutdown_grace: float = 10.0,
     ) -> DevhostProcess:
         port = port or free_port()
         data = Path(data_dir)
         data.mkdir(parents=True, exist_ok=True)
         log_path = data / "devhost.log"
         cmd = [sys.executable, "-m", "hpcburst.devhost", "--app-dir", str(app_dir), "--port", str(port)]
-        cmd += ["--data-dir", str(data), "--host", "127.0.0.1"]
+        cmd += ["--data-dir", str(data), "--host", "127.0.0.1", "--shutdown-grace", str(shutdown_grace)]
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
                 cmd,

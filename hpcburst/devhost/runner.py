@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from hpcburst.devhost.server import DevHost
@@ -42,9 +44,16 @@ async def serve(host: DevHost) -> None:
         await host.stop()
 
 
-def run(app_dir: Path, port: int | None, data_dir: Path | None, bind: str) -> int:
+def run(app_dir: Path, port: int | None, data_dir: Path | None, bind: str, grace: float = 10.0) -> int:
     _configure_logging()
-    host = DevHost(app_dir, port=port, data_dir=data_dir, host=bind, out=lambda text: print(text, flush=True))
+    host = DevHost(
+        app_dir,
+        port=port,
+        data_dir=data_dir,
+        host=bind,
+        shutdown_grace=grace,
+        out=lambda text: print(text, flush=True),
+    )
     try:
         asyncio.run(serve(host))
     except ConfigError as err:
@@ -52,4 +61,19 @@ def run(app_dir: Path, port: int | None, data_dir: Path | None, bind: str) -> in
         return 1
     except KeyboardInterrupt:
         return 130
+    _exit_if_functions_hang()
     return 0
+
+
+def _exit_if_functions_hang() -> None:
+    """Leave now if sync functions still run past the grace period (Python would wait for them forever)."""
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in others:  # idle pool threads end within moments of their pool's shutdown
+        thread.join(timeout=0.2)
+    stuck = [t for t in others if t.is_alive()]
+    if stuck:
+        log.warning("%d worker thread(s) still busy after the grace period; exiting without them", len(stuck))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

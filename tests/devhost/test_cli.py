@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 
 import httpx
-from devhost_helpers import APPS, run_cli
+from devhost_helpers import APPS, eventually, run_cli
 
 from hpcburst.devhost.process import DevhostProcess
 
@@ -28,6 +29,28 @@ def test_the_cli_serves_the_app_lists_its_functions_and_stops_gracefully_on_sigt
     log = proc.log()
     assert f"hello: [GET,POST,DELETE,HEAD,PATCH,PUT,OPTIONS] http://localhost:{proc.port}/api/hello" in log
     assert "Host started" in log
+
+
+def test_sigterm_ends_the_process_even_when_a_sync_function_never_returns(tmp_path):
+    proc = DevhostProcess.start(APPS / "cli_smoke", data_dir=tmp_path / "data", shutdown_grace=1.0)
+    outcome: list[str] = []
+
+    def call_hang() -> None:
+        try:
+            outcome.append(str(httpx.get(proc.base_url + "/api/hang", timeout=60).status_code))
+        except httpx.HTTPError as err:
+            outcome.append(type(err).__name__)
+
+    caller = threading.Thread(target=call_hang, daemon=True)
+    try:
+        caller.start()
+        eventually(lambda: "Executing 'Functions.hang'" in proc.log(), what="the hanging function to start")
+    finally:
+        code = proc.terminate(timeout=30)
+    caller.join(timeout=10)
+    assert code == 0
+    assert "still busy after the grace period" in proc.log()
+    assert outcome and outcome[0] != "200"  # the caller is told, not left waiting
 
 
 def test_missing_function_app(tmp_path):
