@@ -76,6 +76,20 @@ def lease_for(job: Job, doc: dict[str, Any], key: str) -> Lease:
     )
 
 
+# Set to the batch number while an index is Queued or Running, absent once it ends: counting
+# ``open_batch == b`` is an index-only count, where "batch == b and state in (...)" reads every document.
+OPEN_BATCH = "open_batch"
+
+
+def closed(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` without its open-batch marker (it reached a final state)."""
+    return {k: v for k, v in doc.items() if k != OPEN_BATCH}
+
+
+def reopened(doc: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, OPEN_BATCH: doc["batch"]}
+
+
 def mark_leased(doc: dict[str, Any], node: str, now: float) -> dict[str, Any]:
     """The document of a Queued index after a node leases it (a new attempt fences older ones)."""
     return {
@@ -110,11 +124,12 @@ def apply_result(doc: dict[str, Any], result: TaskResult, spec: TaskSpec) -> dic
         "message": result.message,
     }
     if succeeded:
-        new["state"] = TaskState.FINISHED.value
+        new.update(state=TaskState.FINISHED.value, open_batch=None)
     elif doc.get("retry_count", 0) < spec.retries:
         new.update(state=TaskState.QUEUED.value, retry_count=doc.get("retry_count", 0) + 1, node=None)
+        new[OPEN_BATCH] = doc["batch"]
     else:
-        new["state"] = TaskState.FAILED.value
+        new.update(state=TaskState.FAILED.value, open_batch=None)
     return {k: v for k, v in new.items() if v is not None}
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hpcburst import constants as c
+from hpcburst.domain.leasing import OPEN_BATCH
 from hpcburst.domain.planning import batch_members
 from hpcburst.domain.states import OPEN_TASK_STATES, JobState, TaskState
 from hpcburst.errors import Conflict
@@ -33,10 +34,7 @@ class CompletionService:
             size = sum(1 for _ in batch_members(job.tasks, job.batch_size, batch))
             if self._store.count(c.TASKS, job_id, where={"batch": batch}) < size:
                 continue
-            if (
-                self._store.count(c.TASKS, job_id, where={"batch": batch, "state": list(OPEN_TASK_STATES)})
-                == 0
-            ):
+            if self._store.count(c.TASKS, job_id, where={OPEN_BATCH: batch}) == 0:
                 done.append(batch)
         return done
 

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from hpcburst import constants as c
+from hpcburst.domain.leasing import OPEN_BATCH, reopened
 from hpcburst.domain.planning import batch_members
-from hpcburst.domain.states import OPEN_TASK_STATES, TaskState
+from hpcburst.domain.states import TaskState
 from hpcburst.domain.task import task_key
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
 from hpcburst.services.batching import BATCH_OPS
@@ -71,10 +72,7 @@ class DispatchService:
         members = list(batch_members(job.tasks, job.batch_size, batch))
         existing = self._store.count(c.TASKS, job_id, where={"batch": batch})
         if existing >= len(members):
-            still_open = self._store.count(
-                c.TASKS, job_id, where={"batch": batch, "state": list(OPEN_TASK_STATES)}
-            )
-            return still_open == 0
+            return self._store.count(c.TASKS, job_id, where={OPEN_BATCH: batch}) == 0
         state = TaskState.CANCELED if job.state.terminal else TaskState.QUEUED
         docs = [(task_key(job_id, t, i), _new_task(job_id, t, i, batch, state)) for t, i in members]
         for start in range(0, len(docs), CHUNK):
@@ -94,4 +92,5 @@ class DispatchService:
 
 
 def _new_task(job_id: str, task: int, index: int, batch: int, state: TaskState) -> dict[str, Any]:
-    return {"job": job_id, "task": task, "index": index, "batch": batch, "state": state.value, "attempt": 0}
+    doc = {"job": job_id, "task": task, "index": index, "batch": batch, "state": state.value, "attempt": 0}
+    return doc if state.terminal else reopened(doc)

@@ -13,6 +13,7 @@ from typing import Any
 
 from hpcburst import constants as c
 from hpcburst.domain.job import Job, JobSpec
+from hpcburst.domain.leasing import closed, reopened
 from hpcburst.domain.planning import batch_count, batch_size_for
 from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, TaskState
 from hpcburst.domain.sweep import index_count
@@ -136,7 +137,7 @@ class JobService:
             if not page.items:
                 return canceled
             ops = [
-                WriteOp("replace", d.id, {**d.body, "state": TaskState.CANCELED.value}, d.etag)
+                WriteOp("replace", d.id, closed({**d.body, "state": TaskState.CANCELED.value}), d.etag)
                 for d in page.items
             ]
             try:
@@ -235,4 +236,6 @@ def _reopen_job(job_id: str, body: dict[str, Any], new_instance: str) -> dict[st
 
 def _requeued(body: dict[str, Any]) -> dict[str, Any]:
     kept = ("job", "task", "index", "batch", "attempt")
-    return {**{k: body[k] for k in kept if k in body}, "state": TaskState.QUEUED.value, "retry_count": 0}
+    return reopened(
+        {**{k: body[k] for k in kept if k in body}, "state": TaskState.QUEUED.value, "retry_count": 0}
+    )

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpcburst import constants as c
-from hpcburst.domain.leasing import apply_result, result_accepted
+from hpcburst.domain.leasing import OPEN_BATCH, apply_result, result_accepted
 from hpcburst.domain.protocol import ReportRequest, ReportResponse, TaskResult
-from hpcburst.domain.states import OPEN_TASK_STATES, TaskState
+from hpcburst.domain.states import TaskState
 from hpcburst.domain.task import parse_task_key
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.batching import chunks
@@ -80,10 +80,7 @@ class ReportService:
         )
         done_batches = sorted({b["batch"] for _, b, _ in written if TaskState(b["state"]).terminal})
         for batch in done_batches:
-            if (
-                self._store.count(c.TASKS, job_id, where={"batch": batch, "state": list(OPEN_TASK_STATES)})
-                == 0
-            ):
+            if self._store.count(c.TASKS, job_id, where={OPEN_BATCH: batch}) == 0:
                 outcome.completed.append((job.instance_id, job_id, batch))
         retried = any(b["state"] == TaskState.QUEUED for _, b, _ in written)
         capped = any(t.max_running is not None for t in job.tasks)

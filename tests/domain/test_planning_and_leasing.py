@@ -82,13 +82,19 @@ def test_only_the_current_attempts_leaseholder_records_a_result():
 
 def test_a_failure_with_retries_left_goes_back_to_the_queue():
     spec = TaskSpec(command="x", retries=1)
-    doc = {"state": "Running", "attempt": 1, "node": "n1", "retry_count": 0}
+    doc = {"state": "Running", "attempt": 1, "node": "n1", "retry_count": 0, "batch": 0, "open_batch": 0}
     again = apply_result(doc, TaskResult(task="k", attempt=1, exit_code=3), spec)
-    assert (again["state"], again["retry_count"], "node" in again) == ("Queued", 1, False)
+    assert (again["state"], again["retry_count"], "node" in again, again["open_batch"]) == (
+        "Queued",
+        1,
+        False,
+        0,
+    )
     final = apply_result(
         {**again, "state": "Running", "attempt": 2}, TaskResult(task="k", attempt=2, exit_code=3), spec
     )
     assert final["state"] == "Failed"
+    assert "open_batch" not in final  # a final index no longer counts towards its batch being open
 
 
 def test_a_timeout_is_a_failure_even_with_exit_code_0():
