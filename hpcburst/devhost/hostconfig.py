@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import MutableMapping
@@ -40,6 +41,27 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a JSON object")
     return data
+
+
+_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "information": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "none": logging.CRITICAL + 10,
+}
+
+
+def _log_level(name: object) -> int:
+    """A .NET log level name (host.json logging.logLevel) as a Python logging level."""
+    if name is None:
+        return logging.INFO
+    level = _LEVELS.get(str(name).lower())
+    if level is None:
+        raise ConfigError(f"host.json logging.logLevel.default={name!r}: use one of {', '.join(_LEVELS)}")
+    return level
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,7 @@ class HostConfig:
     route_prefix: str = "api"
     queues: QueueOptions = field(default_factory=QueueOptions)
     durable: DurableOptions = field(default_factory=DurableOptions)
+    log_level: int = logging.INFO  # logging.logLevel.default
     found: bool = False  # whether host.json exists
 
     @classmethod
@@ -113,6 +136,7 @@ class HostConfig:
                 route_prefix=str(http.get("routePrefix", "api")).strip("/"),
                 queues=QueueOptions.from_json(extensions.get("queues") or {}),
                 durable=DurableOptions.from_json(extensions.get("durableTask") or {}),
+                log_level=_log_level(((data.get("logging") or {}).get("logLevel") or {}).get("default")),
                 found=True,
             )
         except (TypeError, ValueError) as err:

@@ -53,6 +53,7 @@ def run(app_dir: Path, port: int | None, data_dir: Path | None, bind: str, grace
         host=bind,
         shutdown_grace=grace,
         out=lambda text: print(text, flush=True),
+        apply_log_level=True,
     )
     try:
         asyncio.run(serve(host))

@@ -51,6 +51,7 @@ class DevHost:
         queue_lease_seconds: float = PROCESSING_LEASE,
         shutdown_grace: float = 10.0,
         out: Callable[[str], None] = print,
+        apply_log_level: bool = False,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.data_dir = Path(data_dir).resolve() if data_dir else self.app_dir / DATA_SUBDIR
@@ -59,6 +60,7 @@ class DevHost:
         self.queue_lease = queue_lease_seconds
         self.grace = shutdown_grace
         self.out = out
+        self.apply_log_level = apply_log_level  # a process sets host.json's level on its root logger
         self.port: int | None = None
         self.specs: list[FunctionSpec] = []
         self.engine: Any = None
@@ -100,6 +102,8 @@ class DevHost:
         settings = LocalSettings.load(self.app_dir)
         self._apply_settings(settings)
         config = HostConfig.load(self.app_dir)
+        if self.apply_log_level:
+            logging.getLogger().setLevel(config.log_level)
         self._lock.acquire()
         self._loaded = load_app(self.app_dir)
         self.specs = index_functions(self._loaded.functions)

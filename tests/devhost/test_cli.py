@@ -112,3 +112,17 @@ def test_python_dash_m_is_the_same_command(tmp_path: Path):
         [sys.executable, "-m", "hpcburst.devhost", "--app-dir", str(tmp_path)], capture_output=True, text=True
     )
     assert_clear_error(result, "no function_app.py")
+
+
+def test_host_json_log_level_applies_to_the_host_log(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "function_app.py").write_text((APPS / "cli_smoke" / "function_app.py").read_text())
+    (app / "host.json").write_text('{"version": "2.0", "logging": {"logLevel": {"default": "Warning"}}}')
+    proc = DevhostProcess.start(app, data_dir=tmp_path / "data")
+    try:
+        assert httpx.get(proc.base_url + "/api/hello").status_code == 200
+    finally:
+        assert proc.terminate() == 0
+    assert "Host started" in proc.log()
+    assert "Executing 'Functions.hello'" not in proc.log()
