@@ -84,6 +84,10 @@ class QueueListener:
         raw = await self._io(
             self.queue.receive, self.queue_name, self.options.batch_size, self.lease, resolve_claims=False
         )
+        if self._stopping.is_set():  # fetched while the host stops: hand them straight back
+            for message in raw:
+                await self._io(self.queue.renew, dataclasses.replace(message, claim=None), 0)
+            return 0
         for message in raw:
             # The claim stays in the body for the function to resolve; deleting must not touch its blob.
             task = asyncio.create_task(self.process(dataclasses.replace(message, claim=None)))

@@ -228,6 +228,8 @@ class DevHost:
         for timer in self._timers:
             timer.stop()
         await asyncio.gather(*(listener.stop(self.grace) for listener in self._listeners))
+        if self._tasks:  # loops end by themselves once told (a poll in flight hands its messages back)
+            await asyncio.wait(self._tasks, timeout=self.grace)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
