@@ -1,0 +1,70 @@
+"""The real function app on the local runtime (in this process, its own event loop thread), with Azurite.
+
+Services are built by the app's composition root from the environment set here (SQLite under a
+temporary folder, Azurite for queues and blobs), exactly as in a deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from hpcburst import constants as c
+from hpcburst.devhost.server import DevHost
+from hpcburst.emulators import REPO_ROOT, free_port
+from hpcburst.services import root
+
+
+class HostThread:
+    def __init__(self, host: DevHost) -> None:
+        self.host = host
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="devhost", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.host.start(), self.loop).result(60)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.host.stop(), self.loop).result(60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory, azurite) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("app")
+    env = {
+        c.ENV_STORAGE_CONNECTION: azurite.connection_string,
+        c.ENV_DATA_DIR: str(data),
+        c.ENV_STATE_BACKEND: "sqlite",
+        c.ENV_SQLITE_PATH: str(data / "state.db"),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    root.reset()
+    port = free_port()
+    host = HostThread(DevHost(REPO_ROOT, port=port, data_dir=data / "devhost", out=lambda _: None))
+    host.start()
+    try:
+        yield host.host.base_url
+    finally:
+        host.stop()
+        root.reset()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def http(app_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{app_url}/api", timeout=30) as client:
+        yield client
