@@ -79,6 +79,7 @@ class Agent:
         self._made_dirs: set[str] = set()
         self._short_tasks = False  # the last lease gave more than one index per free slot
         self._stager: Stager | None = None
+        self._last_lease = 0  # size of the last lease answer (a backlog below half of it is refilled)
 
     # --- registration ---
     def api(self) -> AgentApi:
@@ -151,11 +152,11 @@ class Agent:
             if ledger.drain or ledger.stopping:
                 return None
             free = ledger.free_slots()
-            running = ledger.refs(include_backlog=False)
+            running = ledger.refs(processes_only=True)  # the full list goes with heartbeats
             backlog = len(ledger.backlog)
         wait = self._lease_wait() if wait is None else wait
         if free <= 0:
-            if not (self._short_tasks and backlog <= slots * 2):
+            if not (self._short_tasks and backlog <= max(2 * slots, self._last_lease // 2)):
                 return None
             free, wait = slots, 0.0  # refill ahead: tiny tasks drain a backlog faster than a round trip
         response = self.api().lease(
@@ -168,6 +169,7 @@ class Agent:
             )
         )
         self._short_tasks = len(response.leases) > free
+        self._last_lease = len(response.leases)
         with ledger.lock:
             for lease in response.leases:
                 held = Held(lease, response.output_url, response.output_prefix)

@@ -51,10 +51,11 @@ class Ledger:
         """Slots with nothing to run next (running and queued-here work both count as taken)."""
         return max(0, self.slots - len(self.running) - len(self.backlog) - len(self.staging))
 
-    def refs(self, include_backlog: bool = True) -> list[RunningRef]:
-        held = list(self.running.values()) + [f.held for f in self.unreported]
-        if include_backlog:
-            held += list(self.backlog) + list(self.staging.values())
+    def refs(self, processes_only: bool = False) -> list[RunningRef]:
+        """What this node holds (or only its running processes: at most ``slots``, cheap to send often)."""
+        held = list(self.running.values())
+        if not processes_only:
+            held += [f.held for f in self.unreported] + list(self.backlog) + list(self.staging.values())
         return [RunningRef(task=h.lease.task, attempt=h.lease.attempt) for h in held]
 
     def cancel(self, tasks: list[str], sent: list[RunningRef]) -> None:

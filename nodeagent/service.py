@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from hpcburst.errors import HpcBurstError, NotFound
 from nodeagent.agent import Agent
+from nodeagent.packages import SYNC_INTERVAL, sync_packages
 
 log = logging.getLogger("nodeagent")
 
@@ -51,6 +52,7 @@ class AgentService:
             ("lease", self._lease_loop),
             ("heartbeat", self._heartbeat_loop),
             ("report", self._report_loop),
+            ("packages", self._package_loop),
         ):
             thread = threading.Thread(target=loop, name=f"agent-{name}", daemon=True)
             thread.start()
@@ -88,6 +90,14 @@ class AgentService:
             self._once(self.agent.heartbeat_once, "heartbeat")
             interval = self.agent.registration.heartbeat_interval if self.agent.registration else 5.0
             self.stop_event.wait(interval)
+
+    def _package_loop(self) -> None:
+        config = self.agent.config
+        root = config.package_root or config.workdir / "packages"
+        while not self.stop_event.is_set():
+            if not sync_packages(root, config.pool):
+                return  # no storage connection on this node: nothing to sync from
+            self.stop_event.wait(SYNC_INTERVAL)
 
     def _report_loop(self) -> None:
         ledger, config = self.agent.ledger, self.agent.config

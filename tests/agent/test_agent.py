@@ -250,3 +250,21 @@ def test_a_cancel_answers_the_attempt_the_agent_reported_not_a_retry_leased_with
     ledger.cancel(["j.1.5"], sent=[RunningRef(task="j.1.5", attempt=2)])
     ledger.take_cancels()
     assert not ledger.backlog
+
+
+def test_packages_for_the_nodes_pool_are_installed_under_the_package_root(
+    azurite: Azurite, blobs: AzureBlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hpcburst.data.packages import create_package, upload_package
+    from nodeagent.packages import sync_packages
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "run.sh").write_text("echo solver\n")
+    upload_package(blobs, "solver", create_package("solver", app, tmp_path / "solver.zip"), pool="gpu")
+    monkeypatch.delenv(c.ENV_STORAGE_CONNECTION, raising=False)
+    assert not sync_packages(tmp_path / "pkgs", "gpu")  # no storage connection: nothing to do
+    monkeypatch.setenv(c.ENV_STORAGE_CONNECTION, azurite.connection_string)
+    assert sync_packages(tmp_path / "pkgs", "gpu")
+    assert (tmp_path / "pkgs" / "solver" / "run.sh").read_text() == "echo solver\n"
+    assert sync_packages(tmp_path / "other", "cpu") and not (tmp_path / "other" / "solver").exists()

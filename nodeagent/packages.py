@@ -1,0 +1,35 @@
+"""Application packages on the node: the newest version of each package for the node's pool, installed under
+CCP_PACKAGE_ROOT at start and re-checked periodically (HPC Pack's hpcsync), by ``hpcburst.data``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from hpcburst import constants as c
+from hpcburst.errors import HpcBurstError
+
+log = logging.getLogger("nodeagent")
+SYNC_INTERVAL = 300.0  # seconds between package checks
+
+
+def sync_packages(package_root: Path, pool: str) -> bool:
+    """Install what the pool needs; False when the node has no storage connection to read packages from."""
+    connection = os.environ.get(c.ENV_STORAGE_CONNECTION)
+    if not connection:
+        return False
+    from hpcburst.data.package_install import PackageInstaller
+    from hpcburst.storage.blob.azure import AzureBlobStore
+
+    try:
+        store = AzureBlobStore.from_connection_string(connection)
+        report = PackageInstaller(package_root, store).sync(pool)
+    except HpcBurstError as e:
+        log.warning("package sync failed: %s", e.message)
+        return True
+    for name, version in report.installed:
+        log.info("installed package %s v%d", name, version)
+    for name, version, why in report.failed:
+        log.warning("package %s v%d not installed: %s", name, version, why)
+    return True
