@@ -57,7 +57,7 @@ async def submit_job(req: func.HttpRequest, client: df.DurableOrchestrationClien
 @bp.route(route="jobs", methods=["GET"], auth_level=ANON)
 @handles_errors
 def list_jobs(req: func.HttpRequest) -> func.HttpResponse:
-    jobs, token = services().jobs.list(
+    jobs, token = services().jobs.list_jobs(
         state=req.params.get("state") or None,
         owner=req.params.get("owner") or None,
         limit=query_int(req, "limit", 50),

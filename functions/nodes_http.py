@@ -23,7 +23,7 @@ ANON = func.AuthLevel.ANONYMOUS
 @bp.route(route="nodes", methods=["GET"], auth_level=ANON)
 @handles_errors
 def list_nodes(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response({"nodes": services().nodes.list()})
+    return json_response({"nodes": services().nodes.list_nodes()})
 
 
 @bp.route(route="nodes/{node}/offline", methods=["POST"], auth_level=ANON)

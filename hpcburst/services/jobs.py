@@ -97,7 +97,7 @@ class JobService:
         )
         return {"id": job.id, **job.document(), "counts": counts}
 
-    def list(
+    def list_jobs(
         self,
         state: str | None = None,
         owner: str | None = None,

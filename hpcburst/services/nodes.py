@@ -115,7 +115,7 @@ class NodeService:
         return cancel
 
     # --- operators ---
-    def list(self) -> list[dict[str, Any]]:
+    def list_nodes(self) -> list[dict[str, Any]]:
         return [
             {**d.body, "alive_seconds_ago": round(self._clock() - d.body["last_heartbeat"], 1)}
             for d in query_all(self._store, c.NODES, limit=500)

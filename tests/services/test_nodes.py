@@ -59,5 +59,5 @@ def test_an_offline_node_drains_and_gets_no_new_work(cluster):
 
 def test_nodes_are_listed_with_their_state(cluster):
     cluster.register("n1", slots=4)
-    (node,) = cluster.s.nodes.list()
+    (node,) = cluster.s.nodes.list_nodes()
     assert (node["name"], node["slots"], node["state"]) == ("n1", 4, "Online")
