@@ -25,9 +25,11 @@ from hpcburst.domain.states import NodeState, TaskState
 from hpcburst.domain.task import parse_task_key
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
 from hpcburst.services.wakeup import WorkSignal
-from hpcburst.storage.state.port import StateStore, query_all
+from hpcburst.storage.state.port import Document, StateStore, query_all
 
 HEARTBEAT_INTERVAL = 2.0
+RECONCILE_EVERY = 5.0  # seconds between "what does this node really hold" checks
+LOST_LEASE_GRACE = 10.0  # a lease younger than this may still be on its way to the agent
 NODE_TIMEOUT = 10.0
 MAX_LEASE_WAIT = 30.0
 
@@ -44,6 +46,7 @@ class NodeService:
         self._store, self._signal, self._clock = store, signal, clock
         self.heartbeat_interval, self.node_timeout = heartbeat_interval, node_timeout
         self._last_expiry = 0.0
+        self._reconciled: dict[str, float] = {}
 
     def register(self, req: RegisterRequest) -> RegisterResponse:
         now = self._clock()
@@ -77,6 +80,7 @@ class NodeService:
     def heartbeat(self, req: HeartbeatRequest) -> HeartbeatResponse:
         body = self._touch(req.pool, req.node, len(req.running))
         state = NodeState(body["state"])
+        self.reconcile(req.node, req.running)
         return HeartbeatResponse(
             state=state, drain=state == NodeState.OFFLINE, cancel=self.stale(req.node, req.running)
         )
@@ -92,6 +96,23 @@ class NodeService:
                 return body
             except Conflict:
                 continue
+
+    def reconcile(self, node: str, held: list[RunningRef], force: bool = False) -> int:
+        """Re-queue indices leased to ``node`` that it does not hold (the lease response was lost, e.g.
+        the runtime died before answering). Leases younger than the grace may still be in flight.
+        Runs at most every ``RECONCILE_EVERY`` seconds per node unless forced; returns how many."""
+        now = self._clock()
+        if not force and now - self._reconciled.get(node, 0.0) < RECONCILE_EVERY:
+            return 0
+        self._reconciled[node] = now
+        holds = {(ref.task, ref.attempt) for ref in held}
+        cutoff = now - max(LOST_LEASE_GRACE, 3 * self.heartbeat_interval)
+        lost = [
+            doc
+            for doc in query_all(self._store, c.TASKS, where={"node": node, "state": TaskState.RUNNING.value})
+            if (doc.id, doc.body.get("attempt")) not in holds and doc.body.get("leased_at", now) < cutoff
+        ]
+        return self._requeue(lost, "its node does not hold it (lease response lost)")
 
     def state(self, pool: str, name: str) -> NodeState:
         return NodeState(self._store.get(c.NODES, pool, name).body["state"])
@@ -166,10 +187,12 @@ class NodeService:
         return expired
 
     def requeue_node_work(self, node: str, why: str) -> int:
+        docs = list(query_all(self._store, c.TASKS, where={"node": node, "state": TaskState.RUNNING.value}))
+        return self._requeue(docs, why)
+
+    def _requeue(self, docs: list[Document], why: str) -> int:
         count = 0
-        for doc in list(
-            query_all(self._store, c.TASKS, where={"node": node, "state": TaskState.RUNNING.value})
-        ):
+        for doc in docs:
             try:
                 self._store.replace(
                     c.TASKS, doc.partition, doc.id, requeued(doc.body, f"re-queued: {why}"), if_match=doc.etag

@@ -61,3 +61,15 @@ def test_nodes_are_listed_with_their_state(cluster):
     cluster.register("n1", slots=4)
     (node,) = cluster.s.nodes.list_nodes()
     assert (node["name"], node["slots"], node["state"]) == ("n1", 4, "Online")
+
+
+def test_work_leased_to_a_node_that_never_got_it_is_requeued(cluster, clock):
+    job = cluster.submit(tasks=[{"command": "x", "sweep": {"start": 1, "end": 2}}])
+    cluster.register("n1")
+    kept, lost = cluster.lease("n1", slots=2).leases  # say the response carrying `lost` never arrived
+    held = [RunningRef(task=kept.task, attempt=kept.attempt)]
+    assert cluster.s.nodes.reconcile("n1", held, force=True) == 0  # too young: may still be in flight
+    clock.advance(11)
+    _heartbeat(cluster, "n1", held)
+    assert cluster.task(job, str(lost.index))["state"] == TaskState.QUEUED
+    assert cluster.task(job, str(kept.index))["state"] == TaskState.RUNNING
