@@ -1,0 +1,62 @@
+"""The `hpcburst` command against a running local cluster (HPCBURST_URL points at it)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from hpcburst.cli.main import app
+from hpcburst.client import Scheduler
+from hpcburst.client.local_cluster import LocalCluster
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def point_at(cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HPCBURST_URL", cluster.url)
+
+
+def cli(*argv: str) -> str:
+    result = runner.invoke(app, list(argv))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_submit_wait_view_and_task_view(scheduler: Scheduler) -> None:
+    out = cli("job", "submit", "--name", "cli-sweep", "--sweep", "1-6:5", "--env", "GREETING=hi", "--wait",
+              "--", "sh", "-c", "echo $GREETING-*")  # fmt: skip
+    job = re.search(r"submitted job (\S+)", out)[1]  # type: ignore[index]
+    assert f"job {job} Finished" in out
+    assert "cli-sweep" in cli("job", "list")
+    assert "Finished 2" in cli("job", "view", job)
+    shown = cli("task", "view", f"{job}.6")
+    assert "hi-6" in shown and "Finished" in shown
+
+
+def test_a_failed_job_makes_wait_exit_1_and_requeue_reports_the_count(scheduler: Scheduler) -> None:
+    result = runner.invoke(app, ["job", "submit", "--sweep", "1-3", "--wait", "--", "sh", "-c", "exit 2"])
+    assert result.exit_code == 1 and "Failed" in result.output
+    job = re.search(r"submitted job (\S+)", result.output)[1]  # type: ignore[index]
+    assert "requeued 3" in cli("job", "requeue", job)
+    assert runner.invoke(app, ["job", "wait", job]).exit_code == 1
+
+
+def test_an_offline_node_takes_no_work_until_it_is_online_again(scheduler: Scheduler) -> None:
+    assert "local-2" in cli("node", "list")
+    assert "Offline" in cli("node", "offline", "local-2")
+    try:
+        job = scheduler.submit(["echo", "*"], sweep="1-30")
+        assert scheduler.wait(job, timeout=60)["state"] == "Finished"
+        assert {t["node"] for t in scheduler.tasks(job)} == {"local-1"}
+    finally:
+        assert "Online" in cli("node", "online", "local-2")
+
+
+def test_unknown_things_are_one_line_errors(scheduler: Scheduler) -> None:
+    result = runner.invoke(app, ["job", "view", "999999"])
+    assert result.exit_code == 1 and "999999" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["node", "offline", "no-such-node"])
+    assert result.exit_code == 1 and "hpcburst node list" in result.output
