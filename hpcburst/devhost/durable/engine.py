@@ -241,7 +241,7 @@ class DurableEngine(ClientOperations):
             return self._fail_unknown(live, messages)
         started = time.monotonic()
         episode = EpisodeInput(
-            row.instance_id, row.input_json, row.parent_id, live.history, events, h.utc_now()
+            row.instance_id, row.input_json, row.parent_id, live.history, events, h.utc_now(), live.parsed
         )
         loop = asyncio.get_running_loop()
         decision = await loop.run_in_executor(self._pool, run_episode, spec, episode, self._activity_exists)
@@ -250,6 +250,7 @@ class DurableEngine(ClientOperations):
         self._consume(live, messages, batch)
         restarted = live.row.instance_id in batch.reset_history
         live.history = [] if restarted else live.history + decision.appended
+        live.parsed = [] if restarted else decision.parsed
         elapsed = time.monotonic() - started
         live.next_allowed = time.monotonic() + elapsed
 

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from azure.durable_functions.models.DurableOrchestrationContext import DurableOrchestrationContext
+from azure.durable_functions.models.history.HistoryEvent import HistoryEvent
 from azure.durable_functions.orchestrator import Orchestrator
 
 from . import history as h
 from .planner import NonDeterminism, Plan, plan_work
 from .registry import OrchestratorSpec
+from .sdk_events import build_events
 
 OUT_OF_PROC_MARKER = "$OutOfProcData$:"
 # The SDK warns whenever an event arrives before its wait; that is normal (it buffers it), not a problem.
@@ -40,6 +42,7 @@ class EpisodeInput:
     history: list[dict[str, Any]]  # persisted history of the current execution (may be empty)
     new_events: list[dict[str, Any]]  # events to deliver in this episode, in arrival order
     now: dt.datetime
+    parsed: list[HistoryEvent] = field(default_factory=list)  # SDK events already built for a history prefix
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Decision:
     plan: Plan = field(default_factory=Plan)
     continue_as_new_input: str | None = None
     carried_events: list[dict[str, Any]] = field(default_factory=list)
+    parsed: list[HistoryEvent] = field(default_factory=list)  # SDK events of the replayed history, for reuse
 
 
 class _DeferredLog(dict):
@@ -80,14 +84,19 @@ def _ordered(new_events: list[dict]) -> list[dict]:
 
 
 def _run_sdk(spec: OrchestratorSpec, episode: EpisodeInput, events: list[dict]):
+    # Building the SDK's HistoryEvent objects (a date parse each) is most of a replay's cost: reuse the ones
+    # built in earlier episodes (the SDK never mutates them) and build only the new ones. The orchestrator
+    # itself still replays from the first event.
     context = DurableOrchestrationContext(
-        history=events,
+        history=events[:2],
         instanceId=episode.instance_id,
         isReplaying=False,
         parentInstanceId=episode.parent_instance_id,
         input=episode.input_json,
         upperSchemaVersion=SCHEMA_V2,
     )
+    prefix = episode.parsed[: len(events)]
+    context._histories = prefix + build_events(events[len(prefix) :])
     context._input_expected_type = spec.input_type
     deferred = _DeferredLog()
     context.deferred_tasks = deferred
@@ -139,7 +148,9 @@ def run_episode(spec: OrchestratorSpec, episode: EpisodeInput, activity_exists) 
         output_json = json.dumps(state.get("output"))
         appended.append(h.event(h.EXECUTION_COMPLETED, Result=output_json))
         return Decision(appended, COMPLETED, output_json, custom_json, plan=plan)
-    return Decision(appended, RUNNING, custom_status_json=custom_json, plan=plan)
+    # Keep the SDK events of the whole new history (the scheduling events too) for the next episode.
+    parsed = context._histories + build_events(appended[len(new_events) :])
+    return Decision(appended, RUNNING, custom_status_json=custom_json, plan=plan, parsed=parsed)
 
 
 def _carried_events(replayed: list[dict], names: set[Any]) -> list[dict]:

@@ -30,6 +30,7 @@ class LiveInstance:
     row: InstanceRow
     history: list[dict[str, Any]]
     pending: list[Message] = field(default_factory=list)
+    parsed: list[Any] = field(default_factory=list)  # the SDK's HistoryEvents for a prefix of history
     timers: dict[int, int] = field(default_factory=dict)  # timer task id -> inbox message id
     busy: bool = False
     queued: bool = False
