@@ -25,6 +25,11 @@ Grace = Annotated[
     float, typer.Option("--shutdown-grace", hidden=True, help="Seconds running functions get at shutdown.")
 ]
 
+Lease = Annotated[
+    float,
+    typer.Option("--queue-lease", hidden=True, help="Seconds a queue message stays hidden while processed."),
+]
+
 
 def devhost(
     app_dir: AppDir = ".",
@@ -32,7 +37,8 @@ def devhost(
     data_dir: DataDir = None,
     host: Bind = "0.0.0.0",
     grace: Grace = 10.0,
+    lease: Lease = 600.0,
 ) -> None:
     from hpcburst.devhost.runner import run
 
-    raise typer.Exit(run(Path(app_dir), port, Path(data_dir) if data_dir else None, host, grace))
+    raise typer.Exit(run(Path(app_dir), port, Path(data_dir) if data_dir else None, host, grace, lease))

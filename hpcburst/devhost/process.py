@@ -43,6 +43,7 @@ class DevhostProcess:
         env: Mapping[str, str] | None = None,
         ready_timeout: float = 60.0,
         shutdown_grace: float = 10.0,
+        queue_lease: float | None = None,
     ) -> DevhostProcess:
         port = port or free_port()
         data = Path(data_dir)
@@ -50,6 +51,8 @@ class DevhostProcess:
         log_path = data / "devhost.log"
         cmd = [sys.executable, "-m", "hpcburst.devhost", "--app-dir", str(app_dir), "--port", str(port)]
         cmd += ["--data-dir", str(data), "--host", "127.0.0.1", "--shutdown-grace", str(shutdown_grace)]
+        if queue_lease is not None:
+            cmd += ["--queue-lease", str(queue_lease)]
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
                 cmd,

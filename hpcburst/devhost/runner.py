@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+from hpcburst.devhost.queue_trigger import PROCESSING_LEASE
 from hpcburst.devhost.server import DevHost
 from hpcburst.errors import ConfigError
 
@@ -44,7 +45,14 @@ async def serve(host: DevHost) -> None:
         await host.stop()
 
 
-def run(app_dir: Path, port: int | None, data_dir: Path | None, bind: str, grace: float = 10.0) -> int:
+def run(
+    app_dir: Path,
+    port: int | None,
+    data_dir: Path | None,
+    bind: str,
+    grace: float = 10.0,
+    queue_lease: float = PROCESSING_LEASE,
+) -> int:
     _configure_logging()
     host = DevHost(
         app_dir,
@@ -52,6 +60,7 @@ def run(app_dir: Path, port: int | None, data_dir: Path | None, bind: str, grace
         data_dir=data_dir,
         host=bind,
         shutdown_grace=grace,
+        queue_lease_seconds=queue_lease,
         out=lambda text: print(text, flush=True),
         apply_log_level=True,
     )

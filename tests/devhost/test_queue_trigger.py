@@ -6,8 +6,9 @@ import sys
 import uuid
 
 import pytest
-from devhost_helpers import eventually
+from devhost_helpers import APPS, eventually
 
+from hpcburst.devhost.process import DevhostProcess
 from hpcburst.storage.queue.azure import AzureWorkQueue
 
 QUEUES = ("WORK_QUEUE", "TEXT_QUEUE", "RELAY_QUEUE", "FLAKY_QUEUE", "BATCH_QUEUE", "SLOW_QUEUE")
@@ -94,3 +95,24 @@ def test_messages_sent_by_another_process_are_found_by_polling(queue_app, storag
     subprocess.run([sys.executable, "-c", code, storage_connection, names["WORK_QUEUE"]], check=True)
     seen = eventually(lambda: app.SEEN, what="delivery without a watcher signal")  # maxPollingInterval 2 s
     assert seen[0]["body"] == "from afar"
+
+
+def test_kill_9_during_a_queue_function_loses_nothing_the_message_comes_back(queues, tmp_path):
+    client, names = queues
+    effects = tmp_path / "effects.log"
+    env = {"EFFECTS_LOG": str(effects), "STEP_SECONDS": "2", "CRASH_QUEUE": names["WORK_QUEUE"]}
+    client.send(names["WORK_QUEUE"], "job-1")
+    first = DevhostProcess.start(APPS / "queue_crash", data_dir=tmp_path / "d1", env=env, queue_lease=2)
+    try:
+        eventually(
+            lambda: effects.exists() and "start job-1 1" in effects.read_text(), what="the first attempt"
+        )
+    finally:
+        first.kill()
+    second = DevhostProcess.start(APPS / "queue_crash", data_dir=tmp_path / "d2", env=env, queue_lease=2)
+    try:
+        eventually(lambda: "end job-1 2" in effects.read_text(), what="the redelivered attempt to finish")
+        eventually(lambda: client.depth(names["WORK_QUEUE"]) == 0, what="the message to be deleted")
+    finally:
+        assert second.terminate() == 0
+    assert "end job-1 1" not in effects.read_text()  # the killed attempt never finished
