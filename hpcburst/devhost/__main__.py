@@ -1,6 +1,11 @@
 """``python -m hpcburst.devhost``: the same command as ``hpcburst devhost``."""
 
-from hpcburst.cli.main import app
+import typer
+
+from hpcburst.cli.devhost import devhost
+
+app = typer.Typer(add_completion=False)
+app.command(help="Run function_app.py on the local Functions + Durable runtime.")(devhost)
 
 if __name__ == "__main__":
-    app(["devhost", *__import__("sys").argv[1:]], prog_name="python -m hpcburst.devhost")
+    app(prog_name="python -m hpcburst.devhost")
