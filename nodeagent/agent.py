@@ -134,7 +134,7 @@ class Agent:
         finished: list[Finished] = []
         with ledger.lock:
             for result in results:
-                held = ledger.running.pop(result.key, None)  # type: ignore[arg-type]
+                held = ledger.running.pop(result.key, None)  # type: ignore[call-overload]
                 if held is None or result.canceled:  # canceled by the service: nothing to tell it
                     continue
                 done = Finished(held, result)
@@ -189,7 +189,7 @@ class Agent:
     def _stage(self, held: Held) -> None:
         """Place inputs on the staging pool; the index joins the backlog when they are in place."""
 
-        def placed(future: Future[object]) -> None:
+        def placed(future: Future[list[Path]]) -> None:
             error = future.exception()
             with self.ledger.lock:
                 if self.ledger.staging.pop(held.key, None) is None:

@@ -176,7 +176,9 @@ class ProcessRunner:
                     r, w = os.pipe2(os.O_CLOEXEC)
                     parent_fds[r], child_fds[stream] = stream, w
             if cwd is None:
-                actions = [(os.POSIX_SPAWN_DUP2, fd, stream) for stream, fd in child_fds.items()]
+                actions: list[tuple[object, ...]] = [
+                    (os.POSIX_SPAWN_DUP2, fd, s) for s, fd in child_fds.items()
+                ]
                 actions.append((os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0))
                 pid = os.posix_spawn(exe, argv, spec.env, file_actions=actions, setsid=True)
             else:

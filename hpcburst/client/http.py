@@ -37,7 +37,8 @@ def error_from(response: httpx.Response) -> errors.HpcBurstError:
     if isinstance(body, dict) and "error" in body:
         kind = getattr(errors, str(body["error"]), None)
         message = str(body.get("message") or body["error"])
-        details = body.get("details") if isinstance(body.get("details"), dict) else {}
+        raw = body.get("details")
+        details: dict[str, object] = raw if isinstance(raw, dict) else {}
         if isinstance(kind, type) and issubclass(kind, errors.HpcBurstError):
             return kind(message, **details)
         error = errors.HpcBurstError(message, **details)
