@@ -77,7 +77,9 @@ def speed_test(
     block, size = int(args.block_mib * MiB), src.stat().st_size
     best: dict[int, Speed] = {}
     for r in range(args.rounds):
-        for conc in (1, args.concurrency):
+        for conc in (
+            (1, args.concurrency) if r % 2 == 0 else (args.concurrency, 1)
+        ):  # alternate: drift hits both
             s = measure(store, azurite, src, work, block, conc, f"{label}-{r}-{conc}")
             old = best.get(conc)
             best[conc] = Speed(
