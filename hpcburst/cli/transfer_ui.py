@@ -44,6 +44,9 @@ def cli_errors() -> Iterator[None]:
     except HpcBurstError as e:
         err_console.print(f"[red]error:[/red] {e.message}", highlight=False, markup=True)
         raise typer.Exit(code=2 if isinstance(e, InvalidSpec) else 1) from None
+    except OSError as e:  # local files: permission denied, disk full, a directory where a file was expected
+        err_console.print(f"[red]error:[/red] {e.strerror or e}: {e.filename or ''}", highlight=False)
+        raise typer.Exit(code=1) from None
 
 
 def parse_size(text: str) -> int:

@@ -63,12 +63,15 @@ def test_sync_both_ways(configured: Path, container: str) -> None:
         (("pkg", "upload", "solver"), 1, "run `hpcburst pkg create solver DIR` first"),
         (("pkg", "create", "solver", "nodir"), 1, "package directory nodir does not exist"),
         (("pkg", "remove", "never-uploaded"), 1, "not in the registry"),
+        (("pkg", "create", "solver", "app", "-o", "f.txt/x.zip"), 1, "File exists: f.txt"),
     ],
 )
 def test_bad_input_gets_a_message_not_a_traceback(
     configured: Path, args: tuple[str, ...], code: int, message: str
 ) -> None:
     (configured / "f.txt").write_text("x")
+    (configured / "app").mkdir()
+    (configured / "app" / "a").write_text("a")
     exit_code, out = run(*args)
     assert (exit_code, message in out) == (code, True), out
     assert "Traceback" not in out
