@@ -1,17 +1,22 @@
-"""Services on a real SQLite file, with a clock the test moves and a recording orchestration port."""
+"""Services on a real state store (a SQLite file, and the local Cosmos DB server), with a clock the test
+moves and a recording orchestration port."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from azure.cosmos import CosmosClient
 
 from hpcburst.domain.job import JobSpec
 from hpcburst.domain.protocol import LeaseRequest, RegisterRequest, ReportRequest, TaskResult
 from hpcburst.services.orchestrations import RecordingOrchestrations
 from hpcburst.services.root import Services, build
+from hpcburst.storage.state.cosmos import CosmosStateStore
+from hpcburst.storage.state.port import StateStore
 from hpcburst.storage.state.sqlite import SqliteStateStore
 
 
@@ -70,8 +75,25 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def cluster(tmp_path, clock) -> Iterator[Cluster]:
-    services = build(SqliteStateStore(tmp_path / "state.db"), clock=clock, node_timeout=10.0)
+@pytest.fixture(params=["sqlite", "cosmos"])
+def cluster(request, tmp_path, clock) -> Iterator[Cluster]:
+    """The same specification holds on both real state stores."""
+    if request.param == "cosmos":
+        server = request.getfixturevalue("cosmos_server")
+        database = f"services-{uuid.uuid4().hex[:8]}"
+        store: StateStore = CosmosStateStore(server.endpoint, server.key, database, verify_tls=False)
+    else:
+        store = SqliteStateStore(tmp_path / "state.db")
+    services = build(store, clock=clock, node_timeout=10.0)
     yield Cluster(services, clock)
     services.close()
+    if request.param == "cosmos":
+        with CosmosClient(server.endpoint, credential=server.key, connection_verify=False) as client:
+            client.delete_database(database)
+
+
+def pytest_collection_modifyitems(items):
+    # The local Cosmos server has a self-signed certificate.
+    for item in items:
+        if "tests/services" in str(item.fspath):
+            item.add_marker(pytest.mark.filterwarnings("ignore:Unverified HTTPS request"))
