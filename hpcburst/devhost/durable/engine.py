@@ -18,7 +18,6 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
-from azure.durable_functions.models.utils.df_serialization import df_dumps
 
 from ...errors import InvalidSpec
 from . import history as h
@@ -31,12 +30,13 @@ from .instances import (
     CONTROL_EVENTS,
     SUSPENDED,
     TERMINAL,
-    TERMINATED,
     LiveInstance,
     Outbox,
     decision_batch,
-    finish,
     message,
+    suspension,
+    terminated,
+    unknown_orchestrator,
 )
 from .registry import DurableRegistry
 from .store import Batch, DurableStore, InstanceRow, Message
@@ -227,18 +227,18 @@ class DurableEngine(ClientOperations):
             return self._consume(live, messages, Batch(drop_inbox=consumed))
         controls = [m.event for m in fresh if m.event["EventType"] in CONTROL_EVENTS]
         if any(e["EventType"] == h.EXECUTION_TERMINATED for e in controls):
-            return self._terminate(
-                live, messages, next(e for e in controls if e["EventType"] == h.EXECUTION_TERMINATED)
-            )
+            reason = next(e for e in controls if e["EventType"] == h.EXECUTION_TERMINATED).get("Input")
+            return self._close(live, messages, terminated(self.store, live, messages, reason))
         suspended = row.status == SUSPENDED
         for event in controls:
             suspended = event["EventType"] == h.EXECUTION_SUSPENDED
         if suspended:
-            return self._suspend(live, messages, controls)
+            controlling = [m for m in messages if m.event["EventType"] in CONTROL_EVENTS]
+            return self._close(live, controlling, suspension(live, controlling, controls))
         spec = self.registry.orchestrators.get(row.name)
         events = [m.event for m in fresh]
         if spec is None:
-            return self._fail_unknown(live, messages)
+            return self._close(live, messages, unknown_orchestrator(self.store, live, messages))
         started = time.monotonic()
         episode = EpisodeInput(
             row.instance_id, row.input_json, row.parent_id, live.history, events, h.utc_now(), live.parsed
@@ -262,38 +262,10 @@ class DurableEngine(ClientOperations):
         live.pending = [m for m in live.pending if m.id not in taken]
         self._commit(batch)
 
-    def _terminate(self, live: LiveInstance, messages: list[Message], event: dict) -> None:
-        row = live.row
-        row.status, row.output_json, row.updated = TERMINATED, df_dumps(event.get("Input")), h.stamp()
-        appended = [
-            h.event(h.ORCHESTRATOR_STARTED),
-            h.event(h.EXECUTION_TERMINATED, Input=event.get("Input")),
-        ]
-        self._close_with(live, messages, appended)
-
-    def _fail_unknown(self, live: LiveInstance, messages: list[Message]) -> None:
-        row = live.row
-        reason = f"The orchestrator function '{row.name}' doesn't exist in this app."
-        row.status, row.output_json, row.updated = "Failed", df_dumps(reason), h.stamp()
-        self._close_with(live, messages, [h.event(h.EXECUTION_FAILED, Reason=reason)])
-
-    def _close_with(self, live: LiveInstance, messages: list[Message], appended: list[dict]) -> None:
-        batch = Batch(drop_inbox=[m.id for m in messages], instances=[live.row])
-        base = len(live.history)
-        batch.history = [(live.row.instance_id, base + i, ev) for i, ev in enumerate(appended)]
-        finish(self.store, live, batch)
+    def _close(self, live: LiveInstance, messages: list[Message], change: tuple[Batch, list[dict]]) -> None:
+        batch, appended = change
         self._consume(live, messages, batch)
         live.history = live.history + appended
-
-    def _suspend(self, live: LiveInstance, messages: list[Message], controls: list[dict]) -> None:
-        row = live.row
-        controlling = [m for m in messages if m.event["EventType"] in CONTROL_EVENTS]
-        row.status, row.updated = SUSPENDED, h.stamp()
-        batch = Batch(drop_inbox=[m.id for m in controlling], instances=[row])
-        base = len(live.history)
-        batch.history = [(row.instance_id, base + i, ev) for i, ev in enumerate(controls)]
-        self._consume(live, controlling, batch)
-        live.history = live.history + controls
 
     # ---- activities
     def _activity_done(self, outcome: ActivityOutcome) -> None:

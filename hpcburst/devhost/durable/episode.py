@@ -77,6 +77,18 @@ class _DeferredLog(dict):
         return set(self) - self.consumed
 
 
+class _TrackedHistory(list):
+    """The history handed to the SDK; remembers how far its replay loop got (it stops at the event that ends
+    the execution, so raised events after it were never seen and must be carried over on continue_as_new)."""
+
+    reached = 0
+
+    def __iter__(self):
+        for index, item in enumerate(super().__iter__()):
+            self.reached = index + 1
+            yield item
+
+
 def _ordered(new_events: list[dict]) -> list[dict]:
     # ExecutionStarted opens an execution: it must precede events that arrived with it (early raised events).
     started = [e for e in new_events if e["EventType"] == h.EXECUTION_STARTED]
@@ -96,7 +108,7 @@ def _run_sdk(spec: OrchestratorSpec, episode: EpisodeInput, events: list[dict]):
         upperSchemaVersion=SCHEMA_V2,
     )
     prefix = episode.parsed[: len(events)]
-    context._histories = prefix + build_events(events[len(prefix) :])
+    context._histories = _TrackedHistory(prefix + build_events(events[len(prefix) :]))
     context._input_expected_type = spec.input_type
     deferred = _DeferredLog()
     context.deferred_tasks = deferred
@@ -134,7 +146,7 @@ def run_episode(spec: OrchestratorSpec, episode: EpisodeInput, activity_exists) 
         return Decision(appended, FAILED, json.dumps(message), custom_json, error=message)
     appended = [*new_events, *plan.scheduled_events, h.event(h.ORCHESTRATOR_COMPLETED)]
     if context.will_continue_as_new:
-        carried = _carried_events(replayed, deferred.unconsumed())
+        carried = _carried_events(replayed, deferred.unconsumed(), context._histories.reached)
         appended.append(h.event(h.CONTINUE_AS_NEW, Input=plan.continue_as_new_input))
         return Decision(
             appended,
@@ -153,10 +165,16 @@ def run_episode(spec: OrchestratorSpec, episode: EpisodeInput, activity_exists) 
     return Decision(appended, RUNNING, custom_status_json=custom_json, plan=plan, parsed=parsed)
 
 
-def _carried_events(replayed: list[dict], names: set[Any]) -> list[dict]:
-    """Raised events no wait consumed: the host hands them to the next execution after continue_as_new."""
+def _carried_events(replayed: list[dict], names: set[Any], reached: int) -> list[dict]:
+    """Raised events the execution did not consume: buffered ones no wait took (the SDK keeps the last per
+    name), and any the replay never reached. The host hands them to the next execution after continue_as_new."""
     carried: dict[Any, dict] = {}
-    for item in replayed:
+    for item in replayed[:reached]:
         if item["EventType"] == h.EVENT_RAISED and item.get("Name") in names:
             carried[item["Name"]] = h.event_raised(item["Name"], item.get("Input"))
-    return list(carried.values())
+    unseen = [
+        h.event_raised(item["Name"], item.get("Input"))
+        for item in replayed[reached:]
+        if item["EventType"] == h.EVENT_RAISED
+    ]
+    return [*carried.values(), *unseen]

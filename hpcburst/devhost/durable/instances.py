@@ -186,3 +186,43 @@ def _start_child(store, batch: Batch, parent: InstanceRow, call, lookup_row) -> 
     batch.instances.append(child)
     batch.reset_history.append(child.instance_id)
     batch.inbox.append(start_messages(store, child))
+
+
+def _history_rows(live: LiveInstance, appended: list[dict]) -> list[tuple[str, int, dict]]:
+    base = len(live.history)
+    return [(live.row.instance_id, base + i, ev) for i, ev in enumerate(appended)]
+
+
+def _closing(
+    store, live: LiveInstance, messages: list[Message], status: str, output_json: str, appended: list[dict]
+):
+    row = live.row
+    row.status, row.output_json, row.updated = status, output_json, h.stamp()
+    batch = Batch(drop_inbox=[m.id for m in messages], instances=[row], history=_history_rows(live, appended))
+    finish(store, live, batch)
+    return batch, appended
+
+
+def terminated(store, live: LiveInstance, messages: list[Message], reason: Any) -> tuple[Batch, list[dict]]:
+    """The instance is terminated: no replay, its timers dropped, its parent told."""
+    appended = [h.event(h.ORCHESTRATOR_STARTED), h.event(h.EXECUTION_TERMINATED, Input=reason)]
+    return _closing(store, live, messages, TERMINATED, json.dumps(reason), appended)
+
+
+def unknown_orchestrator(store, live: LiveInstance, messages: list[Message]) -> tuple[Batch, list[dict]]:
+    reason = f"The orchestrator function '{live.row.name}' doesn't exist in this app."
+    return _closing(
+        store, live, messages, FAILED, json.dumps(reason), [h.event(h.EXECUTION_FAILED, Reason=reason)]
+    )
+
+
+def suspension(
+    live: LiveInstance, controlling: list[Message], controls: list[dict]
+) -> tuple[Batch, list[dict]]:
+    """Only control messages are consumed while suspended; the others wait for the resume."""
+    row = live.row
+    row.status, row.updated = SUSPENDED, h.stamp()
+    batch = Batch(
+        drop_inbox=[m.id for m in controlling], instances=[row], history=_history_rows(live, controls)
+    )
+    return batch, controls

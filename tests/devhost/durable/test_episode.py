@@ -60,3 +60,19 @@ def test_replaying_a_history_the_code_no_longer_matches_fails_as_non_determinist
     ]
     decision = episode("chain", changed, [])
     assert decision.status == "Failed" and "Non-deterministic" in decision.error
+
+
+def test_an_event_after_the_completion_that_continues_as_new_is_carried_to_the_next_execution():
+    first = episode(
+        "eternal_listener",
+        [],
+        [h.execution_started("eternal_listener", "0"), h.event_raised("Add", "5")],
+        "0",
+    )
+    # The activity result ends this execution (continue_as_new); the SDK stops replaying there, so the
+    # event behind it in the same episode was never seen: it must not be lost.
+    last = episode(
+        "eternal_listener", first.appended, [h.task_completed(0, '"hi"'), h.event_raised("Add", "7")], "0"
+    )
+    assert last.status == "ContinuedAsNew" and last.continue_as_new_input == "5"
+    assert [(e["Name"], e["Input"]) for e in last.carried_events] == [("Add", "7")]
