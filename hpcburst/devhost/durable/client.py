@@ -90,6 +90,14 @@ class ClientOperations:
         self._commit(batch)
         return instance_id
 
+    async def restart(self, instance_id: str, new_instance_id: bool = True) -> str:
+        """Start the instance's orchestrator again with its original input (under a new id by default)."""
+        row = self._row(instance_id)
+        if row is None:
+            raise NotFound(f"No instance with ID '{instance_id}' found.")
+        target = self.new_instance_id() if new_instance_id else instance_id
+        return await self.start_new_json(row.name, target, row.input_json)
+
     def _active(self, instance_id: str) -> InstanceRow:
         row = self._row(instance_id)
         if row is None:

@@ -98,8 +98,23 @@ async def _start(
 ) -> web.Response:
     input_json = await read_input_json(request)
     instance_id = await engine.start_new_json(name, instance_id, input_json)
+    if (
+        "timeout" in request.query
+    ):  # createAndWaitOnNewInstancePostUri: answer with the output if done in time
+        status = await engine.wait_for_completion(instance_id, _seconds(request.query["timeout"]))
+        if status["runtimeStatus"] == "Completed":
+            return web.json_response(status["output"])
+        if status["runtimeStatus"] in TERMINAL:
+            return web.json_response(status, status=500 if status["runtimeStatus"] == "Failed" else 200)
     payload = management_payload(request, engine, instance_id)
     return web.json_response(payload, status=202, headers={"Location": payload["statusQueryGetUri"]})
+
+
+def _seconds(text: str) -> float:
+    try:
+        return max(0.0, float(text))
+    except ValueError as exc:
+        raise InvalidSpec(f"timeout must be a number of seconds, not {text!r}") from exc
 
 
 async def _instance(
@@ -128,8 +143,12 @@ async def _instance(
     if len(rest) == 1 and rest[0] in CONTROL and method == "POST":
         await getattr(engine, rest[0])(instance_id, query.get("reason", ""))
         return web.json_response(None, status=202)
-    if len(rest) == 1 and rest[0] in ("rewind", "restart") and method == "POST":
-        return web.json_response({"message": f"{rest[0]} is not supported by the devhost"}, status=501)
+    if len(rest) == 1 and rest[0] == "restart" and method == "POST":
+        new_id = _truthy(query.get("restartWithNewInstanceId"), default=True)
+        restarted = await engine.restart(instance_id, new_instance_id=new_id)
+        return web.json_response(restarted, status=202)
+    if len(rest) == 1 and rest[0] == "rewind" and method == "POST":
+        return web.json_response({"message": "rewind is not supported by the devhost"}, status=501)
     raise _NotRouted(f"No Durable HTTP API route for {method} {request.path}")
 
 

@@ -113,3 +113,24 @@ def test_durable_client_function_check_status_urls_reach_the_api(db_path, run):
     )
     assert code == 200 and body["runtimeStatus"] == "Completed"
     assert body["output"] == ["Hello Tokyo", "Hello Seattle", "Hello London"]
+
+
+def test_restart_and_create_and_wait_endpoints(db_path, run):
+    async def scenario():
+        async with running_engine(db_path) as engine, ServedEngine(engine) as served:
+            client = served.client()
+            first = await client.start_new("fan_out", client_input=3)
+            await engine.wait_for_completion(first, timeout=20)
+            again = await client.restart(first)
+            same = await client.restart(first, restart_with_new_instance_id=False)
+            rpc = f"{served.base_url}/runtime/webhooks/durabletask/"
+            async with aiohttp.ClientSession() as session:
+                async with session.post(f"{rpc}orchestrators/fan_out?timeout=20", json=4) as reply:
+                    waited = reply.status, await reply.json()
+            statuses = [await engine.wait_for_completion(i, timeout=20) for i in (again, same)]
+            return first, again, same, statuses, waited
+
+    first, again, same, statuses, waited = run(scenario())
+    assert again != first and same == first
+    assert [s["output"] for s in statuses] == [6, 6] and statuses[0]["input"] == 3
+    assert waited == (200, 12)
