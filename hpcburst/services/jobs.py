@@ -17,7 +17,7 @@ from hpcburst.domain.leasing import closed, reopened
 from hpcburst.domain.planning import batch_count, batch_size_for
 from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, TaskState
 from hpcburst.domain.sweep import index_count
-from hpcburst.errors import Conflict, InvalidState, NotFound
+from hpcburst.errors import Conflict, InvalidSpec, InvalidState, NotFound
 from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.catalog import META_PARTITION, JobCatalog
 from hpcburst.services.dispatch import DispatchService
@@ -106,7 +106,7 @@ class JobService:
     ) -> tuple[list[dict[str, Any]], str | None]:
         where: dict[str, Any] = {}
         if state:
-            where["state"] = JobState(state).value
+            where["state"] = _job_state(state)
         if owner:
             where["owner"] = owner
         page: Page = self._store.query(
@@ -219,6 +219,13 @@ class JobService:
 
 def orchestrator_input(job: Job, next_batch: int, open_batches: list[int]) -> dict[str, Any]:
     return {"job": job.id, "batches": job.batches, "next": next_batch, "open": list(open_batches)}
+
+
+def _job_state(state: str) -> str:
+    for member in JobState:
+        if member.value.lower() == state.lower():
+            return member.value
+    raise InvalidSpec(f"state {state!r} is not one of {', '.join(s.value for s in JobState)}", field="state")
 
 
 def _cancel_job(job_id: str, body: dict[str, Any], now: float) -> dict[str, Any]:

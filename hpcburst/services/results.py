@@ -91,4 +91,6 @@ def _task_state(state: str) -> str:
     try:
         return TaskState(state.capitalize() if state.islower() else state).value
     except ValueError:
-        raise InvalidSpec(f"state {state!r} is not one of {', '.join(s.value for s in TaskState)}") from None
+        raise InvalidSpec(
+            f"state {state!r} is not one of {', '.join(s.value for s in TaskState)}", field="state"
+        ) from None

@@ -50,8 +50,10 @@ def test_an_unknown_job_is_a_404(http):
     assert http.get("/jobs/99999/tasks/1").status_code == 404
 
 
-def test_a_bad_paging_parameter_is_a_400(http):
+def test_a_bad_paging_parameter_or_state_is_a_400(http):
     assert http.get("/jobs", params={"limit": "lots"}).status_code == 400
+    assert http.get("/jobs", params={"state": "Sleeping"}).json()["details"]["field"] == "state"
+    assert http.get("/jobs", params={"state": "queued"}).status_code == 200
 
 
 def test_cancel_then_cancel_again_is_a_409(http):
