@@ -71,7 +71,8 @@ class AgentService:
         self.stop_event.set()
         self.agent.close()  # kills what still runs: the service re-leases it when heartbeats stop
         for thread in self._threads:
-            thread.join(timeout=STOP_FLUSH)
+            if thread.name == "agent-report":  # the others hold nothing (a long-poll may hang on): daemons
+                thread.join(timeout=STOP_FLUSH)
 
     # --- loops ---
     def _lease_loop(self) -> None:

@@ -92,7 +92,8 @@ class LocalCluster:
         """Start `hpcburst devhost` on the app and wait until it answers."""
         assert self.state is not None
         cmd = [sys.executable, "-m", "hpcburst.devhost", "--app-dir", str(self._app_link()), "--port", str(self.port),
-               "--host", "127.0.0.1", "--data-dir", str(self.data_dir / "devhost")]  # fmt: skip
+               "--host", "127.0.0.1", "--data-dir", str(self.data_dir / "devhost"),
+               "--shutdown-grace", "3"]  # fmt: skip  # agents' long-polls would hold the default 10 s
         proc = self._spawn("devhost", cmd)
         self._wait_until_up(proc)
 
@@ -158,16 +159,17 @@ class LocalCluster:
 
 def stop_parts(state: ClusterState, timeout: float = 10.0) -> None:
     """Agents first (they flush results), then the runtime, then storage."""
-    order = sorted(state.pids, key=lambda p: (not p.startswith("agent:"), p == "azurite"))
-    for part in order:
-        _stop_group(state.pids[part], signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for part in order:
-        pid = state.pids[part]
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(pid):
-            _stop_group(pid, signal.SIGKILL)
+    agents = [p for p in state.pids if p.startswith("agent:")]
+    for wave in (agents, [p for p in ("devhost", "azurite") if p in state.pids]):
+        for part in wave:  # agents end their long-polls before the runtime drains requests
+            _stop_group(state.pids[part], signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for part in wave:
+            pid = state.pids[part]
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(pid):
+                _stop_group(pid, signal.SIGKILL)
     state.pids.clear()
 
 
