@@ -80,10 +80,11 @@ class NodeService:
     def heartbeat(self, req: HeartbeatRequest) -> HeartbeatResponse:
         body = self._touch(req.pool, req.node, len(req.running))
         state = NodeState(body["state"])
-        self.reconcile(req.node, req.running)
-        return HeartbeatResponse(
-            state=state, drain=state == NodeState.OFFLINE, cancel=self.stale(req.node, req.running)
-        )
+        # One read of what the store says this node runs answers both questions (kill what? lost what?).
+        running = self._running_on(req.node)
+        cancel = [r.task for r in req.running if _attempt(running.get(r.task)) != r.attempt]
+        self._reconcile(req.node, req.running, running)
+        return HeartbeatResponse(state=state, drain=state == NodeState.OFFLINE, cancel=cancel)
 
     def _touch(self, pool: str, name: str, running: int) -> dict[str, Any]:
         while True:
@@ -97,22 +98,31 @@ class NodeService:
             except Conflict:
                 continue
 
-    def reconcile(self, node: str, held: list[RunningRef], force: bool = False) -> int:
+    def reconcile(self, node: str, held: list[RunningRef]) -> int:
+        """Re-queue indices leased to ``node`` that it does not hold (see ``_reconcile``), now."""
+        self._reconciled.pop(node, None)
+        return self._reconcile(node, held, self._running_on(node))
+
+    def _reconcile(self, node: str, held: list[RunningRef], running: dict[str, Document]) -> int:
         """Re-queue indices leased to ``node`` that it does not hold (the lease response was lost, e.g.
         the runtime died before answering). Leases younger than the grace may still be in flight.
-        Runs at most every ``RECONCILE_EVERY`` seconds per node unless forced; returns how many."""
+        Runs at most every ``RECONCILE_EVERY`` seconds per node; returns how many were re-queued."""
         now = self._clock()
-        if not force and now - self._reconciled.get(node, 0.0) < RECONCILE_EVERY:
+        if now - self._reconciled.get(node, -RECONCILE_EVERY) < RECONCILE_EVERY:
             return 0
         self._reconciled[node] = now
         holds = {(ref.task, ref.attempt) for ref in held}
         cutoff = now - max(LOST_LEASE_GRACE, 3 * self.heartbeat_interval)
         lost = [
             doc
-            for doc in query_all(self._store, c.TASKS, where={"node": node, "state": TaskState.RUNNING.value})
-            if (doc.id, doc.body.get("attempt")) not in holds and doc.body.get("leased_at", now) < cutoff
+            for doc in running.values()
+            if (doc.id, _attempt(doc)) not in holds and doc.body.get("leased_at", now) < cutoff
         ]
         return self._requeue(lost, "its node does not hold it (lease response lost)")
+
+    def _running_on(self, node: str) -> dict[str, Document]:
+        where = {"node": node, "state": TaskState.RUNNING.value}
+        return {doc.id: doc for doc in query_all(self._store, c.TASKS, where=where, limit=1000)}
 
     def state(self, pool: str, name: str) -> NodeState:
         return NodeState(self._store.get(c.NODES, pool, name).body["state"])
@@ -203,3 +213,7 @@ class NodeService:
         if count:
             self._signal.notify()
         return count
+
+
+def _attempt(doc: Document | None) -> int | None:
+    return None if doc is None else doc.body.get("attempt")

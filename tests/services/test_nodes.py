@@ -68,7 +68,7 @@ def test_work_leased_to_a_node_that_never_got_it_is_requeued(cluster, clock):
     cluster.register("n1")
     kept, lost = cluster.lease("n1", slots=2).leases  # say the response carrying `lost` never arrived
     held = [RunningRef(task=kept.task, attempt=kept.attempt)]
-    assert cluster.s.nodes.reconcile("n1", held, force=True) == 0  # too young: may still be in flight
+    assert cluster.s.nodes.reconcile("n1", held) == 0  # too young: may still be in flight
     clock.advance(11)
     _heartbeat(cluster, "n1", held)
     assert cluster.task(job, str(lost.index))["state"] == TaskState.QUEUED
