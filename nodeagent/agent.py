@@ -129,7 +129,14 @@ class Agent:
                 if canceled(cancels, key):  # type: ignore[arg-type]
                     self.runner.kill(key)
         for held in starting:
-            self.runner.start(self._spec(held))
+            try:
+                self.runner.start(self._spec(held))
+            except OSError as e:  # e.g. its workdir cannot be created: the index fails, the agent goes on
+                now = time.time()
+                failure = RunResult(held.key, 1, now, now, error=f"cannot start: {e}")
+                with ledger.lock:
+                    ledger.running.pop(held.key, None)
+                    ledger.unreported.append(Finished(held, failure))
         results = self.runner.poll(timeout)
         finished: list[Finished] = []
         with ledger.lock:

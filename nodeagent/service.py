@@ -131,9 +131,12 @@ class AgentService:
         except NotFound:
             log.warning("%s: the service does not know this node; registering again", what)
             self._retrying(self.agent.register, "register")
-        except (HpcBurstError, OSError) as e:
+        except Exception as e:  # noqa: BLE001 - a loop must outlive any one failed call
             backoff = self._backoff[what] = min(MAX_BACKOFF, max(0.1, self._backoff.get(what, 0.0) * 2))
-            log.warning("%s failed (%s); retrying in %.1fs", what, e, backoff)
+            if isinstance(e, HpcBurstError | OSError):
+                log.warning("%s failed (%s); retrying in %.1fs", what, e, backoff)
+            else:
+                log.exception("%s failed unexpectedly; retrying in %.1fs", what, backoff)
             if stopping_ok:
                 time.sleep(backoff)  # the report loop keeps flushing while the agent stops
             else:

@@ -268,3 +268,14 @@ def test_packages_for_the_nodes_pool_are_installed_under_the_package_root(
     assert sync_packages(tmp_path / "pkgs", "gpu")
     assert (tmp_path / "pkgs" / "solver" / "run.sh").read_text() == "echo solver\n"
     assert sync_packages(tmp_path / "other", "cpu") and not (tmp_path / "other" / "solver").exists()
+
+
+def test_an_index_whose_workdir_cannot_be_made_fails_and_the_agent_goes_on(
+    service: FakeService, make_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    (tmp_path / "blocker").write_text("a file, not a directory")
+    (bad,) = service.add("bad", "true", workdir=str(tmp_path / "blocker" / "sub"))
+    (good,) = service.add("good", "true")
+    run_until_reported(make_agent(), service, 2)
+    assert service.results[bad].exit_code is None and "cannot start" in (service.results[bad].message or "")
+    assert service.results[good].exit_code == 0
