@@ -11,11 +11,20 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from itertools import chain, islice
 
 from hpcburst import constants as c
 from hpcburst.domain.job import Job
-from hpcburst.domain.leasing import cap_room, lease_count, lease_for, mark_leased, priority_order, runs_on
+from hpcburst.domain.leasing import (
+    OPEN_BATCH,
+    cap_room,
+    lease_count,
+    lease_for,
+    mark_leased,
+    priority_order,
+    runs_on,
+)
 from hpcburst.domain.protocol import Lease, LeaseRequest, LeaseResponse
 from hpcburst.domain.states import JobState, NodeState, TaskState
 from hpcburst.errors import Conflict, NotFound
@@ -44,6 +53,7 @@ class LeaseService:
         self._store, self._catalog, self._nodes, self._signal = store, catalog, nodes, signal
         self._runtimes, self._clock, self._output_url = runtimes, clock, output_url
         self._lock = threading.Lock()
+        self._first_batch: dict[str, int] = {}  # per job: lowest batch that had Queued work (a hint)
 
     async def lease(self, req: LeaseRequest) -> LeaseResponse:
         deadline = time.monotonic() + min(req.wait_seconds, MAX_LEASE_WAIT)
@@ -67,7 +77,11 @@ class LeaseService:
         return LeaseResponse(leases=leases, cancel=cancel, output_url=url)
 
     def _take(self, req: LeaseRequest) -> list[Lease]:
-        jobs = [j for j in priority_order(self._catalog.active()) if runs_on(j, req.pool)]
+        active = self._catalog.active()
+        if len(self._first_batch) > 2 * len(active) + 100:  # forget hints of jobs that ended
+            ids = {j.id for j in active}
+            self._first_batch = {k: v for k, v in self._first_batch.items() if k in ids}
+        jobs = [j for j in priority_order(active) if runs_on(j, req.pool)]
         if not jobs or req.free_slots <= 0:
             return []
         wanted = lease_count(req.free_slots, self._runtimes.mean(jobs[0].id))
@@ -108,28 +122,37 @@ class LeaseService:
 
     def _candidates(self, job: Job, wanted: int) -> list[Document]:
         """Up to ``wanted`` Queued documents of ``job`` that its tasks' max_running caps allow."""
-        where = {"state": TaskState.QUEUED.value}
-        capped = any(t.max_running is not None for t in job.tasks)
-        if not capped:
-            return self._store.query(c.TASKS, job.id, where=where, limit=wanted).items
+        if not any(t.max_running is not None for t in job.tasks):
+            return list(islice(self._queued(job, wanted), wanted))
         running: dict[int, int] = {}
         for doc in query_all(
             self._store, c.TASKS, partition=job.id, where={"state": TaskState.RUNNING.value}
         ):
             running[doc.body["task"]] = running.get(doc.body["task"], 0) + 1
         room = {n: cap_room(t, running.get(n, 0)) for n, t in enumerate(job.tasks, start=1)}
-        if all(r == 0 for r in room.values()):
-            return []
         picked: list[Document] = []
-        for doc in query_all(self._store, c.TASKS, partition=job.id, where=where, limit=max(wanted, 100)):
+        for doc in self._queued(job, max(wanted, 100)):
+            if len(picked) >= wanted or all(r == 0 for r in room.values()):
+                break
             left = room[doc.body["task"]]
             if left is None or left > 0:
                 picked.append(doc)
                 if left is not None:
                     room[doc.body["task"]] = left - 1
-            if len(picked) >= wanted or all(r == 0 for r in room.values()):
-                break
         return picked
+
+    def _queued(self, job: Job, page: int) -> Iterator[Document]:
+        """Queued documents, lowest batch first (so batches complete in order and the orchestrator's
+        window slides smoothly). Starts at the lowest batch that had work last time, then wraps
+        around once for retries and requeues in earlier batches."""
+        start = min(self._first_batch.get(job.id, 0), max(job.batches - 1, 0))
+        found = False
+        for batch in chain(range(start, job.batches), range(0, start)):
+            where = {OPEN_BATCH: batch, "state": TaskState.QUEUED.value}
+            for doc in query_all(self._store, c.TASKS, partition=job.id, where=where, limit=page):
+                if not found:
+                    found, self._first_batch[job.id] = True, batch
+                yield doc
 
     def _mark_running(self, job_id: str, now: float) -> None:
         try:

@@ -120,3 +120,17 @@ def _req(node, wait):
     from hpcburst.domain.protocol import LeaseRequest
 
     return LeaseRequest(node=node, free_slots=2, wait_seconds=wait)
+
+
+def test_leases_take_the_lowest_batch_first_and_come_back_for_retries(cluster):
+    job = cluster.submit(tasks=[{"command": "x", "sweep": {"start": 0, "end": 299}, "retries": 1}])
+    cluster.s.dispatch.materialize(job, 2)
+    cluster.s.dispatch.materialize(job, 1)
+    cluster.register("n1")
+    for lease in cluster.lease("n1", slots=2).leases:  # learn that these tasks are long
+        cluster.finish("n1", lease, exit_code=1 if lease.index == 0 else 0, seconds=60)
+    first = cluster.lease("n1", slots=150).leases
+    assert {lease.index // 100 for lease in first} == {0, 1}  # batch 0 (minus 2), then batch 1
+    assert 0 in {lease.index for lease in first}  # the retry of index 0
+    rest = cluster.lease("n1", slots=200).leases
+    assert {lease.index // 100 for lease in rest} == {1, 2}
