@@ -62,7 +62,14 @@ class JobService:
             instance_id=instance_id(job_id),
         )
         self._store.create(c.JOBS, job_id, job_id, job.document())
-        await orchestrations.start(job.instance_id, orchestrator_input(job, next_batch=1, open_batches=[0]))
+        try:
+            await orchestrations.start(
+                job.instance_id, orchestrator_input(job, next_batch=1, open_batches=[0])
+            )
+        except Exception as e:
+            # Nothing would ever run or finish it: say so on the job instead of leaving it Queued forever.
+            self._update_job(job_id, _fail_job, f"could not start its orchestration: {e}", self._clock())
+            raise
         self._dispatch.materialize(job_id, 0)
         self._catalog.invalidate()
         return job
@@ -226,6 +233,10 @@ def _job_state(state: str) -> str:
         if member.value.lower() == state.lower():
             return member.value
     raise InvalidSpec(f"state {state!r} is not one of {', '.join(s.value for s in JobState)}", field="state")
+
+
+def _fail_job(job_id: str, body: dict[str, Any], message: str, now: float) -> dict[str, Any]:
+    return {**body, "state": JobState.FAILED.value, "ended_at": now, "message": message}
 
 
 def _cancel_job(job_id: str, body: dict[str, Any], now: float) -> dict[str, Any]:

@@ -134,3 +134,19 @@ def test_leases_take_the_lowest_batch_first_and_come_back_for_retries(cluster):
     assert 0 in {lease.index for lease in first}  # the retry of index 0
     rest = cluster.lease("n1", slots=200).leases
     assert {lease.index // 100 for lease in rest} == {1, 2}
+
+
+def test_a_job_whose_orchestration_cannot_start_is_failed_not_left_queued(cluster):
+    class Down:
+        async def start(self, instance_id, input):
+            raise ConnectionError("durable runtime unreachable")
+
+    from hpcburst.domain.job import JobSpec
+
+    with pytest.raises(ConnectionError):
+        asyncio.run(cluster.s.jobs.submit(JobSpec(tasks=[{"command": "x"}]), Down()))
+    (job,) = cluster.s.jobs.list_jobs()[0]
+    assert (job["state"], job["message"]) == (
+        "Failed",
+        "could not start its orchestration: durable runtime unreachable",
+    )
