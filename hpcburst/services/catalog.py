@@ -19,6 +19,7 @@ from hpcburst.storage.state.port import StateStore, query_all
 
 ACTIVE_STATES = [JobState.QUEUED.value, JobState.RUNNING.value]
 META_PARTITION = "_meta"  # the job id counter lives here; never a job
+COUNTS_TTL = 1.0
 
 
 class JobCatalog:
@@ -33,6 +34,7 @@ class JobCatalog:
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._active: list[Job] | None = None
+        self._counts: dict[str, tuple[float, tuple[str, str], dict[str, int]]] = {}
         self._active_at = 0.0
 
     def get(self, job_id: str, fresh: bool = False) -> Job:
@@ -63,6 +65,24 @@ class JobCatalog:
             self._active = None
             if job_id is not None:
                 self._jobs.pop(job_id, None)
+                self._counts.pop(job_id, None)
+
+    def counts(self, job: Job, compute: Callable[[], dict[str, int]]) -> dict[str, int]:
+        """A job's per-state counts, recomputed at most every ``COUNTS_TTL`` seconds while it runs
+        (counting a 100k-index job reads its whole index; progress bars poll many times a second).
+        A change of state or orchestration, or ``invalidate``, recomputes at once."""
+        key = (job.state.value, job.instance_id)
+        with self._lock:
+            hit = self._counts.get(job.id)
+        now = self._clock()
+        if hit is not None and hit[1] == key and (job.state.terminal or now - hit[0] < COUNTS_TTL):
+            return dict(hit[2])
+        counts = compute()
+        with self._lock:
+            self._counts[job.id] = (now, key, counts)
+            while len(self._counts) > self._size:
+                self._counts.pop(next(iter(self._counts)))
+        return dict(counts)
 
     def _remember(self, job: Job) -> None:
         with self._lock:

@@ -77,6 +77,7 @@ class DispatchService:
         docs = [(task_key(job_id, t, i), _new_task(job_id, t, i, batch, state)) for t, i in members]
         for start in range(0, len(docs), CHUNK):
             self._create_all(job_id, docs[start : start + CHUNK])
+        self._catalog.invalidate(job_id)  # its counts changed (Submitted -> Queued)
         self._signal.notify()
         return False
 

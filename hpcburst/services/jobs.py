@@ -97,12 +97,20 @@ class JobService:
     def view(self, job_id: str) -> dict[str, Any]:
         """The job document plus ``counts``: indices per task state (undispatched ones count as Submitted)."""
         job = self._catalog.get(job_id, fresh=True)
-        counts = {s.value: self._store.count(c.TASKS, job_id, where={"state": s.value}) for s in TaskState}
+        counts = self._catalog.counts(job, lambda: self._count_states(job_id))
         missing = job.total - sum(counts.values())
         counts[TaskState.CANCELED if job.state == JobState.CANCELED else TaskState.SUBMITTED] += max(
             0, missing
         )
         return {"id": job.id, **job.document(), "counts": counts}
+
+    def _count_states(self, job_id: str) -> dict[str, int]:
+        # Configuring is never stored (jobs are submitted whole): no need to count it.
+        counts = {s.value: 0 for s in TaskState}
+        for state in TaskState:
+            if state != TaskState.CONFIGURING:
+                counts[state.value] = self._store.count(c.TASKS, job_id, where={"state": state.value})
+        return counts
 
     def list_jobs(
         self,
@@ -178,6 +186,7 @@ class JobService:
         if not requeued and not (job.state == JobState.CANCELED and wanted is None):
             raise InvalidState(f"job {job_id} has no Failed or Canceled indices to requeue")
         await self._restart_or_notify(job, sorted(batches), orchestrations)
+        self._catalog.invalidate(job_id)
         self._signal.notify()
         return {"job": job_id, "requeued": len(requeued), "batches": sorted(batches)}
 
