@@ -17,7 +17,8 @@ CONTAINERS: tuple[str, ...] = (JOBS, TASKS, NODES, SESSIONS, PACKAGES)
 # Top-level document fields each container can be queried by (indexed in SQLite; Cosmos indexes all).
 INDEXED_FIELDS: dict[str, tuple[str, ...]] = {
     JOBS: ("state", "owner", "priority", "submitted_at"),
-    TASKS: ("state", "index", "node", "batch", "open_batch"),  # open_batch: set while Queued/Running
+    # open_batch / holder: the batch while Queued or Running / the node while Running (absent otherwise)
+    TASKS: ("state", "index", "node", "batch", "open_batch", "holder"),
     NODES: ("state", "pool", "last_heartbeat"),
     SESSIONS: ("state", "owner"),
     PACKAGES: ("name", "version"),
