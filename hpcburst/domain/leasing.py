@@ -79,11 +79,14 @@ def lease_for(job: Job, doc: dict[str, Any], key: str) -> Lease:
 # Set to the batch number while an index is Queued or Running, absent once it ends: counting
 # ``open_batch == b`` is an index-only count, where "batch == b and state in (...)" reads every document.
 OPEN_BATCH = "open_batch"
+# Set to the node while an index is Running there, absent otherwise (``node`` stays, for the record):
+# "what does node X run" is then an index lookup, not a scan of everything X ever ran.
+HOLDER = "holder"
 
 
 def closed(doc: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` without its open-batch marker (it reached a final state)."""
-    return {k: v for k, v in doc.items() if k != OPEN_BATCH}
+    """``doc`` without its open-batch and holder markers (it reached a final state)."""
+    return {k: v for k, v in doc.items() if k not in (OPEN_BATCH, HOLDER)}
 
 
 def reopened(doc: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +100,7 @@ def mark_leased(doc: dict[str, Any], node: str, now: float) -> dict[str, Any]:
         "state": TaskState.RUNNING.value,
         "attempt": doc.get("attempt", 0) + 1,
         "node": node,
+        HOLDER: node,
         "leased_at": now,
     }
 
@@ -122,6 +126,7 @@ def apply_result(doc: dict[str, Any], result: TaskResult, spec: TaskSpec) -> dic
         "stdout": None if result.stdout is None else result.stdout.model_dump(),
         "stderr": None if result.stderr is None else result.stderr.model_dump(),
         "message": result.message,
+        HOLDER: None,
     }
     if succeeded:
         new.update(state=TaskState.FINISHED.value, open_batch=None)
@@ -137,4 +142,5 @@ def requeued(doc: dict[str, Any], message: str) -> dict[str, Any]:
     """An index given back to the queue without counting as a failure (its node was lost)."""
     new = {**doc, "state": TaskState.QUEUED.value, "message": message}
     new.pop("node", None)
+    new.pop(HOLDER, None)
     return new

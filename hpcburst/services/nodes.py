@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hpcburst import constants as c
-from hpcburst.domain.leasing import requeued
+from hpcburst.domain.leasing import HOLDER, requeued
 from hpcburst.domain.node import Node
 from hpcburst.domain.protocol import (
     HeartbeatRequest,
@@ -121,8 +121,7 @@ class NodeService:
         return self._requeue(lost, "its node does not hold it (lease response lost)")
 
     def _running_on(self, node: str) -> dict[str, Document]:
-        where = {"node": node, "state": TaskState.RUNNING.value}
-        return {doc.id: doc for doc in query_all(self._store, c.TASKS, where=where, limit=1000)}
+        return {doc.id: doc for doc in query_all(self._store, c.TASKS, where={HOLDER: node}, limit=1000)}
 
     def state(self, pool: str, name: str) -> NodeState:
         return NodeState(self._store.get(c.NODES, pool, name).body["state"])
@@ -197,7 +196,7 @@ class NodeService:
         return expired
 
     def requeue_node_work(self, node: str, why: str) -> int:
-        docs = list(query_all(self._store, c.TASKS, where={"node": node, "state": TaskState.RUNNING.value}))
+        docs = list(self._running_on(node).values())
         return self._requeue(docs, why)
 
     def _requeue(self, docs: list[Document], why: str) -> int:
