@@ -187,8 +187,9 @@ class Agent:
             ledger.cancel(response.cancel, running)
             ledger.drain = response.drain
         for lease in response.leases:
-            if lease.input_files:
-                self._stage(ledger.staging[(lease.task, lease.attempt)])
+            staged = ledger.staging.get((lease.task, lease.attempt)) if lease.input_files else None
+            if staged is not None:  # (gone if the agent re-registered meanwhile)
+                self._stage(staged)
         if response.leases or response.cancel:
             self.runner.wakeup()
         return len(response.leases)

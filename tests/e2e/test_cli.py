@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import psutil
 import pytest
 from typer.testing import CliRunner
 
 from hpcburst.cli.main import app
 from hpcburst.client import Scheduler
-from hpcburst.client.local_cluster import LocalCluster
+from hpcburst.client.local_cluster import ClusterState, LocalCluster
+from hpcburst.emulators import free_port
 
 runner = CliRunner()
 
@@ -60,3 +63,30 @@ def test_unknown_things_are_one_line_errors(scheduler: Scheduler) -> None:
     assert result.exit_code == 1 and "999999" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["node", "offline", "no-such-node"])
     assert result.exit_code == 1 and "hpcburst node list" in result.output
+
+
+def test_up_starts_a_cluster_in_the_background_and_down_stops_every_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("HPCBURST_URL", f"http://127.0.0.1:{port}")
+    data = str(tmp_path / "cluster")
+    out = cli("up", "--agents", "1", "--slots", "1", "--port", str(port), "--data-dir", data)
+    assert f"http://127.0.0.1:{port}" in out
+    state = ClusterState.load(Path(data))
+    assert state is not None and set(state.pids) == {"azurite", "devhost", "agent:local-1"}
+    try:
+        again = runner.invoke(app, ["up", "--port", str(port), "--data-dir", data])
+        assert again.exit_code == 1 and "hpcburst down" in again.output
+        with Scheduler(f"http://127.0.0.1:{port}") as s:
+            assert s.wait(s.submit(["echo", "up"]), timeout=60)["state"] == "Finished"
+    finally:
+        assert "cluster stopped" in cli("down", "--data-dir", data)
+    assert not [pid for pid in state.pids.values() if _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
