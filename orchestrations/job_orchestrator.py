@@ -20,6 +20,9 @@ from hpcburst.domain.progress import JobProgress
 from hpcburst.services.orchestrations import JOB_EVENT, ORCHESTRATOR
 
 EVENTS_PER_GENERATION = 25
+# Activities touch storage: ride out a storage hiccup (an emulator restart, throttling) instead of
+# failing the job's orchestration. Each retry adds a timer and a call to the history, only on failures.
+RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=5)
 
 bp = df.Blueprint()
 
@@ -29,11 +32,13 @@ def orchestrate(context: df.DurableOrchestrationContext) -> Any:
     for _ in range(EVENTS_PER_GENERATION):
         batches = progress.to_dispatch()
         if batches:
-            yield context.call_activity("dispatch_batches", {"job": progress.job, "batches": batches})
+            yield context.call_activity_with_retry(
+                "dispatch_batches", RETRY, {"job": progress.job, "batches": batches}
+            )
             progress.dispatched(batches)
         if progress.finished:
-            result = yield context.call_activity(
-                "finish_job", {"job": progress.job, "canceled": progress.canceled}
+            result = yield context.call_activity_with_retry(
+                "finish_job", RETRY, {"job": progress.job, "canceled": progress.canceled}
             )
             if not result.get("open"):
                 return result
@@ -43,7 +48,9 @@ def orchestrate(context: df.DurableOrchestrationContext) -> Any:
             {"next": progress.next, "open": progress.open, "generation": progress.generation}
         )
         yield context.wait_for_external_event(JOB_EVENT)
-        found = yield context.call_activity("job_progress", {"job": progress.job, "open": progress.open})
+        found = yield context.call_activity_with_retry(
+            "job_progress", RETRY, {"job": progress.job, "open": progress.open}
+        )
         progress.apply(found)
     progress.generation += 1
     context.continue_as_new(progress.to_input())

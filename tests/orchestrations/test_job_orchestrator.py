@@ -114,3 +114,33 @@ def test_a_lost_batch_done_event_is_recovered_by_the_next_check(services, durabl
 
     job, status = asyncio.run(scenario())
     assert status["output"] == {"job": job.id, "state": "Finished"}
+
+
+def test_a_storage_hiccup_in_an_activity_is_retried_not_fatal(services, durable_db, monkeypatch):
+    import azure.durable_functions as df
+
+    monkeypatch.setattr(
+        job_orchestrator,
+        "RETRY",
+        df.RetryOptions(first_retry_interval_in_milliseconds=10, max_number_of_attempts=3),
+    )
+    failures = []
+    real_enqueue = services.dispatch.enqueue
+
+    def flaky_enqueue(job_id, batches):
+        if not failures:
+            failures.append(batches)
+            raise ConnectionError("storage hiccup")
+        real_enqueue(job_id, batches)
+
+    monkeypatch.setattr(services.dispatch, "enqueue", flaky_enqueue)
+
+    async def scenario():
+        async with running_engine(durable_db) as engine:
+            orch = EngineOrchestrations(engine)
+            services.nodes.register(RegisterRequest(node="n1", slots=4))
+            job = await services.jobs.submit(_sweep(300), orch)  # batch 0 at submission, 1-2 dispatched
+            return await _run_until_done(engine, services, orch, job.instance_id)
+
+    status = asyncio.run(scenario())
+    assert failures and status["output"]["state"] == "Finished"
