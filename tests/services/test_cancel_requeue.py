@@ -62,3 +62,12 @@ def test_requeue_with_nothing_failed_is_refused(cluster):
     job = cluster.submit()
     with pytest.raises(InvalidState, match="no Failed or Canceled"):
         asyncio.run(cluster.s.jobs.requeue(job, cluster.orch))
+
+
+def test_a_canceled_index_is_no_longer_held_by_its_node_nor_open_in_its_batch(cluster):
+    job = cluster.submit(tasks=[{"command": "x", "sweep": {"start": 1, "end": 3}}])
+    cluster.register("n1")
+    cluster.lease("n1", slots=1)
+    asyncio.run(cluster.s.jobs.cancel(job, cluster.orch))
+    assert cluster.s.nodes.requeue_node_work("n1", "test") == 0  # nothing left running there
+    assert cluster.s.completion.complete_batches(job, [0]) == [0]
