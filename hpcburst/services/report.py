@@ -43,7 +43,12 @@ class ReportService:
     def report(self, req: ReportRequest) -> ReportOutcome:
         by_job: dict[str, list[TaskResult]] = defaultdict(list)
         outcome = ReportOutcome(ReportResponse())
+        seen: set[tuple[str, int]] = set()
         for result in req.results:
+            if (result.task, result.attempt) in seen:  # the same result twice in one report
+                outcome.response.ignored.append(result.task)
+                continue
+            seen.add((result.task, result.attempt))
             try:
                 by_job[parse_task_key(result.task)[0]].append(result)
             except ValueError:
@@ -75,6 +80,8 @@ class ReportService:
             writes.append((doc, apply_result(doc.body, result, job.tasks[doc.body["task"] - 1]), result))
         written = self._write(job_id, writes)
         outcome.response.accepted += [r.task for _, _, r in written]
+        kept = {r.task for _, _, r in written}
+        outcome.response.ignored += [r.task for _, _, r in writes if r.task not in kept]  # lost a race
         self._runtimes.observe(
             job_id, [r.ended_at - r.started_at for _, _, r in written if r.started_at and r.ended_at]
         )
@@ -104,6 +111,18 @@ class ReportService:
             try:
                 self._store.replace(c.TASKS, job_id, doc.id, body, if_match=doc.etag)
                 kept.append((doc, body, result))
-            except (Conflict, NotFound):
-                pass  # canceled or re-leased meanwhile: that writer wins, this result is not recorded
+            except Conflict:
+                # Canceled or re-leased meanwhile (that writer wins), or written by the batch after all
+                # (a store whose batch is not atomic, like the Cosmos emulator): tell them apart.
+                if self._already_written(job_id, doc.id, body):
+                    kept.append((doc, body, result))
+            except NotFound:
+                pass
         return kept
+
+    def _already_written(self, job_id: str, key: str, body: dict[str, Any]) -> bool:
+        try:
+            now = self._store.get(c.TASKS, job_id, key).body
+        except NotFound:
+            return False
+        return now == body

@@ -94,3 +94,11 @@ def test_the_job_finishes_finished_when_all_succeeded(cluster):
     cluster.finish("n1", lease)
     assert cluster.s.completion.complete_batches(job, [0]) == [0]
     assert cluster.s.completion.finish(job)["state"] == "Finished"
+
+
+def test_the_same_result_twice_in_one_report_counts_once(cluster):
+    job, lease = _one(cluster)
+    result = TaskResult(task=lease.task, attempt=lease.attempt, exit_code=0)
+    response = cluster.report("n1", result, result).response
+    assert (response.accepted, response.ignored) == ([lease.task], [lease.task])
+    assert cluster.task(job, "1")["state"] == TaskState.FINISHED
