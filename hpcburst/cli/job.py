@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated, Any
 
 import typer
@@ -41,11 +42,23 @@ def submit(
     ] = None,
     workdir: Annotated[str | None, typer.Option("--workdir", help="Working directory (`*` = index).")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", help="K=V for the task (repeat).")] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input", help="CONTAINER/BLOB=PATH: fetch a blob into the workdir first (`*` = index; repeat)."
+        ),
+    ] = None,
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output", help="PATTERN=CONTAINER/PATH: upload workdir files after (`*` = index; repeat)."
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the job, showing progress.")] = False,
 ) -> None:
     """Submit a job: one command, or a parametric sweep with `*` replaced by each index."""
     with scheduler() as s:
-        job = s.create_job(name=name, priority=priority, pool=pool)
+        job = s.create_job(name=name, priority=priority, pool=pool, owner=getpass.getuser())
         job.add_task(
             s.create_task(
                 command_line(command),
@@ -57,6 +70,8 @@ def submit(
                 stderr=stderr,
                 workdir=workdir,
                 environment=_env(env or []),
+                input_files=[_pair(i, "--input", ("blob", "path")) for i in inputs or []] or None,
+                output_files=[_pair(o, "--output", ("pattern", "blob")) for o in outputs or []] or None,
             )
         )
         job_id = s.submit_job(job)
@@ -99,10 +114,17 @@ def view(job: Annotated[str, typer.Argument(help="Job id.")]) -> None:
 def list_(
     state: Annotated[str | None, typer.Option("--state", help="Only jobs in this state.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many (newest first).")] = 50,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only job ids, one a line (for scripts).")
+    ] = False,
 ) -> None:
     """List jobs, newest first."""
     with scheduler() as s:
         jobs = s.list_jobs(state=state, limit=limit)
+    if quiet:
+        for j in jobs:
+            print(j.get("id"))
+        return
     rows = [(j.get("id"), j.get("name"), j.get("state"), j.get("priority"), j.get("total"), when(j.get("submitted_at")))
             for j in jobs]  # fmt: skip
     console.print(table(("id", "name", "state", "priority", "indices", "submitted"), rows))
@@ -167,3 +189,12 @@ def _env(pairs: list[str]) -> dict[str, str]:
             raise InvalidSpec(f"--env {pair!r}: use NAME=VALUE")
         env[key] = value
     return env
+
+
+def _pair(text: str, flag: str, keys: tuple[str, str]) -> dict[str, str]:
+    """``A=B`` of --input/--output as the staging spec's two fields."""
+    left, sep, right = text.partition("=")
+    if not sep or not left or not right:
+        example = "hpc-data/rates.csv=rates.csv" if flag == "--input" else "out-***.png=hpc-output/render"
+        raise InvalidSpec(f"{flag} {text!r}: expected {keys[0].upper()}={keys[1].upper()}, e.g. {example}")
+    return {keys[0]: left, keys[1]: right}

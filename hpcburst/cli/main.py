@@ -20,7 +20,9 @@ app.command("agent", help="Run a node agent that leases work from the cluster.")
 app.add_typer(job.app, name="job", help="Submit, view, list, cancel, requeue and wait for jobs.")
 app.add_typer(task.app, name="task", help="View one task (JOB.INDEX): state, node, exit code, output.")
 app.add_typer(node.app, name="node", help="List nodes; take them offline (drain) or online.")
-app.add_typer(data.app, name="data", help="Move data to and from blob storage: upload, download, sync, bench.")
+app.add_typer(
+    data.app, name="data", help="Move data to and from blob storage: upload, download, sync, bench."
+)
 app.add_typer(pkg.app, name="pkg", help="Application packages: create, upload, list, remove, sync.")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import typer
 from rich.console import Console
@@ -30,10 +31,20 @@ _UNITS |= {"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
 
 
 def blob_store_from_settings() -> BlobStore:
-    """The configured storage (AzureWebJobsStorage, or HPCBURST_STORAGE_ACCOUNT_URL + azure-identity)."""
+    """The configured storage (AzureWebJobsStorage, or HPCBURST_STORAGE_ACCOUNT_URL + azure-identity).
+
+    With neither set, the storage of the local cluster ``hpcburst up`` started (its Azurite), so the
+    data and pkg commands work right after ``up`` as the job commands do.
+    """
+    from hpcburst.client.local_cluster import local_storage_connection
     from hpcburst.storage.factory import build_blob_store
 
-    return build_blob_store(Settings.from_env())
+    settings = Settings.from_env()
+    if not settings.storage_connection and not settings.storage_account_url:
+        connection = local_storage_connection()
+        if connection:
+            settings = replace(settings, storage_connection=connection)
+    return build_blob_store(settings)
 
 
 @contextmanager

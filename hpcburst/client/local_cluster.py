@@ -44,6 +44,13 @@ class ClusterState:
         return cls(**json.loads(path.read_text())) if path.exists() else None
 
 
+def local_storage_connection(env: dict[str, str] | None = None) -> str | None:
+    """The Azurite connection string of the local cluster running under $HPCBURST_DATA_DIR, if any."""
+    env = dict(os.environ) if env is None else env
+    state = ClusterState.load(Path(env.get(c.ENV_DATA_DIR, ".hpcburst")) / "cluster")
+    return state.connection if state else None
+
+
 class LocalCluster:
     def __init__(
         self,
