@@ -26,6 +26,8 @@ POST /api/agent/report     ReportRequest {"node", "results": [TaskResult...]}
     OutputRef {"container": "hpc-output", "blob", "offset": 0, "length": int|null}
     -> 200 ReportResponse {"accepted": [task...], "ignored": [task...]}
     Idempotent: a result counts once, for the current attempt from its leaseholder; resend freely.
+    Both lists are acknowledgements: stop resending either ("ignored" = already recorded, or superseded
+    by a cancel or a newer attempt).
 """
 
 from __future__ import annotations
