@@ -47,7 +47,9 @@ ENV_COSMOS_KEY = "HPCBURST_COSMOS_KEY"
 ENV_COSMOS_DATABASE = "HPCBURST_COSMOS_DATABASE"
 ENV_COSMOS_VERIFY_TLS = "HPCBURST_COSMOS_VERIFY_TLS"
 ENV_STORAGE_CONNECTION = "AzureWebJobsStorage"  # Storage account connection string (Functions' own name)
-ENV_STORAGE_ACCOUNT_URL = "HPCBURST_STORAGE_ACCOUNT_URL"  # with managed identity instead of a connection string
+ENV_STORAGE_ACCOUNT_URL = (
+    "HPCBURST_STORAGE_ACCOUNT_URL"  # with managed identity instead of a connection string
+)
 ENV_DATA_DIR = "HPCBURST_DATA_DIR"
 ENV_HEARTBEAT_INTERVAL = "HPCBURST_HEARTBEAT_INTERVAL"  # seconds between agent heartbeats (service side)
 ENV_NODE_TIMEOUT = "HPCBURST_NODE_TIMEOUT"  # seconds without heartbeat before a node's work is re-queued

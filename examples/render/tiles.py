@@ -42,7 +42,9 @@ def assemble(tile_dir: Path, grid: int) -> Image.Image:
     for index in range(grid * grid):
         path = tile_dir / f"tile-{index:03d}.png"
         if not path.exists():
-            raise SystemExit(f"missing tile {path.name}: did index {index} fail? (hpcburst task view JOB.{index})")
+            raise SystemExit(
+                f"missing tile {path.name}: did index {index} fail? (hpcburst task view JOB.{index})"
+            )
         row, col = divmod(index, grid)
         picture.paste(Image.open(path), (col * TILE, row * TILE))
     return picture

@@ -11,6 +11,7 @@ Contracts (tests/storage/test_blob_contract.py):
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -63,12 +64,16 @@ class BlobStore(Protocol):
         self, container: str, name: str, block_ids: Sequence[str], metadata: Mapping[str, str] | None = None
     ) -> BlobInfo: ...
 
-    def uncommitted_blocks(self, container: str, name: str) -> list[BlockInfo]: ...
+    def uncommitted_blocks(self, container: str, name: str) -> builtins.list[BlockInfo]: ...
 
-    def committed_blocks(self, container: str, name: str) -> list[BlockInfo]: ...
+    def committed_blocks(self, container: str, name: str) -> builtins.list[BlockInfo]: ...
 
     def sas_url(
-        self, container: str, name: str | None = None, permission: str = "r", expiry: timedelta = timedelta(hours=1)
+        self,
+        container: str,
+        name: str | None = None,
+        permission: str = "r",
+        expiry: timedelta = timedelta(hours=1),
     ) -> str:
         """A URL granting ``permission`` (e.g. "r", "rw", "racwdl") on a blob, or on the container if name is None."""
         ...
