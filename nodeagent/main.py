@@ -43,6 +43,8 @@ def make_config(
 def serve(config: AgentConfig) -> None:
     """Run an agent until SIGTERM/SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # The Azure SDK logs every request at INFO: a line per blob call would drown the agent's own log.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     config.workdir.mkdir(parents=True, exist_ok=True)
     os.chdir(config.workdir)  # tasks without a workdir then start by plain posix_spawn (no chdir)
     service = AgentService(Agent(config))

@@ -9,21 +9,27 @@ from pathlib import Path
 
 from hpcburst import constants as c
 from hpcburst.errors import HpcBurstError
+from nodeagent.outputs import split_container_url
 
 log = logging.getLogger("nodeagent")
 SYNC_INTERVAL = 300.0  # seconds between package checks
 
 
-def sync_packages(package_root: Path, pool: str) -> bool:
-    """Install what the pool needs; False when the node has no storage connection to read packages from."""
+def sync_packages(package_root: Path, pool: str, grant_url: str | None = None) -> bool:
+    """Install what the pool needs, reading packages with the node's own storage connection or else the
+    service's storage grant; False when the node has neither."""
     connection = os.environ.get(c.ENV_STORAGE_CONNECTION)
-    if not connection:
+    if not connection and not grant_url:
         return False
     from hpcburst.data.package_install import PackageInstaller
     from hpcburst.storage.blob.azure import AzureBlobStore
 
     try:
-        store = AzureBlobStore.from_connection_string(connection)
+        if connection:
+            store = AzureBlobStore.from_connection_string(connection)
+        else:
+            account_url, _, sas = split_container_url(grant_url or "")
+            store = AzureBlobStore.from_sas(account_url, sas)
         report = PackageInstaller(package_root, store).sync(pool)
     except HpcBurstError as e:
         log.warning("package sync failed: %s", e.message)

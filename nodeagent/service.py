@@ -96,8 +96,9 @@ class AgentService:
         config = self.agent.config
         root = config.package_root or config.workdir / "packages"
         while not self.stop_event.is_set():
-            if not sync_packages(root, config.pool):
-                return  # no storage connection on this node: nothing to sync from
+            grant = self.agent.registration.output_url if self.agent.registration else None
+            if not sync_packages(root, config.pool, grant):
+                return  # no storage connection or grant: nothing to sync from
             self.stop_event.wait(SYNC_INTERVAL)
 
     def _report_loop(self) -> None:

@@ -115,11 +115,16 @@ class LocalCluster:
                 link.symlink_to(self.app_dir / name)
         return link_dir
 
-    def start_agent(self, name: str, slots: int = 2, pool: str = "default") -> int:
+    def start_agent(self, name: str, slots: int = 2, pool: str = "default", cloud: bool = False) -> int:
+        """Start a node agent; ``cloud``: a burst worker, holding only the cluster URL (no storage key)."""
         assert self.state is not None
         cmd = [sys.executable, "-m", "nodeagent", "--url", self.url, "--node", name, "--pool", pool,
                "--slots", str(slots), "--workdir", str(self.data_dir / "agents" / name)]  # fmt: skip
-        return self._spawn(f"agent:{name}", cmd).pid
+        env = self.env()
+        if cloud:
+            cmd.append("--cloud")
+            env.pop(c.ENV_STORAGE_CONNECTION, None)
+        return self._spawn(f"agent:{name}", cmd, env).pid
 
     def kill(self, part: str, sig: int = signal.SIGKILL) -> None:
         """Signal one part's whole process group ("devhost", "agent:NAME", "azurite") and forget it."""
@@ -137,10 +142,10 @@ class LocalCluster:
         stop_parts(self.state)
         (self.data_dir / STATE_FILE).unlink(missing_ok=True)
 
-    def _spawn(self, part: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, part: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         assert self.state is not None
         log = open(self.data_dir / "logs" / f"{part.replace(':', '-')}.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, env=env or self.env(), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(self.app_dir))  # fmt: skip
         log.close()
         proc.returncode = 0  # waited for through its pid; Popen must not warn when it is dropped

@@ -46,6 +46,9 @@ class RegisterResponse(BaseModel):
     heartbeat_interval: float  # seconds between heartbeats
     node_timeout: float  # heartbeats missing this long: the node's work is re-queued
     max_lease_wait: float  # longest wait_seconds a lease call honours
+    # The storage grant (the outputs container URL with a SAS), so a node holding no storage key can
+    # read packages and inputs and write outputs from the start; None: use the node's own connection.
+    output_url: str | None = None
 
 
 class HeartbeatRequest(_Request):

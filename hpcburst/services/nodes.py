@@ -42,8 +42,10 @@ class NodeService:
         clock: Callable[[], float] = time.time,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         node_timeout: float = NODE_TIMEOUT,
+        output_url: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._store, self._signal, self._clock = store, signal, clock
+        self._output_url = output_url
         self.heartbeat_interval, self.node_timeout = heartbeat_interval, node_timeout
         self._last_expiry = 0.0
         self._reconciled: dict[str, float] = {}
@@ -75,6 +77,7 @@ class NodeService:
             heartbeat_interval=self.heartbeat_interval,
             node_timeout=self.node_timeout,
             max_lease_wait=MAX_LEASE_WAIT,
+            output_url=self._output_url(),
         )
 
     def heartbeat(self, req: HeartbeatRequest) -> HeartbeatResponse:

@@ -65,10 +65,15 @@ def build(
     catalog = JobCatalog(store)
     dispatch = DispatchService(store, catalog, signal, queue, blobs, clock=clock)
     jobs = JobService(store, catalog, dispatch, signal, clock=clock)
-    nodes = NodeService(
-        store, signal, clock=clock, heartbeat_interval=heartbeat_interval, node_timeout=node_timeout
-    )
     output_url = _output_url_grant(blobs)
+    nodes = NodeService(
+        store,
+        signal,
+        clock=clock,
+        heartbeat_interval=heartbeat_interval,
+        node_timeout=node_timeout,
+        output_url=output_url,
+    )
     return Services(
         store=store,
         queue=queue,
@@ -86,7 +91,13 @@ def build(
 
 
 def _output_url_grant(blobs: BlobStore | None):  # type: ignore[no-untyped-def]
-    """A cached container SAS for task outputs, renewed when half its lifetime has passed."""
+    """A cached storage grant for agents, renewed when half its lifetime has passed.
+
+    The outputs container's URL carrying an account SAS (read, add, create, write, list; no delete)
+    when the store can sign one, so an agent holding no storage key can also fetch inputs and packages
+    and write output files to the containers a job names — what HPC Pack's Azure nodes needed the
+    account key for. Otherwise a SAS on the outputs container alone.
+    """
     cache: dict[str, tuple[float, str | None]] = {}
 
     def grant() -> str | None:
@@ -97,13 +108,23 @@ def _output_url_grant(blobs: BlobStore | None):  # type: ignore[no-untyped-def]
         if hit is None or now - hit[0] > OUTPUT_SAS_LIFETIME.total_seconds() / 2:
             try:
                 blobs.ensure_container(c.BLOB_OUTPUT)
-                url: str | None = blobs.sas_url(c.BLOB_OUTPUT, None, "racwl", OUTPUT_SAS_LIFETIME)
+                url: str | None = _account_grant(blobs) or blobs.sas_url(
+                    c.BLOB_OUTPUT, None, "racwl", OUTPUT_SAS_LIFETIME
+                )
             except Exception:  # no key to sign with (managed identity): agents use their own credentials
                 url = None
             hit = cache["url"] = (now, url)
         return hit[1]
 
     return grant
+
+
+def _account_grant(blobs: BlobStore) -> str | None:
+    account_sas = getattr(blobs, "account_sas", None)  # adapters that can sign account-wide grants
+    account_url = getattr(blobs, "account_url", None)
+    if account_sas is None or account_url is None:
+        return None
+    return f"{account_url}/{c.BLOB_OUTPUT}?{account_sas('racwl', OUTPUT_SAS_LIFETIME)}"
 
 
 def from_settings(settings: Settings) -> Services:
