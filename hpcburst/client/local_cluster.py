@@ -98,22 +98,11 @@ class LocalCluster:
     def start_runtime(self) -> None:
         """Start `hpcburst devhost` on the app and wait until it answers."""
         assert self.state is not None
-        cmd = [sys.executable, "-m", "hpcburst.devhost", "--app-dir", str(self._app_link()), "--port", str(self.port),
+        cmd = [sys.executable, "-m", "hpcburst.devhost", "--app-dir", str(self.app_dir), "--port", str(self.port),
                "--host", "127.0.0.1", "--data-dir", str(self.data_dir / "devhost"),
                "--shutdown-grace", "3"]  # fmt: skip  # agents' long-polls would hold the default 10 s
         proc = self._spawn("devhost", cmd)
         self._wait_until_up(proc)
-
-    def _app_link(self) -> Path:
-        """A folder holding links to the app's entry files. The runtime forgets every module under its app
-        folder on reload; pointed at the repo it would forget the venv inside it too (azure.functions)."""
-        link_dir = self.data_dir / "app"
-        link_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("function_app.py", "host.json"):
-            link = link_dir / name
-            if not link.is_symlink():
-                link.symlink_to(self.app_dir / name)
-        return link_dir
 
     def start_agent(self, name: str, slots: int = 2, pool: str = "default", cloud: bool = False) -> int:
         """Start a node agent; ``cloud``: a burst worker, holding only the cluster URL (no storage key)."""
