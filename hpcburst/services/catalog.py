@@ -15,6 +15,7 @@ from collections.abc import Callable
 from hpcburst import constants as c
 from hpcburst.domain.job import Job
 from hpcburst.domain.states import JobState
+from hpcburst.errors import NotFound
 from hpcburst.storage.state.port import StateStore, query_all
 
 ACTIVE_STATES = [JobState.QUEUED.value, JobState.RUNNING.value]
@@ -42,7 +43,10 @@ class JobCatalog:
         with self._lock:
             job = None if fresh else self._jobs.get(job_id)
         if job is None:
-            doc = self._store.get(c.JOBS, job_id, job_id)
+            try:
+                doc = self._store.get(c.JOBS, job_id, job_id)
+            except NotFound:
+                raise NotFound(f"job {job_id} not found (hpcburst job list shows the jobs)") from None
             job = Job.from_document(doc.id, doc.body)
             self._remember(job)
         return job

@@ -47,6 +47,7 @@ def test_a_body_that_is_not_json_is_a_400(http):
 def test_an_unknown_job_is_a_404(http):
     response = http.get("/jobs/99999")
     assert (response.status_code, response.json()["error"]) == (404, "NotFound")
+    assert response.json()["message"].startswith("job 99999 not found")
     assert http.get("/jobs/99999/tasks/1").status_code == 404
 
 
