@@ -60,8 +60,14 @@ class Ledger:
 
     def cancel(self, tasks: list[str], sent: list[RunningRef]) -> None:
         """Note the service's cancels, which answer the refs ``sent``: a newer attempt of the same task
-        (leased in the same response, e.g. a retry) is not what the service meant."""
-        attempts = {r.task: r.attempt for r in sent}
+        (leased in the same response, e.g. a retry) is not what the service meant.
+
+        A cancel names only the task, so when ``sent`` held two attempts of it (a finished one not yet
+        acknowledged and its retry, already leased) it means the older: the retry is the service's current
+        attempt. Were it canceled too, the next call, which lists it alone, says so."""
+        attempts: dict[str, int] = {}
+        for r in sent:
+            attempts[r.task] = min(r.attempt, attempts.get(r.task, r.attempt))
         for task in tasks:
             if task in attempts:
                 self.cancels[task] = max(self.cancels.get(task, 0), attempts[task])

@@ -1,7 +1,7 @@
 """A first-class fake of the agent protocol's service side, in memory, for driving the agent step by step.
 
 It keeps the rules that matter to an agent: leases carry attempts, a result counts once for the current
-attempt, unknown nodes get NotFound, offline nodes drain, canceled tasks are announced to their node.
+attempt, unknown nodes get NotFound, offline nodes drain, canceled tasks and stale attempts are announced to their node.
 """
 
 from __future__ import annotations
@@ -81,8 +81,10 @@ class FakeService:
         self.heartbeats.append(request)
         state = self.nodes[request.node]
         mine = {t for t, (n, _) in self.leased.items() if n == request.node}
+        # Like the service: a ref that is not the node's current attempt is named too (by task key only).
+        stale = {r.task for r in request.running if self.leased.get(r.task) != (request.node, r.attempt)}
         return HeartbeatResponse(
-            state=state, drain=state != NodeState.ONLINE, cancel=sorted(self.cancel & mine)
+            state=state, drain=state != NodeState.ONLINE, cancel=sorted(self.cancel & mine | stale)
         )
 
     def lease(self, request: LeaseRequest) -> LeaseResponse:

@@ -9,6 +9,7 @@ import pytest
 from agent_fakes import FakeService
 
 from hpcburst import constants as c
+from hpcburst.domain.protocol import ReportRequest, ReportResponse, RunningRef
 from hpcburst.domain.states import NodeState
 from hpcburst.emulators import Azurite
 from hpcburst.errors import ClusterUnreachable
@@ -250,6 +251,37 @@ def test_a_cancel_answers_the_attempt_the_agent_reported_not_a_retry_leased_with
     ledger.cancel(["j.1.5"], sent=[RunningRef(task="j.1.5", attempt=2)])
     ledger.take_cancels()
     assert not ledger.backlog
+
+
+def test_a_retry_leased_before_its_failed_attempt_is_acknowledged_survives_a_heartbeat_in_between(
+    service: FakeService, make_agent: Callable[..., Agent], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service retries a failure as soon as the report reaches it; the retry's lease answer can come
+    back before the report's, so a heartbeat then lists both attempts and is told to cancel the task
+    (meaning the finished attempt 1). Attempt 2 must still run and be reported."""
+    (key,) = service.add("retry", "exit 3")
+    agent = make_agent(slots=1)
+    agent.lease_once(wait=0)
+    while not agent.ledger.unreported:
+        agent.step(0.05)
+    report = service.report
+
+    def report_then_retry(request: ReportRequest) -> ReportResponse:
+        response = report(request)
+        service.results.pop(key)  # the service keeps attempt 1 as a failure and queues attempt 2
+        service.queued.append(agent.ledger.unreported[0].held.lease.model_copy(update={"attempt": 2}))
+        agent.lease_once(wait=0)  # the retry's lease answer overtakes the report's
+        agent.heartbeat_once()  # ... and a heartbeat in that window lists attempts 1 and 2
+        assert service.heartbeats[-1].running == [RunningRef(task=key, attempt=a) for a in (1, 2)]
+        return response
+
+    monkeypatch.setattr(service, "report", report_then_retry)
+    assert agent.report_once() == 1
+    monkeypatch.undo()
+    agent.step(0)
+    assert list(agent.ledger.running) == [(key, 2)]
+    run_until_reported(agent, service, 1)
+    assert service.results[key].attempt == 2
 
 
 def test_packages_for_the_nodes_pool_are_installed_under_the_package_root(
