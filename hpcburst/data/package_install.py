@@ -7,7 +7,8 @@ on ``hpcburst pkg sync``. Each package lands in ``package_root/<relative_path or
 2. it is extracted into a fresh directory beside the target (``safe_extract``: zip-slip, symlinks
    and special files are refused);
 3. the target is swapped in by two renames (current -> ``.previous-*``, new -> target); a failure
-   between them renames the previous version back, and ``_recover`` finishes the job after a crash.
+   between them renames the previous version back, and after a crash between them the next ``sync``
+   puts the previous version back first (``recover``), before it even reads the registry.
 So a failed install leaves the previous version in place and working. The installed version is
 recorded in ``package_root/.hpcpack/<name>.json``. ``rollback(name)`` reinstalls the newest earlier
 version; removing a bad version from the registry (``pkg remove NAME --version V``) makes every
@@ -58,12 +59,22 @@ class PackageInstaller:
         """What this node has installed, by package name."""
         found = {}
         for path in self.state.glob("*.json"):
-            record = PackageRecord.from_json(path.read_bytes())
+            try:
+                record = PackageRecord.from_json(path.read_bytes())
+            except (ValueError, TypeError):
+                continue  # torn by a crash or edited by hand: the package counts as not installed
             found[record.name] = record
         return found
 
+    def recover(self) -> None:
+        """Put back each installed package whose swap a crash interrupted (its target renamed away)."""
+        for record in self.installed().values():
+            with _Lock(self._lock_path(record.name)):
+                _recover(self.root / record.install_dir)
+
     def sync(self, pool: str | None = None) -> InstallReport:
         """Install the newest version of every package meant for ``pool``; one failure does not stop the rest."""
+        self.recover()  # first, so a package is back in place even when the registry cannot be read
         report = InstallReport()
         have = self.installed()
         for name, wanted in sorted(newest_for_pool(list_packages(self.store), pool).items()):
@@ -74,8 +85,10 @@ class PackageInstaller:
             try:
                 self.install(wanted)
                 report.installed.append((name, wanted.version))
-            except HpcBurstError as e:
-                report.failed.append((name, wanted.version, e.message))
+            except (HpcBurstError, OSError) as e:  # OSError: the node's disk (full, permissions)
+                report.failed.append(
+                    (name, wanted.version, e.message if isinstance(e, HpcBurstError) else str(e))
+                )
         return report
 
     def rollback(self, name: str, pool: str | None = None) -> PackageRecord:
@@ -93,7 +106,7 @@ class PackageInstaller:
     def install(self, record: PackageRecord) -> Path:
         """Install exactly ``record``; the previous install of the package stays if anything fails."""
         target = self.root / check_relative(record.install_dir, "package relative path")
-        with _Lock(self.state / f"{record.name}.lock"):
+        with _Lock(self._lock_path(record.name)):
             _recover(target)
             archive = self._fetch(record)
             staging = target.parent / f".{target.name}.installing-{uuid.uuid4().hex[:8]}"
@@ -109,6 +122,9 @@ class PackageInstaller:
             if previous and previous.install_dir != record.install_dir:
                 shutil.rmtree(self.root / previous.install_dir, ignore_errors=True)
         return target
+
+    def _lock_path(self, name: str) -> Path:
+        return self.state / f"{name}.lock"
 
     def _fetch(self, record: PackageRecord) -> Path:
         local = self.state / "downloads" / f"{record.sha256}.zip"

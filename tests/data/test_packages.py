@@ -16,6 +16,7 @@ from hpcburst.data.package_install import PackageInstaller
 from hpcburst.data.packages import list_packages, newest_for_pool, remove_package, upload_package
 from hpcburst.errors import InvalidSpec, NotFound
 from hpcburst.storage.blob.azure import AzureBlobStore
+from hpcburst.storage.blob.memory import MemoryBlobStore
 
 
 @pytest.fixture
@@ -88,6 +89,40 @@ def test_a_failed_install_leaves_the_previous_version_working(
     assert installer.installed()[name].version == 1
     assert not (tmp_path / "escaped.txt").exists() and not (root / "escaped.txt").exists()
     assert list(root.glob(f".{name}*")) == []
+
+
+def test_a_swap_cut_by_a_crash_is_undone_by_the_next_sync(
+    store: AzureBlobStore, tmp_path: Path, name: str
+) -> None:
+    root = tmp_path / "packages"
+    installer = PackageInstaller(root, store)
+    upload_package(store, name, app_version(tmp_path, name, "1.0"))
+    installer.sync()
+    (root / name).rename(root / f".{name}.previous-0badc0de")  # killed between the two renames
+
+    report = PackageInstaller(root, MemoryBlobStore()).sync()  # the registry no longer offers it
+    assert report.ok and not report.installed
+    assert (root / name / "VERSION").read_text() == "1.0"
+    assert list(root.glob(f".{name}*")) == []
+
+
+def test_a_node_side_failure_is_reported_and_a_torn_record_reinstalls(
+    store: AzureBlobStore, tmp_path: Path, name: str
+) -> None:
+    root = tmp_path / "packages"
+    root.mkdir()
+    (root / "occupied").write_text("a file where the install directory's parent should be")
+    upload_package(store, name, app_version(tmp_path, name, "1.0"), relative_path="occupied/app")
+    report = PackageInstaller(root, store).sync()
+    assert [f[:2] for f in report.failed if f[0] == name] == [(name, 1)]  # reported, not raised
+
+    (root / "occupied").unlink()
+    installer = PackageInstaller(root, store)
+    assert (name, 1) in installer.sync().installed
+    (root / ".hpcpack" / f"{name}.json").write_bytes(b"")  # a record a power loss left empty
+    assert name not in installer.installed()
+    assert (name, 1) in installer.sync().installed
+    assert installer.installed()[name].version == 1
 
 
 def test_packages_go_to_their_pool_and_relative_path(
