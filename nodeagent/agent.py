@@ -78,7 +78,9 @@ class Agent:
         self._base_env = base_environment()
         self._made_dirs: set[str] = set()
         self._short_tasks = False  # the last lease gave more than one index per free slot
-        self._stager: Stager | None = None
+        # Inputs are staged on the lease thread, outputs collected on the report thread: one stager, made
+        # here (its pool starts threads only when given work) so two threads never each make their own.
+        self.stager = Stager(config.workdir / ".cache", config.slots)
         self._last_lease = 0  # size of the last lease answer (a backlog below half of it is refilled)
 
     # --- registration ---
@@ -110,8 +112,7 @@ class Agent:
     def close(self) -> None:
         """Kill what still runs and stop staging (the service re-leases unreported work)."""
         self.runner.close()
-        if self._stager is not None:
-            self._stager.close()
+        self.stager.close()
 
     # --- main thread ---
     def step(self, timeout: float | None = 0.0) -> list[Finished]:
@@ -211,12 +212,7 @@ class Agent:
                 self.ledger.lock.notify_all()
             self.runner.wakeup()
 
-        self.stager().stage_inputs(held, self._workdir(held.lease.workdir)).add_done_callback(placed)
-
-    def stager(self) -> Stager:
-        if self._stager is None:
-            self._stager = Stager(self.config.workdir / ".cache", self.config.slots)
-        return self._stager
+        self.stager.stage_inputs(held, self._workdir(held.lease.workdir)).add_done_callback(placed)
 
     def _lease_wait(self) -> float:
         limit = self.registration.max_lease_wait if self.registration else self.config.lease_wait
@@ -259,7 +255,7 @@ class Agent:
         for f in batch:
             if f.held.lease.output_files and f.result.error is None:
                 try:
-                    self.stager().collect_outputs(f.held, self._workdir(f.held.lease.workdir))
+                    self.stager.collect_outputs(f.held, self._workdir(f.held.lease.workdir))
                 except Exception as e:  # noqa: BLE001 - reported to the user, the exit code stays
                     notes[f.held.key] = f"collecting output files failed: {e}"
         return notes
