@@ -73,3 +73,19 @@ def test_work_leased_to_a_node_that_never_got_it_is_requeued(cluster, clock):
     _heartbeat(cluster, "n1", held)
     assert cluster.task(job, str(lost.index))["state"] == TaskState.QUEUED
     assert cluster.task(job, str(kept.index))["state"] == TaskState.RUNNING
+
+
+def test_a_lease_call_names_the_indices_its_node_should_kill_and_only_those(cluster, clock):
+    cluster.submit(tasks=[{"command": "x", "sweep": {"start": 1, "end": 2}}])
+    cluster.register("n1")
+    (old,) = cluster.lease("n1", slots=1).leases
+    clock.advance(11)
+    cluster.s.nodes.expire()  # n1 presumed dead: its index goes to n2
+    cluster.register("n2")
+    moved = cluster.lease("n2", slots=2).leases
+    assert sorted(lease.attempt for lease in moved) == [1, 2]
+    _heartbeat(cluster, "n1")  # back from the dead
+    claims = [RunningRef(task=old.task, attempt=old.attempt), RunningRef(task="no-such.1.1", attempt=1)]
+    assert cluster.lease("n1", slots=0, running=claims).cancel == [old.task, "no-such.1.1"]
+    held = [RunningRef(task=lease.task, attempt=lease.attempt) for lease in moved]
+    assert cluster.lease("n2", slots=0, running=held).cancel == []
