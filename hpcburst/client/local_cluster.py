@@ -17,8 +17,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import httpx
-
 from hpcburst import constants as c
 from hpcburst.emulators import REPO_ROOT, free_port, start_azurite
 from hpcburst.errors import ClusterUnreachable, ConfigError
@@ -143,18 +141,14 @@ class LocalCluster:
         return proc
 
     def _wait_until_up(self, proc: subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if not _alive(proc.pid):
-                raise ConfigError(
-                    f"the runtime exited while starting; see {self.data_dir / 'logs' / 'devhost.log'}"
-                )
-            try:
-                if httpx.get(f"{self.url}/admin/host/status", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+        from hpcburst.devhost.process import wait_until_serving  # not at the top: the package loads aiohttp
+
+        if wait_until_serving(self.url, lambda: _alive(proc.pid), START_TIMEOUT):
+            return
+        if not _alive(proc.pid):
+            raise ConfigError(
+                f"the runtime exited while starting; see {self.data_dir / 'logs' / 'devhost.log'}"
+            )
         raise ClusterUnreachable(f"the runtime did not answer at {self.url} within {START_TIMEOUT:.0f}s")
 
 

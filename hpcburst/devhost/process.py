@@ -5,6 +5,7 @@
     proc.terminate()         # SIGTERM: graceful; proc.kill() is SIGKILL (crash tests)
 
 The child's stdout/stderr go to ``<data_dir>/devhost.log`` (appended) so a test can show them on failure.
+``wait_until_serving`` is the readiness poll, shared with ``LocalCluster`` (which starts its runtime itself).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,22 @@ import httpx
 
 from hpcburst.emulators import free_port
 from hpcburst.errors import ConfigError
+
+STATUS_PATH = "/admin/host/status"
+
+
+def wait_until_serving(base_url: str, running: Callable[[], bool], timeout: float) -> bool:
+    """Poll the host's status until it answers 200 (True); False once ``running()`` is false or ``timeout``
+    passes (the caller tells the two apart and reports them its own way)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and running():
+        try:
+            if httpx.get(base_url + STATUS_PATH, timeout=1.0).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    return False
 
 
 @dataclass
@@ -66,16 +83,10 @@ class DevhostProcess:
         return running
 
     def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ConfigError(f"devhost exited with code {self.proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.base_url}/admin/host/status", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        if wait_until_serving(self.base_url, lambda: self.proc.poll() is None, timeout):
+            return
+        if self.proc.poll() is not None:
+            raise ConfigError(f"devhost exited with code {self.proc.returncode}:\n{self.log()}")
         self.kill()
         raise ConfigError(f"devhost did not answer within {timeout:.0f}s:\n{self.log()}")
 
