@@ -101,6 +101,10 @@ def test_reserved_keys_and_unknown_containers_are_refused(state_store: StateStor
         state_store.create("nosuch", "j", "j", {})
     with pytest.raises(InvalidSpec, match="indexed fields"):
         state_store.query(c.JOBS, where={"colour": "red"})
+    with pytest.raises(InvalidSpec, match="unknown state container"):
+        state_store.batch("nosuch", "j", [])
+    with pytest.raises(InvalidSpec, match="unknown write kind"):
+        state_store.batch(c.TASKS, "j", [WriteOp("merge", "j.0", {})])  # type: ignore[arg-type]
 
 
 def race_two_writers(store: StateStore, etag: str | None) -> list[str]:

@@ -29,7 +29,6 @@ from hpcburst.storage.state import rules
 from hpcburst.storage.state.port import Document, Page, WriteOp
 
 SYSTEM_FIELDS = ("id", "pk", "_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
-_BATCH_KIND = {"create": "create", "replace": "replace", "upsert": "upsert", "delete": "delete"}
 
 
 def indexing_policy(fields: Sequence[str]) -> dict[str, Any]:
@@ -160,11 +159,11 @@ class CosmosStateStore:
 
     def batch(self, container: str, partition: str, ops: Sequence[WriteOp]) -> list[Document | None]:
         """One transactional batch (at most ``rules.MAX_BATCH_OPS`` operations, as Cosmos DB allows)."""
+        target = self._container(container)
         rules.check_batch(ops)
         if not ops:
             return []
         operations = [self._batch_operation(partition, op) for op in ops]
-        target = self._container(container)
         try:
             with _mapped_errors(f"batch on {container}/{partition}"):
                 results = target.execute_item_batch(
@@ -185,11 +184,9 @@ class CosmosStateStore:
         ]
 
     def _batch_operation(self, partition: str, op: WriteOp) -> tuple[Any, ...]:
-        if op.kind not in _BATCH_KIND:
-            raise InvalidSpec(f"unknown write kind {op.kind!r}")
+        rules.check_write(partition, op)
         condition = {"if_match_etag": op.if_match} if op.if_match is not None else {}
         if op.kind == "delete":
-            rules.check_address(partition, op.id)
             return ("delete", (op.id,), condition)
         item = self._item(partition, op.id, op.body)
         args = (op.id, item) if op.kind == "replace" else (item,)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hpcburst import constants as c
-from hpcburst.errors import Conflict, InvalidSpec, NotFound
+from hpcburst.errors import Conflict, NotFound
 from hpcburst.storage.state import rules
 from hpcburst.storage.state.port import Document, Page, WriteOp
 
@@ -77,7 +77,7 @@ class MemoryStateStore:
             draft = dict(self._tables[container])
             docs = [self._apply(draft, container, partition, op) for op in ops]
             self._tables[container] = draft
-        return [None if op.kind == "delete" else doc for op, doc in zip(ops, docs, strict=True)]
+        return rules.batch_results(ops, docs)
 
     def _write(self, container: str, partition: str, op: WriteOp) -> Document:
         rules.check_container(container)
@@ -86,11 +86,9 @@ class MemoryStateStore:
 
     @staticmethod
     def _apply(rows: Rows, container: str, partition: str, op: WriteOp) -> Document:
-        rules.check_address(partition, op.id)
+        rules.check_write(partition, op)
         key, where = (partition, op.id), f"{container}/{partition}/{op.id}"
         current = rows.get(key)
-        if op.kind not in ("create", "replace", "upsert", "delete"):
-            raise InvalidSpec(f"unknown write kind {op.kind!r}")
         if op.kind == "create" and current is not None:
             raise Conflict(f"{where} already exists")
         if op.kind in ("replace", "delete"):

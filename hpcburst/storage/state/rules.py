@@ -14,11 +14,13 @@ from typing import Any
 
 from hpcburst import constants as c
 from hpcburst.errors import InvalidSpec
+from hpcburst.storage.state.port import Document, WriteOp
 
 # Keys a body may not carry: the document address and Cosmos DB's system properties.
 RESERVED_KEYS = frozenset({"id", "pk", "_rid", "_self", "_etag", "_attachments", "_ts", "_lsn"})
 SCALARS = (str, int, float, bool)
 MAX_BATCH_OPS = 100  # Cosmos DB's limit for a transactional batch, kept by every adapter
+WRITE_KINDS = ("create", "replace", "upsert", "delete")
 
 
 def new_etag() -> str:
@@ -45,9 +47,21 @@ def check_address(partition: str, id: str) -> None:
         raise InvalidSpec(f"id {id!r} contains one of / \\ ? # (not allowed by Cosmos DB)")
 
 
+def check_write(partition: str, op: WriteOp) -> None:
+    """The address and kind of one write (``WriteOp.kind``'s Literal is not checked at run time)."""
+    check_address(partition, op.id)
+    if op.kind not in WRITE_KINDS:
+        raise InvalidSpec(f"unknown write kind {op.kind!r}")
+
+
 def check_batch(ops: Sequence[object]) -> None:
     if len(ops) > MAX_BATCH_OPS:
         raise InvalidSpec(f"a batch holds at most {MAX_BATCH_OPS} operations, not {len(ops)}: split it")
+
+
+def batch_results(ops: Sequence[WriteOp], docs: Sequence[Document]) -> list[Document | None]:
+    """What ``batch`` returns: each op's written document, None for a delete."""
+    return [None if op.kind == "delete" else doc for op, doc in zip(ops, docs, strict=True)]
 
 
 def encode_body(body: Mapping[str, Any]) -> str:

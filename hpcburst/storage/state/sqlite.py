@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hpcburst import constants as c
-from hpcburst.errors import Conflict, InvalidSpec, NotFound
+from hpcburst.errors import Conflict, NotFound
 from hpcburst.storage.state import rules
 from hpcburst.storage.state.port import Document, Page, WriteOp
 
@@ -174,11 +174,11 @@ class SqliteStateStore:
         except (_Missed, sqlite3.IntegrityError):
             with self._transaction(conn):
                 docs = [self._apply(conn, container, partition, op) for op in ops]
-            return [None if op.kind == "delete" else doc for op, doc in zip(ops, docs, strict=True)]
-        return [
-            None if op.kind == "delete" else Document(partition, op.id, dict(op.body), st[2])
-            for op, st in zip(ops, statements, strict=True)
+            return rules.batch_results(ops, docs)
+        docs = [
+            Document(partition, op.id, dict(op.body), st[2]) for op, st in zip(ops, statements, strict=True)
         ]
+        return rules.batch_results(ops, docs)
 
     def _apply(self, conn: sqlite3.Connection, container: str, partition: str, op: WriteOp) -> Document:
         """Run one write as one statement; the returned document carries the new etag."""
@@ -195,7 +195,7 @@ class SqliteStateStore:
     @staticmethod
     def _statement(container: str, partition: str, op: WriteOp) -> tuple[str, list[Any], str]:
         """The SQL, parameters and new etag of one write (the table name is a checked container)."""
-        rules.check_address(partition, op.id)
+        rules.check_write(partition, op)
         table, etag = f'"{container}"', rules.new_etag()
         if op.kind == "delete":
             sql, params = f"DELETE FROM {table} WHERE pk = ? AND id = ?", [partition, op.id]
@@ -208,11 +208,9 @@ class SqliteStateStore:
                 "ON CONFLICT (pk, id) DO UPDATE SET etag = excluded.etag, body = excluded.body"
             )
             params = [partition, op.id, etag, rules.encode_body(op.body)]
-        elif op.kind == "replace":
+        else:  # replace
             sql = f"UPDATE {table} SET etag = ?, body = ? WHERE pk = ? AND id = ?"
             params = [etag, rules.encode_body(op.body), partition, op.id]
-        else:
-            raise InvalidSpec(f"unknown write kind {op.kind!r}")
         if op.if_match is not None and op.kind in ("replace", "delete"):
             sql, params = sql + " AND etag = ?", [*params, op.if_match]
         return sql, params, etag
