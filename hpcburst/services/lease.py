@@ -153,6 +153,12 @@ class LeaseService:
                 if not found:
                     found, self._first_batch[job.id] = True, batch
                 yield doc
+            if batch == start and not found and not self._any_queued(job.id):
+                return  # all its open work runs: one look, not a query per batch on every lease pass
+
+    def _any_queued(self, job_id: str) -> bool:
+        where = {"state": TaskState.QUEUED.value}
+        return bool(self._store.query(c.TASKS, job_id, where=where, limit=1).items)
 
     def _mark_running(self, job_id: str, now: float) -> None:
         try:

@@ -150,3 +150,36 @@ def test_a_job_whose_orchestration_cannot_start_is_failed_not_left_queued(cluste
         "Failed",
         "could not start its orchestration: durable runtime unreachable",
     )
+
+
+class QueryCounting:
+    """A state store that counts the queries made of its tasks container (what a lease pass costs)."""
+
+    def __init__(self, inner):
+        self.inner, self.task_queries = inner, 0
+
+    def query(self, container, *args, **kwargs):
+        self.task_queries += container == "tasks"
+        return self.inner.query(container, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_job_whose_open_work_all_runs_is_not_searched_batch_by_batch(tmp_path):
+    from hpcburst.domain.job import JobSpec
+    from hpcburst.domain.protocol import LeaseRequest, RegisterRequest
+    from hpcburst.services.orchestrations import RecordingOrchestrations
+    from hpcburst.services.root import build
+    from hpcburst.storage.state.sqlite import SqliteStateStore
+
+    store = QueryCounting(SqliteStateStore(tmp_path / "state.db"))
+    services = build(store)
+    spec = JobSpec(tasks=[{"command": "x", "sweep": {"start": 0, "end": 1999}}])  # 10 batches of 200
+    job = asyncio.run(services.jobs.submit(spec, RecordingOrchestrations()))
+    services.nodes.register(RegisterRequest(node="n1", slots=1))
+    assert len(services.lease.lease_once(LeaseRequest(node="n1", free_slots=200)).leases) == 200
+    store.task_queries = 0
+    assert services.lease.lease_once(LeaseRequest(node="n1", free_slots=1)).leases == []
+    assert store.task_queries == 2 < job.batches  # its first open batch, then "anything Queued?"
+    services.close()
