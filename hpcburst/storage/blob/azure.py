@@ -62,18 +62,16 @@ from hpcburst.errors import (
     NotFound,
     StorageUnavailable,
 )
-from hpcburst.storage.blob.port import BlobInfo, BlockInfo
+from hpcburst.storage.blob.port import MAX_BLOCK_ID, BlobInfo, BlockInfo, check_block_id
 
-MAX_BLOCK_ID = 60  # caller id chars; 2-digit length prefix + padding make 64 bytes, Azure's limit
-_BLOCK_ID_WIDTH = 64
+_BLOCK_ID_WIDTH = 64  # Azure's limit: the 2-digit length prefix + MAX_BLOCK_ID chars + padding
 _POOL_SIZE = 64  # HTTP connections kept per store: parallel transfers use one per worker thread
 _CLOCK_SKEW = timedelta(minutes=5)  # SAS start time in the past so slightly-off clocks accept it
 
 
 def encode_block_id(block_id: str) -> str:
     """The fixed-width string handed to the SDK (which base64-encodes it) for a caller block id."""
-    if not block_id or len(block_id) > MAX_BLOCK_ID or not block_id.isascii():
-        raise InvalidSpec(f"block id {block_id!r}: use 1..{MAX_BLOCK_ID} ASCII characters")
+    check_block_id(block_id)
     return f"{len(block_id):02d}{block_id}".ljust(_BLOCK_ID_WIDTH, "_")
 
 

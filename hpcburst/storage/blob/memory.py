@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
-from hpcburst.storage.blob.azure import encode_block_id
-from hpcburst.storage.blob.port import BlobInfo, BlockInfo
+from hpcburst.storage.blob.port import BlobInfo, BlockInfo, check_block_id
 
 
 @dataclass
@@ -107,7 +106,7 @@ class MemoryBlobStore:
             self._staged.pop((container, name), None)
 
     def stage_block(self, container: str, name: str, block_id: str, data: bytes) -> None:
-        encode_block_id(block_id)  # same id rules as Azure
+        check_block_id(block_id)
         with self._lock:
             self._container(container)
             self._staged.setdefault((container, name), {})[block_id] = bytes(data)

@@ -6,6 +6,7 @@ Contracts (tests/storage/test_blob_contract.py):
 - ``stage_block`` stores an uncommitted block; ``uncommitted_blocks`` lists them (so an interrupted
   upload resumes without re-sending); ``commit_blocks`` makes the listed blocks the blob's content.
 - ``committed_blocks`` lists the committed blocks of a blob (id, size), in order.
+- block ids are 1..``MAX_BLOCK_ID`` ASCII characters (``check_block_id``); ids of one blob may differ in length.
 - metadata keys are case-insensitive ASCII identifiers; values ASCII strings.
 """
 
@@ -16,6 +17,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
+
+from hpcburst.errors import InvalidSpec
+
+MAX_BLOCK_ID = 60  # what Azure's 64-byte block ids leave once the adapter fixes their width (azure.py)
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,12 @@ class BlobInfo:
 class BlockInfo:
     id: str  # the caller's block id (plain string; adapters handle encoding)
     size: int
+
+
+def check_block_id(block_id: str) -> None:
+    """InvalidSpec for a block id no adapter can store (every adapter applies the same rule)."""
+    if not block_id or len(block_id) > MAX_BLOCK_ID or not block_id.isascii():
+        raise InvalidSpec(f"block id {block_id!r}: use 1..{MAX_BLOCK_ID} ASCII characters")
 
 
 class BlobStore(Protocol):
