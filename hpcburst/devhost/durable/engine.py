@@ -31,7 +31,6 @@ from .instances import (
     SUSPENDED,
     TERMINAL,
     LiveInstance,
-    Outbox,
     decision_batch,
     message,
     suspension,
@@ -148,13 +147,12 @@ class DurableEngine(ClientOperations):
         for live in touched.values():
             self._wake(live)
 
-    def _commit(self, batch: Batch, outbox: Outbox | None = None) -> None:
+    def _commit(self, batch: Batch) -> None:
+        """Apply ``batch``, then hand its new messages and work to the in-memory queues."""
         self.store.apply(batch)
-        outbox = outbox or Outbox()
-        outbox.extend(batch)
-        self._deliver(outbox.messages)
-        self._activities.submit(outbox.activities)
-        self._entities.submit(outbox.entity_messages)
+        self._deliver(batch.inbox)
+        self._activities.submit(batch.activities)
+        self._entities.submit(batch.entity_messages)
         for row in batch.instances:
             if row.status in TERMINAL:
                 level = logging.WARNING if row.status == "Failed" else logging.INFO

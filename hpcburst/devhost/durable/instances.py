@@ -2,7 +2,7 @@
 
 The engine keeps each live instance's history and inbox in memory (the store is the source of truth after a
 restart); :func:`decision_batch` turns one :class:`~.episode.Decision` into the atomic :class:`~.store.Batch`
-plus the messages/work to hand to the in-memory queues once it is committed.
+(its new messages and work go to the in-memory queues once it is committed).
 """
 
 from __future__ import annotations
@@ -54,21 +54,6 @@ class LiveInstance:
         if self.row.status == SUSPENDED:
             candidates = [m for m in candidates if m.event["EventType"] in CONTROL_EVENTS]
         return min((m.visible_at for m in candidates), default=None)
-
-
-@dataclass
-class Outbox:
-    """What a committed batch hands to the in-memory queues."""
-
-    messages: list[Message] = field(default_factory=list)
-    activities: list[ActivityRow] = field(default_factory=list)
-    entity_messages: list[EntityMessageRow] = field(default_factory=list)
-    finished: list[str] = field(default_factory=list)  # instances that reached a terminal state
-
-    def extend(self, batch: Batch) -> None:
-        self.messages += batch.inbox
-        self.activities += batch.activities
-        self.entity_messages += batch.entity_messages
 
 
 def message(
