@@ -33,7 +33,19 @@ class Priority(StrEnum):
 _RANKS = {p: i for i, p in enumerate(Priority)}
 
 
-class JobState(StrEnum):
+class _Lifecycle(StrEnum):
+    """What job and task states share: which stages are final. They stay two types, as in HPC Pack
+    (where the two lists differ), so a job's state is never taken for an index's."""
+
+    @property
+    def terminal(self) -> bool:
+        return self.value in _FINAL
+
+
+_FINAL = frozenset({"Finished", "Failed", "Canceled"})
+
+
+class JobState(_Lifecycle):
     CONFIGURING = "Configuring"
     SUBMITTED = "Submitted"
     QUEUED = "Queued"
@@ -42,12 +54,8 @@ class JobState(StrEnum):
     FAILED = "Failed"
     CANCELED = "Canceled"
 
-    @property
-    def terminal(self) -> bool:
-        return self in (JobState.FINISHED, JobState.FAILED, JobState.CANCELED)
 
-
-class TaskState(StrEnum):
+class TaskState(_Lifecycle):
     CONFIGURING = "Configuring"
     SUBMITTED = "Submitted"
     QUEUED = "Queued"
@@ -55,10 +63,6 @@ class TaskState(StrEnum):
     FINISHED = "Finished"
     FAILED = "Failed"
     CANCELED = "Canceled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (TaskState.FINISHED, TaskState.FAILED, TaskState.CANCELED)
 
 
 # Task states that still need work (a batch is done when none of its indices is in one of these).
