@@ -102,8 +102,7 @@ def decision_batch(store, live: LiveInstance, decision: Decision, consumed: list
     batch = Batch(drop_inbox=list(consumed))
     row.updated = h.stamp()
     row.custom_status_json = decision.custom_status_json
-    base = len(live.history)
-    batch.history = [(row.instance_id, base + i, ev) for i, ev in enumerate(decision.appended)]
+    batch.history = _history_rows(live, decision.appended)
     gen = row.generation
     plan = decision.plan
     for task_id in plan.cancelled_timers:
