@@ -92,16 +92,18 @@ class ClientOperations:
 
     async def restart(self, instance_id: str, new_instance_id: bool = True) -> str:
         """Start the instance's orchestrator again with its original input (under a new id by default)."""
-        row = self._row(instance_id)
-        if row is None:
-            raise NotFound(f"No instance with ID '{instance_id}' found.")
+        row = self._known(instance_id)
         target = self.new_instance_id() if new_instance_id else instance_id
         return await self.start_new_json(row.name, target, row.input_json)
 
-    def _active(self, instance_id: str) -> InstanceRow:
+    def _known(self, instance_id: str) -> InstanceRow:
         row = self._row(instance_id)
         if row is None:
             raise NotFound(f"No instance with ID '{instance_id}' found.")
+        return row
+
+    def _active(self, instance_id: str) -> InstanceRow:
+        row = self._known(instance_id)
         if row.status in TERMINAL:
             raise Gone(f"Instance '{instance_id}' is {row.status}.")
         return row
@@ -130,8 +132,7 @@ class ClientOperations:
         self._send(instance_id, h.event(h.EXECUTION_RESUMED, Input=reason))
 
     async def purge(self, instance_id: str) -> int:
-        if self._row(instance_id) is None:
-            raise NotFound(f"No instance with ID '{instance_id}' found.")
+        self._known(instance_id)
         self._forget(instance_id)
         self._commit(Batch(purge=[instance_id]))
         return 1
@@ -164,10 +165,7 @@ class ClientOperations:
 
     async def wait_for_completion(self, instance_id: str, timeout: float = 60.0) -> dict:
         """Wait until the instance is Completed/Failed/Terminated; on timeout return its current status."""
-        row = self._row(instance_id)
-        if row is None:
-            raise NotFound(f"No instance with ID '{instance_id}' found.")
-        if row.status not in TERMINAL:
+        if self._known(instance_id).status not in TERMINAL:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters[instance_id].append(waiter)
             try:
