@@ -42,6 +42,20 @@ def split_container_url(url: str) -> tuple[str, str, str]:
     return urlunsplit((parts.scheme, parts.netloc, account_path, "", "")), container, parts.query
 
 
+def node_store(grant_url: str | None) -> BlobStore | None:
+    """The store for staging and packages: the node's own connection (AzureWebJobsStorage), else the service's
+    grant (a container URL whose SAS is an account SAS, so it reaches other containers too); None with neither."""
+    connection = os.environ.get(c.ENV_STORAGE_CONNECTION)
+    if not connection and not grant_url:
+        return None
+    from hpcburst.storage.blob.azure import AzureBlobStore
+
+    if connection:
+        return AzureBlobStore.from_connection_string(connection)
+    account_url, _, sas = split_container_url(grant_url or "")
+    return AzureBlobStore.from_sas(account_url, sas)
+
+
 def default_store_factory(output_url: str | None) -> tuple[BlobStore, str]:
     """The blob store and container for a grant (imports the Azure adapter only when output is written)."""
     from hpcburst.storage.blob.azure import AzureBlobStore

@@ -4,12 +4,10 @@ CCP_PACKAGE_ROOT at start and re-checked periodically (HPC Pack's hpcsync), by `
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
-from hpcburst import constants as c
 from hpcburst.errors import HpcBurstError
-from nodeagent.outputs import split_container_url
+from nodeagent.outputs import node_store
 
 log = logging.getLogger("nodeagent")
 # Seconds between package checks: a check is one blob listing, so a new version reaches every node
@@ -20,18 +18,12 @@ SYNC_INTERVAL = 30.0
 def sync_packages(package_root: Path, pool: str, grant_url: str | None = None) -> bool:
     """Install what the pool needs, reading packages with the node's own storage connection or else the
     service's storage grant; False when the node has neither."""
-    connection = os.environ.get(c.ENV_STORAGE_CONNECTION)
-    if not connection and not grant_url:
-        return False
-    from hpcburst.data.package_install import PackageInstaller
-    from hpcburst.storage.blob.azure import AzureBlobStore
-
     try:
-        if connection:
-            store = AzureBlobStore.from_connection_string(connection)
-        else:
-            account_url, _, sas = split_container_url(grant_url or "")
-            store = AzureBlobStore.from_sas(account_url, sas)
+        store = node_store(grant_url)
+        if store is None:
+            return False
+        from hpcburst.data.package_install import PackageInstaller
+
         report = PackageInstaller(package_root, store).sync(pool)
     except HpcBurstError as e:
         log.warning("package sync failed: %s", e.message)

@@ -16,23 +16,17 @@ from pathlib import Path
 
 from hpcburst import constants as c
 from hpcburst.data.staging import NodeCache
+from hpcburst.errors import ConfigError
 from hpcburst.storage.blob.port import BlobStore
 from nodeagent.ledger import Held
-from nodeagent.outputs import split_container_url
+from nodeagent.outputs import node_store
 
 
 def default_staging_store(output_url: str | None) -> BlobStore:
-    from hpcburst.storage.blob.azure import AzureBlobStore
-
-    connection = os.environ.get(c.ENV_STORAGE_CONNECTION)
-    if connection:
-        return AzureBlobStore.from_connection_string(connection)
-    if output_url:
-        account_url, _, sas = split_container_url(output_url)
-        return AzureBlobStore.from_sas(account_url, sas)
-    from hpcburst.errors import ConfigError
-
-    raise ConfigError(f"task staging needs storage: set {c.ENV_STORAGE_CONNECTION} on the node")
+    store = node_store(output_url)
+    if store is None:
+        raise ConfigError(f"task staging needs storage: set {c.ENV_STORAGE_CONNECTION} on the node")
+    return store
 
 
 class Stager:
