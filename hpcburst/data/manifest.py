@@ -92,7 +92,7 @@ def manifest_metadata(
 
 def load_manifest(store: BlobStore, info: BlobInfo) -> Manifest | None:
     """The manifest recorded for a blob, None if it was not uploaded by hpcburst."""
-    meta = {k.lower(): v for k, v in info.metadata.items()}
+    meta = info.metadata
     where = f"{info.container}/{info.name}"
     try:
         if META_INLINE in meta:
@@ -113,5 +113,5 @@ def stale_manifest_blob(old: BlobInfo | None, new_meta: Mapping[str, str]) -> st
     """The manifest blob a re-upload no longer references (to delete after the commit)."""
     if old is None:
         return None
-    before = {k.lower(): v for k, v in old.metadata.items()}.get(META_BLOB)
+    before = old.metadata.get(META_BLOB)
     return before if before and before != new_meta.get(META_BLOB) else None

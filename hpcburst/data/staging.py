@@ -86,7 +86,7 @@ class NodeCache:
             st = entry.stat()
         except FileNotFoundError:
             return False
-        size = int({k.lower(): v for k, v in info.metadata.items()}.get(META_SIZE, info.size))
+        size = int(info.metadata.get(META_SIZE, info.size))
         return st.st_mtime_ns == CACHE_MTIME_NS and st.st_size == size
 
     def _hit(self, entry: Path) -> Path:
@@ -155,7 +155,7 @@ def _spec(model: type[S], spec: S | Mapping[str, Any]) -> S:
 
 def cache_key(info: BlobInfo) -> str:
     """Content address of a blob: its recorded sha256, else a hash of where it is and its etag."""
-    digest = {k.lower(): v for k, v in info.metadata.items()}.get(META_SHA256)
+    digest = info.metadata.get(META_SHA256)
     if digest:
         return f"sha256-{digest}"
     where = f"{info.container}/{info.name}@{info.etag}".encode()

@@ -119,20 +119,17 @@ def _join(prefix: str, rel: str) -> str:
     return f"{base}/{rel}" if base else rel
 
 
-def _meta(info: BlobInfo, key: str) -> str | None:
-    return {k.lower(): v for k, v in info.metadata.items()}.get(key)
-
-
 def _same_as_uploaded(file: Path, info: BlobInfo) -> bool:
     stat = file.stat()
-    return _meta(info, META_SIZE) == str(stat.st_size) and _meta(info, META_MTIME) == str(stat.st_mtime_ns)
+    meta = info.metadata
+    return meta.get(META_SIZE) == str(stat.st_size) and meta.get(META_MTIME) == str(stat.st_mtime_ns)
 
 
 def _same_as_blob(file: Path, info: BlobInfo) -> bool:
-    size = int(_meta(info, META_SIZE) or info.size)
+    size = int(info.metadata.get(META_SIZE) or info.size)
     if file.stat().st_size != size:
         return False
-    digest = _meta(info, META_SHA256)
+    digest = info.metadata.get(META_SHA256)
     if digest is None:  # not uploaded by hpcburst: size and age are all we can compare
         return info.last_modified is not None and file.stat().st_mtime >= info.last_modified
     return sha256_file(file) == digest

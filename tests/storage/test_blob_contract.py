@@ -97,6 +97,14 @@ def test_metadata_is_stored_and_replaced(store: BlobStore, container: str) -> No
     assert store.get(container, "m") == b"x"  # metadata writes leave content alone
 
 
+def test_metadata_keys_read_back_lowercased(store: BlobStore, container: str) -> None:
+    assert store.put(container, "case", b"x", metadata={"Hpcburst_Size": "1"}).metadata == {
+        "hpcburst_size": "1"
+    }
+    assert store.properties(container, "case").metadata == {"hpcburst_size": "1"}
+    assert [b.metadata for b in store.list(container, "case")] == [{"hpcburst_size": "1"}]
+
+
 def test_download_range_returns_exactly_the_range(store: BlobStore, container: str) -> None:
     data = bytes(range(256)) * 40
     store.put(container, "r", data)

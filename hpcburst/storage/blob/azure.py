@@ -62,7 +62,7 @@ from hpcburst.errors import (
     NotFound,
     StorageUnavailable,
 )
-from hpcburst.storage.blob.port import MAX_BLOCK_ID, BlobInfo, BlockInfo, check_block_id
+from hpcburst.storage.blob.port import MAX_BLOCK_ID, BlobInfo, BlockInfo, check_block_id, lower_keys
 
 _BLOCK_ID_WIDTH = 64  # Azure's limit: the 2-digit length prefix + MAX_BLOCK_ID chars + padding
 _POOL_SIZE = 64  # HTTP connections kept per store: parallel transfers use one per worker thread
@@ -183,7 +183,7 @@ class AzureBlobStore:
             result = self._blob(container, name).upload_blob(
                 data, overwrite=not if_none_match, metadata=dict(metadata or {})
             )
-        return BlobInfo(container, name, len(data), str(result["etag"]), dict(metadata or {}))
+        return BlobInfo(container, name, len(data), str(result["etag"]), lower_keys(metadata))
 
     def get(self, container: str, name: str) -> bytes:
         with _mapped_errors(f"blob {container}/{name}"):
@@ -346,6 +346,6 @@ def _info(container: str, props: BlobProperties) -> BlobInfo:
         name=str(props.name),
         size=int(props.size or 0),
         etag=str(props.etag),
-        metadata=dict(props.metadata or {}),
+        metadata=lower_keys(props.metadata),
         last_modified=modified,
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
-from hpcburst.storage.blob.port import BlobInfo, BlockInfo, check_block_id
+from hpcburst.storage.blob.port import BlobInfo, BlockInfo, check_block_id, lower_keys
 
 
 @dataclass
@@ -54,7 +54,9 @@ class MemoryBlobStore:
         return blob
 
     def _info(self, container: str, name: str, blob: _Blob) -> BlobInfo:
-        return BlobInfo(container, name, len(blob.data), blob.etag, dict(blob.metadata), blob.last_modified)
+        return BlobInfo(
+            container, name, len(blob.data), blob.etag, lower_keys(blob.metadata), blob.last_modified
+        )
 
     def put(
         self,

@@ -7,7 +7,8 @@ Contracts (tests/storage/test_blob_contract.py):
   upload resumes without re-sending); ``commit_blocks`` makes the listed blocks the blob's content.
 - ``committed_blocks`` lists the committed blocks of a blob (id, size), in order.
 - block ids are 1..``MAX_BLOCK_ID`` ASCII characters (``check_block_id``); ids of one blob may differ in length.
-- metadata keys are case-insensitive ASCII identifiers; values ASCII strings.
+- metadata keys are case-insensitive ASCII identifiers, so ``BlobInfo.metadata`` holds them lowercased
+  (``lower_keys``) and readers look them up by their lowercase name; values are ASCII strings.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class BlobInfo:
     name: str
     size: int
     etag: str
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)  # keys lowercased
     last_modified: float | None = None  # epoch seconds
 
 
@@ -37,6 +38,11 @@ class BlobInfo:
 class BlockInfo:
     id: str  # the caller's block id (plain string; adapters handle encoding)
     size: int
+
+
+def lower_keys(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    """Metadata as ``BlobInfo`` carries it: keys lowercased, since storage compares them case-insensitively."""
+    return {k.lower(): v for k, v in (metadata or {}).items()}
 
 
 def check_block_id(block_id: str) -> None:
