@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 
-from hpcburst.client.http import auth_headers, unreachable, unwrap
+from hpcburst.client.http import auth_headers, send, unwrap
 from hpcburst.domain.protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
@@ -52,8 +52,4 @@ class AgentApi:
         self._http.close()
 
     def _post(self, path: str, body: object, timeout: float = CALL_TIMEOUT) -> object:
-        try:
-            response = self._http.post(path, json=body, timeout=timeout)
-        except httpx.TransportError as e:
-            raise unreachable(self.url, e) from e
-        return unwrap(response)
+        return unwrap(send(self._http, self.url, "POST", path, json=body, timeout=timeout))

@@ -58,8 +58,12 @@ def unwrap(response: httpx.Response) -> Any:
     raise error_from(response)
 
 
-def unreachable(url: str, error: Exception) -> errors.ClusterUnreachable:
-    return errors.ClusterUnreachable(
-        f"cannot reach the cluster at {url} ({type(error).__name__}): start it with `hpcburst up`, "
-        f"or point {c.ENV_URL} at a running one"
-    )
+def send(client: httpx.Client, url: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One request to the cluster at ``url``; a connection failure becomes ``ClusterUnreachable``."""
+    try:
+        return client.request(method, path, **kwargs)
+    except httpx.TransportError as e:
+        raise errors.ClusterUnreachable(
+            f"cannot reach the cluster at {url} ({type(e).__name__}): start it with `hpcburst up`, "
+            f"or point {c.ENV_URL} at a running one"
+        ) from e

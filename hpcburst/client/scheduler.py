@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from hpcburst.client.http import auth_headers, cluster_url, unreachable, unwrap
+from hpcburst.client.http import auth_headers, cluster_url, error_from, send, unwrap
 from hpcburst.client.specs import JobDraft, command_line, task_spec
 from hpcburst.domain.states import JobState
 from hpcburst.errors import HpcBurstError
@@ -129,12 +129,11 @@ class Scheduler:
         return self._call("GET", f"/api/jobs/{job}/tasks/{ref}")  # type: ignore[no-any-return]
 
     def task_output(self, job: str, ref: str | int, stream: str = "stdout") -> bytes:
-        try:
-            response = self._http.get(f"/api/jobs/{job}/tasks/{ref}/output", params={"stream": stream})
-        except httpx.TransportError as e:
-            raise unreachable(self.url, e) from e
+        response = send(
+            self._http, self.url, "GET", f"/api/jobs/{job}/tasks/{ref}/output", params={"stream": stream}
+        )
         if not response.is_success:
-            unwrap(response)
+            raise error_from(response)
         return response.content
 
     # --- nodes ---
@@ -149,11 +148,7 @@ class Scheduler:
         return self._call("POST", f"/api/nodes/{node}/online")  # type: ignore[no-any-return]
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as e:
-            raise unreachable(self.url, e) from e
-        return unwrap(response)
+        return unwrap(send(self._http, self.url, method, path, **kwargs))
 
 
 def _items(body: Any, key: str) -> list[dict[str, Any]]:
