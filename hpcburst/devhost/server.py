@@ -111,8 +111,8 @@ class DevHost:
         self.engine = build_engine(self.specs, self.data_dir, config.durable)
         self.invoker = Invoker(str(self.app_dir), self._queues, self._client_binding if self.engine else None)
         http = HttpTriggers(self.specs, self.invoker, self.keys, config.route_prefix)
-        listeners = self._queue_listeners(config)
-        timers = self._timer_runners()
+        self._listeners = self._queue_listeners(config)
+        self._timers = self._timer_runners()
         port = self.requested_port if self.requested_port is not None else settings.local_http_port or 7071
         # Listen first (a busy port fails before the engine touches its database); requests wait for _ready.
         await self._serve(http, port)
@@ -120,10 +120,10 @@ class DevHost:
             await self.engine.start()
             self._engine_started = True
         self._ready.set()
-        for listener in listeners:
+        for listener in self._listeners:
             self._spawn(listener.run())
-        for timer, run_on_startup in timers:
-            self._spawn(timer.run(run_on_startup))
+        for timer in self._timers:
+            self._spawn(timer.run())
         self._print_listing(config.route_prefix)
 
     def _apply_settings(self, settings: LocalSettings) -> None:
@@ -159,10 +159,9 @@ class DevHost:
                     spec, queue, queue_name, config.queues, self.invoker, lease_seconds=self.queue_lease
                 )
             )
-            self._listeners.append(listeners[-1])
         return listeners
 
-    def _timer_runners(self) -> list[tuple[TimerRunner, bool]]:
+    def _timer_runners(self) -> list[TimerRunner]:
         assert self.invoker is not None
         runners = []
         now = datetime.now(UTC)
@@ -174,9 +173,7 @@ class DevHost:
             monitor = None
             if wants_monitor(use_monitor, schedule, now):
                 monitor = ScheduleMonitor(self.data_dir / "timers" / f"{spec.name}.json")
-            runner = TimerRunner(spec, schedule, self.invoker, monitor)
-            self._timers.append(runner)
-            runners.append((runner, bool(spec.trigger.get("runOnStartup"))))
+            runners.append(TimerRunner(spec, schedule, self.invoker, monitor))
         return runners
 
     async def _serve(self, http: HttpTriggers, port: int) -> None:

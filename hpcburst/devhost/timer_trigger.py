@@ -102,10 +102,10 @@ class TimerRunner:
         except (TypeError, ValueError):
             return False
 
-    async def run(self, run_on_startup: bool) -> None:
+    async def run(self) -> None:
         if self._missed():
             await self.fire(past_due=True, reason="Timer fired (past due)")
-        elif run_on_startup:
+        elif self.spec.trigger.get("runOnStartup"):
             await self.fire(reason="Timer fired on startup")
         elif self.monitor is not None and self.monitor.read() is None:
             now = self.now()
