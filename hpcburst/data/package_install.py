@@ -17,7 +17,6 @@ node's next sync go back to the previous one.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import uuid
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hpcburst.constants import BLOB_PACKAGES
+from hpcburst.data.filelock import FileLock
 from hpcburst.data.hashing import sha256_file
 from hpcburst.data.package_archive import safe_extract
 from hpcburst.data.packages import PackageRecord, list_packages, newest_for_pool
@@ -69,7 +69,7 @@ class PackageInstaller:
     def recover(self) -> None:
         """Put back each installed package whose swap a crash interrupted (its target renamed away)."""
         for record in self.installed().values():
-            with _Lock(self._lock_path(record.name)):
+            with FileLock(self._lock_path(record.name)):
                 _recover(self.root / record.install_dir)
 
     def sync(self, pool: str | None = None) -> InstallReport:
@@ -106,7 +106,7 @@ class PackageInstaller:
     def install(self, record: PackageRecord) -> Path:
         """Install exactly ``record``; the previous install of the package stays if anything fails."""
         target = self.root / check_relative(record.install_dir, "package relative path")
-        with _Lock(self._lock_path(record.name)):
+        with FileLock(self._lock_path(record.name)):
             _recover(target)
             archive = self._fetch(record)
             staging = target.parent / f".{target.name}.installing-{uuid.uuid4().hex[:8]}"
@@ -124,6 +124,7 @@ class PackageInstaller:
         return target
 
     def _lock_path(self, name: str) -> Path:
+        # One installer at a time per package on a node (the agent and a manual `pkg sync` may overlap).
         return self.state / f"{name}.lock"
 
     def _fetch(self, record: PackageRecord) -> Path:
@@ -165,18 +166,3 @@ def _recover(target: Path) -> None:
         os.rename(leftovers.pop(), target)
     for stale in [*leftovers, *target.parent.glob(f".{target.name}.installing-*")]:
         shutil.rmtree(stale, ignore_errors=True)
-
-
-class _Lock:
-    """One installer at a time per package on a node (the agent and a manual `pkg sync` may overlap)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self.fd = path, -1
-
-    def __enter__(self) -> None:
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)

@@ -23,7 +23,6 @@ Interface for the node agent (``nodeagent/``)::
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -34,6 +33,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from hpcburst.data.filelock import FileLock
 from hpcburst.data.manifest import META_SHA256, META_SIZE
 from hpcburst.data.transfer_download import download
 from hpcburst.data.transfer_upload import upload
@@ -94,8 +94,8 @@ class NodeCache:
             self.hits += 1
         return entry
 
-    def _file_lock(self, key: str) -> _FileLock:
-        return _FileLock(self.root / "locks" / f"{key}.lock")
+    def _file_lock(self, key: str) -> FileLock:
+        return FileLock(self.root / "locks" / f"{key}.lock")
 
     # --- staging ---
     def stage_inputs(
@@ -167,20 +167,3 @@ def _inside(workdir: Path, file: Path, pattern: str) -> str:
     if not resolved.is_relative_to(workdir):
         raise InvalidSpec(f"output pattern {pattern!r} matched {file}, which resolves outside the workdir")
     return check_relative(resolved.relative_to(workdir).as_posix(), "output file")
-
-
-class _FileLock:
-    """An exclusive flock on a lock file: serialises downloads of one key across processes."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd = -1
-
-    def __enter__(self) -> _FileLock:
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
