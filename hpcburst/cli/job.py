@@ -10,11 +10,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hpcburst.cli.common import console, friendly, scheduler, table, when
 from hpcburst.client import Scheduler, command_line
+from hpcburst.domain.states import JobState, TaskState
 from hpcburst.errors import InvalidSpec
 
 app = typer.Typer(no_args_is_help=True)
 
-DONE_STATES = ("Finished", "Failed", "Canceled")
+DONE_STATES = [s.value for s in TaskState if s.terminal]  # an index counts as done in the bar
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
@@ -177,7 +178,7 @@ def _wait(s: Scheduler, job: str, timeout: float | None = None) -> dict[str, Any
 def _exit_with(view: dict[str, Any]) -> None:
     state = view.get("state")
     console.print(f"job {view.get('id')} {state}" + (f": {view['message']}" if view.get("message") else ""))
-    if state != "Finished":
+    if state != JobState.FINISHED:
         raise typer.Exit(1)
 
 
