@@ -19,6 +19,7 @@ from azure.functions.timer import TimerRequest
 
 from hpcburst.devhost.auth import key_of
 from hpcburst.devhost.catalog import QUEUE, TIMER
+from hpcburst.devhost.http_trigger import error_response
 from hpcburst.devhost.queue_trigger import queue_argument
 from hpcburst.storage.queue.port import Message
 
@@ -26,8 +27,10 @@ if TYPE_CHECKING:
     from hpcburst.devhost.server import DevHost
 
 
-def _error(status: int, error: str, message: str) -> web.Response:
-    return web.json_response({"error": error, "message": message}, status=status)
+def _unauthorized() -> web.Response:
+    return error_response(
+        401, "Unauthorized", "send the master key as ?code=KEY or the x-functions-key header"
+    )
 
 
 class AdminApi:
@@ -57,34 +60,28 @@ class AdminApi:
 
     async def functions(self, request: web.Request) -> web.Response:
         if not self._is_admin(request):
-            return _error(
-                401, "Unauthorized", "send the master key as ?code=KEY or the x-functions-key header"
-            )
+            return _unauthorized()
         return web.json_response(
             [{"name": s.name, "trigger": s.trigger, "bindings": list(s.bindings)} for s in self.host.specs]
         )
 
     async def invoke(self, request: web.Request) -> web.Response:
         if not self._is_admin(request):
-            return _error(
-                401, "Unauthorized", "send the master key as ?code=KEY or the x-functions-key header"
-            )
+            return _unauthorized()
         name = request.match_info["name"]
         spec = next((s for s in self.host.specs if s.name.lower() == name.lower()), None)
         if spec is None or spec.trigger_type not in (TIMER, QUEUE):
-            return _error(404, "NotFound", f"no timer or queue function named {name!r}")
+            return error_response(404, "NotFound", f"no timer or queue function named {name!r}")
         try:
             body = json.loads(await request.read() or b"{}")
         except json.JSONDecodeError:
-            return _error(400, "InvalidSpec", 'the body must be JSON like {"input": "..."}')
+            return error_response(400, "InvalidSpec", 'the body must be JSON like {"input": "..."}')
         text = str(body.get("input", "")) if isinstance(body, dict) else ""
         if spec.trigger_type == TIMER:
             value: Any = TimerRequest(past_due=False, schedule_status={}, schedule={"AdjustForDST": True})
         else:
             message = Message(spec.trigger["queueName"], uuid.uuid4().hex, "", text, 1, time.time())
             value = queue_argument(spec, message)
-        invoker = self.host.invoker
-        assert invoker is not None
         task = asyncio.create_task(self._run(spec, value))
         self._background.add(task)
         task.add_done_callback(self._background.discard)

@@ -25,7 +25,8 @@ from hpcburst.errors import ConfigError
 log = logging.getLogger("hpcburst.devhost")
 
 
-def _error(status: int, error: str, message: str) -> web.Response:
+def error_response(status: int, error: str, message: str) -> web.Response:
+    """The devhost's own error answers: JSON ``{"error": ..., "message": ...}``."""
     return web.json_response({"error": error, "message": message}, status=status)
 
 
@@ -59,7 +60,7 @@ def to_response(value: Any, function: str) -> web.Response:
         function,
         type(value).__name__,
     )
-    return _error(
+    return error_response(
         500, "InternalError", f"function {function!r} returned an unsupported type; see the devhost log"
     )
 
@@ -96,11 +97,11 @@ class HttpTriggers:
         rest = self._strip_prefix(request.path)
         found = self.router.resolve(request.method, rest) if rest is not None else None
         if found is None:
-            return _error(404, "NotFound", f"no function answers {request.method} {request.path}")
+            return error_response(404, "NotFound", f"no function answers {request.method} {request.path}")
         route, params = found
         spec = self.specs[route.function]
         if not self.keys.allows(spec.auth_level, key_of(request.headers, request.query)):
-            return _error(
+            return error_response(
                 401,
                 "Unauthorized",
                 f"function {spec.name!r} needs a{'n admin' if spec.auth_level == 'admin' else ' function'} key: "
@@ -120,5 +121,5 @@ class HttpTriggers:
             reason = "This function was programmatically called via the host APIs."
             outcome = await self.invoker.invoke(spec, http_request, reason, base_url=base_url)
         except Exception:  # noqa: BLE001 - the traceback is logged by the invoker; the caller gets a 500
-            return _error(500, "InternalError", f"function {spec.name!r} failed; see the devhost log")
+            return error_response(500, "InternalError", f"function {spec.name!r} failed; see the devhost log")
         return to_response(outcome.http_response(spec), spec.name)
