@@ -109,8 +109,8 @@ def start_azurite(data_dir: Path, blob_port: int | None = None, queue_port: int 
         "--queueHost", "127.0.0.1", "--queuePort", str(queue_port),
         "--tableHost", "127.0.0.1", "--tablePort", str(free_port()),
     ]  # fmt: skip
-    log = open(data_dir / "azurite.log", "ab")  # noqa: SIM115 - owned by the child process
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(data_dir / "azurite.log", "ab") as log:  # the child writes to its own copy of the fd
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     emu = Azurite(proc, {"blob": blob_port, "queue": queue_port})
     try:
         wait_for_port(blob_port, proc)
@@ -140,14 +140,14 @@ def start_cosmos_server(log_dir: Path, port: int | None = None, keep_alive: bool
     """
     port = port or free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / "cosmos.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        _cosmos_server_cmd(port, keep_alive),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        cwd=REPO_ROOT,
-    )
+    with open(log_dir / "cosmos.log", "ab") as log:  # the child writes to its own copy of the fd
+        proc = subprocess.Popen(
+            _cosmos_server_cmd(port, keep_alive),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=REPO_ROOT,
+        )
     emu = CosmosServer(proc, {"cosmos": port})
     try:
         wait_for_port(port, proc)
