@@ -122,3 +122,12 @@ def test_a_data_dir_serves_one_host_at_a_time(start_host, tmp_path):
         start_host("prefixed", data_dir=tmp_path / "shared")
     first.stop()
     start_host("prefixed", data_dir=tmp_path / "shared")  # free again once the first has stopped
+
+
+def test_a_damaged_durable_state_file_is_named(start_host, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "durable.db").write_bytes(b"not a database " * 16)
+    with pytest.raises(ConfigError, match="durable.db as the Durable state .*file is not a database"):
+        start_host("durable", data_dir=data)
+    start_host("prefixed", data_dir=data)  # the failed start let go of the data dir

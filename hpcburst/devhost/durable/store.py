@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...errors import ConfigError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
   instance_id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, input TEXT, output TEXT,
@@ -112,10 +114,17 @@ class DurableStore:
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        self._next = {t: self._max_id(t) + 1 for t in ("inbox", "activities", "entity_inbox")}
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            self._next = {t: self._max_id(t) + 1 for t in ("inbox", "activities", "entity_inbox")}
+        except sqlite3.DatabaseError as err:  # not a database, or not ours: say which file, not a traceback
+            self.db.close()
+            raise ConfigError(
+                f"cannot use {self.path} as the Durable state ({err}): restore it, or move it away to start "
+                "with no orchestration history"
+            ) from None
 
     def _max_id(self, table: str) -> int:
         return self.db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
