@@ -12,7 +12,6 @@ TASKS = "tasks"  # pk = job id; id = f"{job_id}.{index}" (one document per sweep
 NODES = "nodes"  # pk = pool name
 SESSIONS = "sessions"  # pk = session id (SOA, roadmap)
 PACKAGES = "packages"  # pk = package name
-CONTAINERS: tuple[str, ...] = (JOBS, TASKS, NODES, SESSIONS, PACKAGES)
 
 # Top-level document fields each container can be queried by (indexed in SQLite; Cosmos indexes all).
 INDEXED_FIELDS: dict[str, tuple[str, ...]] = {

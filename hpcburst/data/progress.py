@@ -62,9 +62,8 @@ class ProgressTracker:
     def dispatched(self, raw_bytes: int) -> None:
         self.in_flight_bytes += raw_bytes
 
-    def finished(self, raw_bytes: int, transferred: int, dispatched: bool = True) -> None:
-        if dispatched:
-            self.in_flight_bytes -= raw_bytes
+    def finished(self, raw_bytes: int, transferred: int) -> None:
+        self.in_flight_bytes -= raw_bytes
         self.done_bytes += raw_bytes
         self.transferred_bytes += transferred
         self.blocks_done += 1
