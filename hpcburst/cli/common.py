@@ -35,6 +35,8 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
             err_console.print(f"[red]error:[/red] {e.message or type(e).__name__}", highlight=False)
         except TimeoutError as e:
             err_console.print(f"[red]error:[/red] {e}", highlight=False)
+        except OSError as e:  # local files (`up --data-dir` unwritable...): as the data commands say it
+            err_console.print(f"[red]error:[/red] {e.strerror or e}: {e.filename or ''}", highlight=False)
         except KeyboardInterrupt:
             err_console.print("interrupted")
         raise typer.Exit(1)

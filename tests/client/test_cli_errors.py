@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -50,4 +52,14 @@ def test_an_unreachable_cluster_is_one_line_naming_the_fix(nowhere: str, argv: l
 def test_bad_input_is_rejected_before_anything_is_sent(nowhere: str, argv: list[str], says: str) -> None:
     result = runner.invoke(app, argv)
     assert result.exit_code == 1 and says in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_local_file_error_is_one_line_naming_the_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = runner.invoke(app, ["up", "--agents", "0", "--data-dir", str(blocker / "cluster")])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "error:" in result.output and str(blocker) in result.output
     assert "Traceback" not in result.output
