@@ -11,9 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-ORCHESTRATION_TRIGGER = "orchestrationTrigger"
-ACTIVITY_TRIGGER = "activityTrigger"
-ENTITY_TRIGGER = "entityTrigger"
+from ..catalog import ACTIVITY, ENTITY, ORCHESTRATION
 
 
 @dataclass(frozen=True)
@@ -52,13 +50,13 @@ class DurableRegistry:
             kind = getattr(trigger, "type", None)
             name = function.get_function_name()
             user = function.get_user_function()
-            if kind == ORCHESTRATION_TRIGGER:
+            if kind == ORCHESTRATION:
                 original = getattr(user, "orchestrator_function", user)
                 input_type = getattr(user, "_df_input_type", None)
                 registry.add_orchestrator(OrchestratorSpec(name, original, input_type))
-            elif kind == ACTIVITY_TRIGGER:
+            elif kind == ACTIVITY:
                 registry.add_activity(name, user, trigger.name)
-            elif kind == ENTITY_TRIGGER:
+            elif kind == ENTITY:
                 registry.entities[name.lower()] = EntitySpec(name, user)
         return registry
 
