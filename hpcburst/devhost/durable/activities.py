@@ -31,9 +31,13 @@ class ActivityOutcome:
     skipped: bool = False  # not run: its orchestration finished or restarted meanwhile
 
 
+def missing_reason(name: str) -> str:
+    """Why a call to an activity the app does not declare fails (the Durable extension's words)."""
+    return f"The activity function '{name}' doesn't exist, is disabled, or is not an activity function."
+
+
 def _missing(row: ActivityRow) -> ActivityOutcome:
-    reason = f"The activity function '{row.name}' doesn't exist, is disabled, or is not an activity function."
-    return ActivityOutcome(row, False, reason=reason)
+    return ActivityOutcome(row, False, reason=missing_reason(row.name))
 
 
 def _failure(row: ActivityRow, exc: BaseException) -> ActivityOutcome:

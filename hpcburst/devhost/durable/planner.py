@@ -27,6 +27,7 @@ from azure.durable_functions.models.actions.NoOpAction import NoOpAction
 from azure.durable_functions.models.Task import AtomicTask, TaskBase, TimerTask
 
 from . import history as h
+from .activities import missing_reason
 
 ACTION_CONTINUE_AS_NEW = 4
 ACTION_SIGNAL_ENTITY = 9
@@ -183,10 +184,7 @@ class _Planner:
         if self.activity_exists(name):
             self.plan.activities.append(ActivityCall(task_id, name, input_json))
         else:
-            reason = (
-                f"The activity function '{name}' doesn't exist, is disabled, or is not an activity function."
-            )
-            self.plan.local_events.append(h.task_failed(task_id, reason))
+            self.plan.local_events.append(h.task_failed(task_id, missing_reason(name)))
 
 
 def plan_work(context, state: dict, replayed: list[dict], episode, activity_exists) -> Plan:
