@@ -5,7 +5,9 @@ Everything lives in ``constants.BLOB_PACKAGES`` so a node needs nothing but blob
 - ``{name}/v{version:06d}.json``: one record per version (name, version, pool, relative_path,
   sha256, size, archive, uploaded_at). Versions are claimed by creating the record with
   ``if_none_match``: two uploaders racing for the same number get one ``Conflict`` and the loser
-  takes the next number, so versions are never overwritten.
+  takes the next number, so versions are never overwritten. The record also rides in the blob's
+  metadata (``META_RECORD``), so listing the registry is one blob listing, not one read per version:
+  a node re-checks it every half minute.
 
 A record with ``pool=None`` applies to every pool; ``newest_for_pool`` picks, per package, the
 highest version whose pool is None or the node's pool.
@@ -31,6 +33,7 @@ from hpcburst.storage.blob.port import BlobStore
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _RECORD = re.compile(r"^(?P<name>[^/]+)/v(?P<version>\d{6})\.json$")
 MAX_CLAIM_ATTEMPTS = 20
+META_RECORD = "hpcburst_package"  # the record's JSON (ASCII: json.dumps escapes the rest)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,9 @@ def upload_package(
             name, version, pool, relative_path, digest, archive.stat().st_size, blob, round(time.time(), 3)
         )
         try:
-            store.put(BLOB_PACKAGES, record_blob(name, version), record.to_json(), if_none_match=True)
+            raw = record.to_json()
+            meta = {META_RECORD: raw.decode()}
+            store.put(BLOB_PACKAGES, record_blob(name, version), raw, metadata=meta, if_none_match=True)
             return record
         except Conflict:
             version += 1  # another upload claimed this number first
@@ -113,10 +118,12 @@ def list_packages(store: BlobStore, name: str | None = None) -> list[PackageReco
     for info in store.list(BLOB_PACKAGES, prefix):
         if info.name.startswith(MANIFEST_PREFIX) or not _RECORD.match(info.name):
             continue
+        listed = info.metadata.get(META_RECORD)
         try:
-            records.append(PackageRecord.from_json(store.get(BLOB_PACKAGES, info.name)))
+            raw = listed.encode() if listed else store.get(BLOB_PACKAGES, info.name)  # older uploads: read it
         except NotFound:
             continue  # removed while listing
+        records.append(PackageRecord.from_json(raw))
     return sorted(records, key=lambda r: (r.name, r.version))
 
 

@@ -6,6 +6,7 @@ import stat
 import uuid
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from hpcburst.constants import BLOB_PACKAGES
 from hpcburst.data.package_archive import SymlinkEntry, UnsafeArchive, ZipSlip, create_zip, safe_extract
 from hpcburst.data.package_install import PackageInstaller
-from hpcburst.data.packages import list_packages, newest_for_pool, remove_package, upload_package
+from hpcburst.data.packages import list_packages, newest_for_pool, record_blob, remove_package, upload_package
 from hpcburst.errors import InvalidSpec, NotFound
 from hpcburst.storage.blob.azure import AzureBlobStore
 from hpcburst.storage.blob.memory import MemoryBlobStore
@@ -140,6 +141,27 @@ def test_packages_go_to_their_pool_and_relative_path(
     cpu_root = tmp_path / "cpu-node"
     PackageInstaller(cpu_root, store).sync("cpu")
     assert (cpu_root / name / "VERSION").read_text() == "all"
+
+
+class _ListOnly:
+    """A registry a node may only list: each record must come with the listing, not by a read per version."""
+
+    def __init__(self, store: AzureBlobStore) -> None:
+        self.list = store.list
+
+    def get(self, container: str, name: str) -> bytes:
+        raise AssertionError(f"read {container}/{name}")
+
+
+def test_listing_the_registry_reads_no_record_blobs(store: AzureBlobStore, tmp_path: Path, name: str) -> None:
+    upload_package(store, name, app_version(tmp_path, name, "1.0"))
+    upload_package(store, name, app_version(tmp_path, name, "2.0"), pool="gpu")
+    records = list_packages(_ListOnly(store), name)  # type: ignore[arg-type]
+    assert records == list_packages(store, name)
+    assert [(r.version, r.pool) for r in records] == [(1, None), (2, "gpu")]
+    older = replace(records[0], version=3)  # a record uploaded before records rode in metadata
+    store.put(BLOB_PACKAGES, record_blob(name, 3), older.to_json())
+    assert list_packages(store, name)[-1] == older
 
 
 def test_remove_deletes_records_and_archives(store: AzureBlobStore, tmp_path: Path, name: str) -> None:
