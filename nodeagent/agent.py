@@ -82,6 +82,9 @@ class Agent:
         # here (its pool starts threads only when given work) so two threads never each make their own.
         self.stager = Stager(config.workdir / ".cache", config.slots)
         self._last_lease = 0  # size of the last lease answer (a backlog below half of it is refilled)
+        # Results whose outputs are stored, until acknowledged (report thread only): a report retried
+        # after a failed call sends them again without uploading their outputs again.
+        self._prepared: dict[RunKey, TaskResult] = {}
 
     # --- registration ---
     def api(self) -> AgentApi:
@@ -239,14 +242,20 @@ class Agent:
             batch = list(islice(self.ledger.unreported, self.config.report_max))
         if not batch:
             return 0
-        notes = self._collect_output_files(batch)
-        refs = self._store_outputs(batch)
-        results = [_task_result(f, refs, notes.get(f.held.key)) for f in batch]
+        fresh = [f for f in batch if f.held.key not in self._prepared]
+        if fresh:
+            notes = self._collect_output_files(fresh)
+            refs = self._store_outputs(fresh)
+            for f in fresh:
+                self._prepared[f.held.key] = _task_result(f, refs, notes.get(f.held.key))
+        results = [self._prepared[f.held.key] for f in batch]
         self.api().report(ReportRequest(node=self.config.node, results=results))
         with self.ledger.lock:
             for _ in batch:  # only this thread removes, and appends go to the other end
                 self.ledger.unreported.popleft()
             self.ledger.lock.notify_all()
+        for f in batch:
+            self._prepared.pop(f.held.key, None)
         return len(batch)
 
     def _collect_output_files(self, batch: list[Finished]) -> dict[RunKey, str]:

@@ -178,7 +178,7 @@ def test_an_offline_node_drains_finishing_what_it_holds_and_leasing_nothing(
 
 
 def test_results_survive_a_service_outage_and_are_reported_once_it_is_back(
-    service: FakeService, make_agent: Callable[..., Agent]
+    service: FakeService, make_agent: Callable[..., Agent], blobs: AzureBlobStore
 ) -> None:
     service.add("outage", "echo *", 4)
     agent = make_agent(slots=4)
@@ -190,6 +190,7 @@ def test_results_survive_a_service_outage_and_are_reported_once_it_is_back(
         agent.report_once()
     assert len(agent.ledger.unreported) == 4
     assert agent.report_once() == 4 and len(service.results) == 4
+    assert len(list(blobs.list(c.BLOB_OUTPUT, "out/outage/"))) == 1  # the retry did not store it again
 
 
 def test_a_forgotten_node_registers_again(service: FakeService, make_agent: Callable[..., Agent]) -> None:
