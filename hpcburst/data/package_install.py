@@ -119,8 +119,11 @@ class PackageInstaller:
                 archive.unlink(missing_ok=True)
             previous = self.installed().get(record.name)
             self._record(record)
-            if previous and previous.install_dir != record.install_dir:
-                shutil.rmtree(self.root / previous.install_dir, ignore_errors=True)
+            old = self.root / previous.install_dir if previous else target
+            # A moved package leaves its old directory, unless one holds the other: an old one inside
+            # the target went with the swap, and one around it now holds the new install.
+            if not (old.is_relative_to(target) or target.is_relative_to(old)):
+                shutil.rmtree(old, ignore_errors=True)
         return target
 
     def _lock_path(self, name: str) -> Path:

@@ -126,6 +126,26 @@ def test_a_node_side_failure_is_reported_and_a_torn_record_reinstalls(
     assert installer.installed()[name].version == 1
 
 
+def test_moving_a_package_keeps_the_new_install_when_one_dir_holds_the_other(
+    store: AzureBlobStore, tmp_path: Path, name: str
+) -> None:
+    root = tmp_path / "packages"
+    installer = PackageInstaller(root, store)
+    upload_package(store, name, app_version(tmp_path, name, "1.0"), relative_path=f"{name}/bin")
+    installer.sync()
+    upload_package(store, name, app_version(tmp_path, name, "2.0"))  # now installs to NAME, around NAME/bin
+    installer.sync()
+    assert (root / name / "VERSION").read_text() == "2.0"
+    assert (root / name / "bin" / "solver").read_text() == "#!/bin/sh\necho 2.0\n"
+
+    upload_package(store, name, app_version(tmp_path, name, "3.0"), relative_path=f"{name}/v3")
+    installer.sync()  # now inside the old directory
+    assert (root / name / "v3" / "VERSION").read_text() == "3.0"
+    upload_package(store, name, app_version(tmp_path, name, "4.0"), relative_path="elsewhere")
+    installer.sync()  # an unrelated directory: the old one goes
+    assert (root / "elsewhere" / "VERSION").read_text() == "4.0" and not (root / name / "v3").exists()
+
+
 def test_packages_go_to_their_pool_and_relative_path(
     store: AzureBlobStore, tmp_path: Path, name: str
 ) -> None:
