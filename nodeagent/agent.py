@@ -17,7 +17,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -200,22 +199,27 @@ class Agent:
 
     def _stage(self, held: Held) -> None:
         """Place inputs on the staging pool; the index joins the backlog when they are in place."""
+        try:
+            workdir = self._workdir(held.lease.workdir)
+        except OSError as e:  # as in step: the index fails, the agent (and the rest of this lease) go on
+            self._placed(held, e)
+            return
+        future = self.stager.stage_inputs(held, workdir)
+        future.add_done_callback(lambda f: self._placed(held, f.exception()))
 
-        def placed(future: Future[list[Path]]) -> None:
-            error = future.exception()
-            with self.ledger.lock:
-                if self.ledger.staging.pop(held.key, None) is None:
-                    return
-                if error is None:
-                    self.ledger.backlog.append(held)
-                else:
-                    now = time.time()
-                    failure = RunResult(held.key, 1, now, now, error=f"staging inputs failed: {error}")
-                    self.ledger.unreported.append(Finished(held, failure))
-                self.ledger.lock.notify_all()
-            self.runner.wakeup()
-
-        self.stager.stage_inputs(held, self._workdir(held.lease.workdir)).add_done_callback(placed)
+    def _placed(self, held: Held, error: BaseException | None) -> None:
+        """Staging ended: the index joins the backlog, or fails with the reason."""
+        with self.ledger.lock:
+            if self.ledger.staging.pop(held.key, None) is None:
+                return  # dropped by a re-register meanwhile
+            if error is None:
+                self.ledger.backlog.append(held)
+            else:
+                now = time.time()
+                failure = RunResult(held.key, 1, now, now, error=f"staging inputs failed: {error}")
+                self.ledger.unreported.append(Finished(held, failure))
+            self.ledger.lock.notify_all()
+        self.runner.wakeup()
 
     def _lease_wait(self) -> float:
         limit = self.registration.max_lease_wait if self.registration else self.config.lease_wait

@@ -312,3 +312,25 @@ def test_an_index_whose_workdir_cannot_be_made_fails_and_the_agent_goes_on(
     run_until_reported(make_agent(), service, 2)
     assert service.results[bad].exit_code is None and "cannot start" in (service.results[bad].message or "")
     assert service.results[good].exit_code == 0
+
+
+def test_an_index_with_inputs_whose_workdir_cannot_be_made_fails_and_the_next_is_staged(
+    service: FakeService,
+    make_agent: Callable[..., Agent],
+    blobs: AzureBlobStore,
+    azurite: Azurite,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv(c.ENV_STORAGE_CONNECTION, azurite.connection_string)
+    blobs.ensure_container(c.BLOB_DATA)
+    blobs.put(c.BLOB_DATA, "badstage/in.txt", b"x")
+    (tmp_path / "blocker").write_text("a file, not a directory")
+    inputs = [{"blob": "hpc-data/badstage/in.txt", "path": "in.txt"}]
+    (bad,) = service.add("bad", "true", input_files=inputs, workdir=str(tmp_path / "blocker" / "sub"))
+    (good,) = service.add("good", "cat in.txt", input_files=inputs, workdir="good")
+    run_until_reported(make_agent(), service, 2)
+    assert service.results[bad].exit_code is None and "staging inputs failed" in (
+        service.results[bad].message or ""
+    )
+    assert service.results[good].exit_code == 0
