@@ -180,19 +180,19 @@ class Agent:
         )
         self._short_tasks = len(response.leases) > free
         self._last_lease = len(response.leases)
+        to_stage: list[Held] = []
         with ledger.lock:
             for lease in response.leases:
                 held = Held(lease, response.output_url, response.output_prefix)
                 if lease.input_files:
                     ledger.staging[held.key] = held
+                    to_stage.append(held)
                 else:
                     ledger.backlog.append(held)
             ledger.cancel(response.cancel, running)
             ledger.drain = response.drain
-        for lease in response.leases:
-            staged = ledger.staging.get((lease.task, lease.attempt)) if lease.input_files else None
-            if staged is not None:  # (gone if the agent re-registered meanwhile)
-                self._stage(staged)
+        for held in to_stage:  # (one a re-register drops meanwhile is ignored when placed)
+            self._stage(held)
         if response.leases or response.cancel:
             self.runner.wakeup()
         return len(response.leases)

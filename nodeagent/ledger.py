@@ -1,7 +1,8 @@
 """What an agent holds, shared by its threads: leased work waiting for a slot, running work, unreported results.
 
 Every index the service leased to this node is in exactly one place here until its result is acknowledged:
-```staging`` (inputs being placed) -> ``backlog`` (leased, not started) -> ``running`` -> ``unreported``. All access goes through the lock.
+``staging`` (inputs being placed) -> ``backlog`` (leased, not started) -> ``running`` -> ``unreported``.
+All access goes through the lock.
 """
 
 from __future__ import annotations
