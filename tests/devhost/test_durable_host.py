@@ -6,6 +6,7 @@ binding, the webhook routes on the same server, host.json settings, the CLI and 
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import httpx
@@ -74,3 +75,30 @@ def test_kill_9_of_the_devhost_mid_orchestration_then_a_restart_finishes_it(tmp_
     assert set(finished) == {str(i) for i in range(8)}
     # At least once: only the step running at the kill may have run twice; finished ones never re-run.
     assert sum(count - 1 for count in finished.values()) <= 1
+
+
+def test_sigterm_does_not_wait_for_a_long_activity_which_runs_again_at_the_next_start(tmp_path):
+    effects = tmp_path / "effects.log"
+    env = {"EFFECTS_LOG": str(effects), "STEP_SECONDS": "60"}
+    host = DevhostProcess.start(APPS / "durable", data_dir=tmp_path / "data", env=env, shutdown_grace=1.0)
+    try:
+        started = httpx.post(host.base_url + "/api/orchestrators/slow_chain", json={"steps": 1}, timeout=10)
+        assert started.status_code == 202
+        eventually(lambda: effects.exists() and "start 0" in effects.read_text(), what="the step to start")
+        began = time.monotonic()
+        assert host.terminate(timeout=30) == 0
+    finally:
+        host.kill()
+    assert time.monotonic() - began < 15  # the grace and the host's own shutdown, not the activity's 60 s
+    assert "end 0" not in effects.read_text()
+
+    env["STEP_SECONDS"] = "0.1"
+    again = DevhostProcess.start(APPS / "durable", data_dir=tmp_path / "data", env=env)
+    try:
+        status = wait_for_output(
+            f"{again.base_url}/runtime/webhooks/durabletask/instances/{started.json()['id']}"
+        )
+    finally:
+        again.terminate()
+    assert status["runtimeStatus"] == "Completed" and status["output"] == [0]
+    assert effects.read_text().splitlines() == ["start 0", "start 0", "end 0"]

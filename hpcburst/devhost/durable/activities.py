@@ -91,11 +91,13 @@ class ActivityRunner:
             self.not_empty.set()
 
     async def stop(self) -> None:
+        """Stop running activities. Sync ones already on a thread are not waited for: their results could no
+        longer be reported, and their rows stay in the store, so they run again at the next start."""
         for worker in self.workers:
             worker.cancel()
         await asyncio.gather(*self.workers, return_exceptions=True)
         self.workers = []
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _spec(self, row: ActivityRow) -> ActivitySpec | None:
         return self.registry.activities.get(row.name)
