@@ -74,10 +74,13 @@ class Ledger:
                 self.cancels[task] = max(self.cancels.get(task, 0), attempts[task])
 
     def take_cancels(self) -> dict[str, int]:
-        """The cancels to apply now; canceled backlog entries are simply dropped (never started)."""
+        """The cancels to apply now; canceled backlog and staging entries are simply dropped (never started;
+        staging that ends later finds nothing to place)."""
         cancels, self.cancels = self.cancels, {}
         if cancels and self.backlog:
             self.backlog = deque(h for h in self.backlog if not canceled(cancels, h.key))
+        if cancels and self.staging:
+            self.staging = {k: h for k, h in self.staging.items() if not canceled(cancels, k)}
         return cancels
 
 

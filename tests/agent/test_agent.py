@@ -254,6 +254,19 @@ def test_a_cancel_answers_the_attempt_the_agent_reported_not_a_retry_leased_with
     assert not ledger.backlog
 
 
+def test_a_canceled_index_whose_inputs_are_still_arriving_is_dropped_not_started() -> None:
+    from hpcburst.domain.protocol import Lease
+    from nodeagent.ledger import Held, Ledger
+
+    lease = Lease(task="j.1.5", job="j", task_id=1, index=5, attempt=1, retry_count=0, job_name="j",
+                  command="true", input_files=[{"blob": "hpc-data/in", "path": "in"}])  # fmt: skip
+    ledger = Ledger(slots=1)
+    ledger.staging[("j.1.5", 1)] = Held(lease, None, "")
+    ledger.cancel(["j.1.5"], sent=ledger.refs())
+    assert ledger.take_cancels() == {"j.1.5": 1}
+    assert not ledger.staging  # so staging's completion finds nothing to start
+
+
 def test_a_retry_leased_before_its_failed_attempt_is_acknowledged_survives_a_heartbeat_in_between(
     service: FakeService, make_agent: Callable[..., Agent], monkeypatch: pytest.MonkeyPatch
 ) -> None:
