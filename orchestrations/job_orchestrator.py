@@ -7,7 +7,8 @@ After ``EVENTS_PER_GENERATION`` events it continues as new, so a 100k-index swee
 a few hundred events per generation.
 
 Input (also what ``continue_as_new`` carries): ``{"job", "batches", "next", "open", "canceled",
-"generation"}``. Output: ``{"job", "state"}`` with the job's final state.
+"generation"}``. Output: ``{"job", "state"}`` with the job's final state (plus ``superseded_by`` when
+a requeue reopened the job under another orchestration before this one closed it).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def orchestrate(context: df.DurableOrchestrationContext) -> Any:
             progress.dispatched(batches)
         if progress.finished:
             result = yield context.call_activity_with_retry(
-                "finish_job", RETRY, {"job": progress.job, "canceled": progress.canceled}
+                "finish_job",
+                RETRY,
+                {"job": progress.job, "canceled": progress.canceled, "instance": context.instance_id},
             )
             if not result.get("open"):
                 return result

@@ -47,10 +47,17 @@ class CompletionService:
         )
         return sorted({d.body["batch"] for d in docs})
 
-    def finish(self, job_id: str) -> dict[str, Any]:
-        """Set the job's final state from its indices: Canceled if canceled, else Failed if any failed."""
+    def finish(self, job_id: str, instance: str | None = None) -> dict[str, Any]:
+        """Set the job's final state from its indices: Canceled if canceled, else Failed if any failed.
+
+        ``instance``: the orchestration asking. A requeue may have reopened the job under a new one
+        meanwhile; the job is then that one's to finish, so it is left as it is (``superseded_by``).
+        """
         while True:
             doc = self._store.get(c.JOBS, job_id, job_id)
+            current = doc.body["instance_id"]
+            if instance is not None and current != instance:
+                return {"job": job_id, "state": doc.body["state"], "superseded_by": current}
             if doc.body["state"] == JobState.CANCELED:
                 self._jobs.cancel_open_tasks(job_id)  # documents a late dispatch may have created
                 final = JobState.CANCELED

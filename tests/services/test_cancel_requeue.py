@@ -71,3 +71,13 @@ def test_a_canceled_index_is_no_longer_held_by_its_node_nor_open_in_its_batch(cl
     asyncio.run(cluster.s.jobs.cancel(job, cluster.orch))
     assert cluster.s.nodes.requeue_node_work("n1", "test") == 0  # nothing left running there
     assert cluster.s.completion.complete_batches(job, [0]) == [0]
+
+
+def test_a_canceled_job_requeued_before_its_orchestration_closed_it_is_left_to_the_new_one(cluster):
+    job = cluster.submit()
+    asyncio.run(cluster.s.jobs.cancel(job, cluster.orch))
+    asyncio.run(cluster.s.jobs.requeue(job, cluster.orch, indices=[2]))
+    late = cluster.s.completion.finish(job, instance=f"job-{job}")  # the canceled run, closing late
+    assert late == {"job": job, "state": "Queued", "superseded_by": f"job-{job}-r1"}
+    view = cluster.s.jobs.view(job)
+    assert (view["state"], view["counts"]["Queued"], view["counts"]["Canceled"]) == ("Queued", 1, 3)
