@@ -3,10 +3,15 @@
 Submission writes the job (Queued), starts its orchestration, then materializes the first batch
 right here, so a small job is leasable before the HTTP response leaves (submit->start latency);
 later batches go through the orchestrator and the dispatch queue.
+
+The coroutines here run on the runtime's event loop, which also serves lease long-polls and the
+Durable engine, so their store work runs in a worker thread: a cancel or requeue may write thousands
+of documents.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +48,21 @@ class JobService:
 
     # --- submit ---
     async def submit(self, spec: JobSpec, orchestrations: Orchestrations, owner: str | None = None) -> Job:
+        job = await asyncio.to_thread(self._create, spec, owner)
+        try:
+            await orchestrations.start(
+                job.instance_id, orchestrator_input(job, next_batch=1, open_batches=[0])
+            )
+        except Exception as e:
+            # Nothing would ever run or finish it: say so on the job instead of leaving it Queued forever.
+            why = f"could not start its orchestration: {e}"
+            await asyncio.to_thread(self._update_job, job.id, _fail_job, why, self._clock())
+            raise
+        await asyncio.to_thread(self._dispatch.materialize, job.id, 0)
+        self._catalog.invalidate()
+        return job
+
+    def _create(self, spec: JobSpec, owner: str | None) -> Job:
         job_id = self._next_id()
         total = sum(index_count(t) for t in spec.tasks)
         size = batch_size_for(total)
@@ -62,16 +82,6 @@ class JobService:
             instance_id=instance_id(job_id),
         )
         self._store.create(c.JOBS, job_id, job_id, job.document())
-        try:
-            await orchestrations.start(
-                job.instance_id, orchestrator_input(job, next_batch=1, open_batches=[0])
-            )
-        except Exception as e:
-            # Nothing would ever run or finish it: say so on the job instead of leaving it Queued forever.
-            self._update_job(job_id, _fail_job, f"could not start its orchestration: {e}", self._clock())
-            raise
-        self._dispatch.materialize(job_id, 0)
-        self._catalog.invalidate()
         return job
 
     def _next_id(self) -> str:
@@ -137,11 +147,15 @@ class JobService:
 
     # --- cancel / requeue ---
     async def cancel(self, job_id: str, orchestrations: Orchestrations) -> Job:
+        job = await asyncio.to_thread(self._cancel, job_id)
+        await orchestrations.raise_event(job.instance_id, {"kind": "cancel"})
+        return job
+
+    def _cancel(self, job_id: str) -> Job:
         job = self._update_job(job_id, _cancel_job, self._clock())
         self.cancel_open_tasks(job_id)
         self._catalog.invalidate(job_id)
         self._signal.notify()  # long-polling agents re-check what they run
-        await orchestrations.raise_event(job.instance_id, {"kind": "cancel"})
         return job
 
     def cancel_open_tasks(self, job_id: str) -> int:
@@ -165,6 +179,15 @@ class JobService:
         self, job_id: str, orchestrations: Orchestrations, indices: list[int] | None = None
     ) -> dict[str, Any]:
         """Failed and Canceled indices (all, or those listed) go back to Queued with fresh retries."""
+        job, requeued = await asyncio.to_thread(self._requeue, job_id, indices)
+        batches = sorted(set(requeued))
+        await self._restart_or_notify(job, batches, orchestrations)
+        self._catalog.invalidate(job_id)
+        self._signal.notify()
+        return {"job": job_id, "requeued": len(requeued), "batches": batches}
+
+    def _requeue(self, job_id: str, indices: list[int] | None) -> tuple[Job, list[int]]:
+        """The job as it was, and the batch of every index put back in the queue."""
         job = self._catalog.get(job_id, fresh=True)
         wanted = None if indices is None else set(indices)
         requeued: list[int] = []  # the batch of every requeued index
@@ -182,13 +205,9 @@ class JobService:
             if page.continuation is None:
                 break
             continuation = page.continuation
-        batches = set(requeued)
         if not requeued and not (job.state == JobState.CANCELED and wanted is None):
             raise InvalidState(f"job {job_id} has no Failed or Canceled indices to requeue")
-        await self._restart_or_notify(job, sorted(batches), orchestrations)
-        self._catalog.invalidate(job_id)
-        self._signal.notify()
-        return {"job": job_id, "requeued": len(requeued), "batches": sorted(batches)}
+        return job, requeued
 
     def _requeue_docs(self, job_id: str, docs: list[Document]) -> list[int]:
         """Requeue ``docs``; on a lost race fall back to one by one (re-reading each). Returns their batches."""
@@ -216,7 +235,7 @@ class JobService:
             return
         generation = int(job.instance_id.rsplit("-r", 1)[1]) + 1 if "-r" in job.instance_id else 1
         new_instance = instance_id(job.id, generation)
-        restarted = self._update_job(job.id, _reopen_job, new_instance)
+        restarted = await asyncio.to_thread(self._update_job, job.id, _reopen_job, new_instance)
         # A canceled job may have batches never dispatched: walk the window again (dispatch is idempotent).
         next_batch = 0 if job.state == JobState.CANCELED else job.batches
         await orchestrations.start(new_instance, orchestrator_input(restarted, next_batch, batches))

@@ -73,6 +73,47 @@ def test_a_canceled_index_is_no_longer_held_by_its_node_nor_open_in_its_batch(cl
     assert cluster.s.completion.complete_batches(job, [0]) == [0]
 
 
+class LoopWatch:
+    """A state store that notes each call made on an event loop's thread (it would stall that loop)."""
+
+    def __init__(self, inner):
+        self.inner, self.on_loop = inner, []
+
+    def __getattr__(self, name):
+        attr = getattr(self.inner, name)
+
+        def call(*args, **kwargs):
+            try:
+                asyncio.get_running_loop()
+                self.on_loop.append(name)
+            except RuntimeError:  # a worker thread: no loop runs here
+                pass
+            return attr(*args, **kwargs)
+
+        return call
+
+
+def test_submit_cancel_and_requeue_do_their_store_work_off_the_event_loop(tmp_path):
+    from hpcburst.domain.job import JobSpec
+    from hpcburst.services.orchestrations import RecordingOrchestrations
+    from hpcburst.services.root import build
+    from hpcburst.storage.state.sqlite import SqliteStateStore
+
+    store = LoopWatch(SqliteStateStore(tmp_path / "state.db"))
+    services, orch = build(store), RecordingOrchestrations()
+
+    async def scenario():
+        job = await services.jobs.submit(
+            JobSpec(tasks=[{"command": "x", "sweep": {"start": 1, "end": 3}}]), orch
+        )
+        await services.jobs.cancel(job.id, orch)
+        return await services.jobs.requeue(job.id, orch)
+
+    assert asyncio.run(scenario())["requeued"] == 3
+    assert store.on_loop == []
+    services.close()
+
+
 def test_a_canceled_job_requeued_before_its_orchestration_closed_it_is_left_to_the_new_one(cluster):
     job = cluster.submit()
     asyncio.run(cluster.s.jobs.cancel(job, cluster.orch))
