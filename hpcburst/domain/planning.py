@@ -27,6 +27,11 @@ def batch_count(total: int, size: int) -> int:
     return -(-total // size)
 
 
+def batch_length(total: int, size: int, batch: int) -> int:
+    """How many indices ``batch`` holds (the last batch may be short), without listing them."""
+    return max(0, min(size, total - batch * size))
+
+
 def batch_members(tasks: Sequence[TaskSpec], size: int, batch: int) -> Iterator[tuple[int, int]]:
     """(task number 1-based, index) of every position in ``batch``, without expanding the whole job."""
     first, last = batch * size, (batch + 1) * size

@@ -12,7 +12,7 @@ from typing import Any
 
 from hpcburst import constants as c
 from hpcburst.domain.leasing import OPEN_BATCH
-from hpcburst.domain.planning import batch_members
+from hpcburst.domain.planning import batch_length
 from hpcburst.domain.states import OPEN_TASK_STATES, JobState, TaskState
 from hpcburst.errors import Conflict
 from hpcburst.services.catalog import JobCatalog
@@ -31,7 +31,7 @@ class CompletionService:
         job = self._catalog.get(job_id)
         done = []
         for batch in batches:
-            size = sum(1 for _ in batch_members(job.tasks, job.batch_size, batch))
+            size = batch_length(job.total, job.batch_size, batch)
             if self._store.count(c.TASKS, job_id, where={"batch": batch}) < size:
                 continue
             if self._store.count(c.TASKS, job_id, where={OPEN_BATCH: batch}) == 0:

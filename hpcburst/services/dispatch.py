@@ -15,7 +15,7 @@ from typing import Any
 
 from hpcburst import constants as c
 from hpcburst.domain.leasing import OPEN_BATCH, reopened
-from hpcburst.domain.planning import batch_members
+from hpcburst.domain.planning import batch_length, batch_members
 from hpcburst.domain.states import TaskState
 from hpcburst.domain.task import task_key
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
@@ -69,11 +69,11 @@ class DispatchService:
     def materialize(self, job_id: str, batch: int) -> bool:
         """Create the task documents of one batch; True when the batch already existed and is done."""
         job = self._catalog.get(job_id, fresh=True)
-        members = list(batch_members(job.tasks, job.batch_size, batch))
         existing = self._store.count(c.TASKS, job_id, where={"batch": batch})
-        if existing >= len(members):
+        if existing >= batch_length(job.total, job.batch_size, batch):
             return self._store.count(c.TASKS, job_id, where={OPEN_BATCH: batch}) == 0
         state = TaskState.CANCELED if job.state.terminal else TaskState.QUEUED
+        members = batch_members(job.tasks, job.batch_size, batch)
         docs = [(task_key(job_id, t, i), _new_task(job_id, t, i, batch, state)) for t, i in members]
         for start in range(0, len(docs), CHUNK):
             self._create_all(job_id, docs[start : start + CHUNK])

@@ -9,7 +9,14 @@ from hpcburst.domain.leasing import (
     priority_order,
     result_accepted,
 )
-from hpcburst.domain.planning import batch_count, batch_members, batch_of, batch_size_for, window_plan
+from hpcburst.domain.planning import (
+    batch_count,
+    batch_length,
+    batch_members,
+    batch_of,
+    batch_size_for,
+    window_plan,
+)
 from hpcburst.domain.protocol import TaskResult
 from hpcburst.domain.states import JobState, Priority
 
@@ -41,6 +48,15 @@ def test_batches_cover_every_index_of_every_task_once():
     members = [m for b in range(batch_count(6, 4)) for m in batch_members(tasks, 4, b)]
     assert members == [(1, 10), (1, 11), (1, 12), (1, 13), (1, 14), (2, 0)]
     assert batch_of(tasks, 4, 2, 0) == 1
+
+
+def test_a_batch_length_is_known_without_listing_its_members():
+    tasks = [TaskSpec(command="a", sweep={"start": 0, "end": 20, "step": 3}), TaskSpec(command="b")]
+    total = 8  # 0, 3, ..., 18 and the basic task's index 0
+    assert [batch_length(total, 3, b) for b in range(4)] == [3, 3, 2, 0]
+    assert [batch_length(total, 3, b) for b in range(4)] == [
+        len(list(batch_members(tasks, 3, b))) for b in range(4)
+    ]
 
 
 def test_the_window_keeps_a_fixed_number_of_batches_open():
