@@ -17,10 +17,8 @@ log = logging.getLogger("hpcburst.functions")
 
 
 @bp.timer_trigger(arg_name="timer", schedule="*/5 * * * * *", run_on_startup=False)
-@bp.durable_client_input(client_name="client")
-async def expire_nodes(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
-    s = services()
-    expired = await asyncio.to_thread(s.nodes.expire)
+async def expire_nodes(timer: func.TimerRequest) -> None:
+    expired = await asyncio.to_thread(services().nodes.expire)
     if expired:
         log.warning("nodes stopped heartbeating, their work was re-queued: %s", ", ".join(expired))
 
