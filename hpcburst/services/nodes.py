@@ -21,7 +21,8 @@ from hpcburst.domain.protocol import (
     RegisterResponse,
     RunningRef,
 )
-from hpcburst.domain.states import NodeState
+from hpcburst.domain.states import NodeState, TaskState
+from hpcburst.domain.task import parse_task_key
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.state.port import Document, StateStore, query_all
@@ -84,7 +85,7 @@ class NodeService:
         state = NodeState(body["state"])
         # One read of what the store says this node runs answers both questions (kill what? lost what?).
         running = self._running_on(req.node)
-        cancel = _stale(req.running, running)
+        cancel = [r.task for r in req.running if _attempt(running.get(r.task)) != r.attempt]
         self._reconcile(req.node, req.running, running)
         return HeartbeatResponse(state=state, drain=state == NodeState.OFFLINE, cancel=cancel)
 
@@ -129,9 +130,27 @@ class NodeService:
         return NodeState(self._store.get(c.NODES, pool, name).body["state"])
 
     def stale(self, node: str, running: list[RunningRef]) -> list[str]:
-        """Task keys the node runs that are no longer its current attempt (canceled or re-leased),
-        from one lookup of what the store has it hold, not one read per key (lease calls ask this)."""
-        return _stale(running, self._running_on(node))
+        """Task keys the node runs that are no longer its current attempt (canceled or re-leased).
+
+        A point read per key, not heartbeat's holder lookup: a lease call names only the processes
+        running (at most the node's slots), while the lookup returns all leased to the node,
+        including a backlog of thousands of short tasks leased ahead.
+        """
+        cancel = []
+        for ref in running:
+            try:
+                job, _, _ = parse_task_key(ref.task)
+                body = self._store.get(c.TASKS, job, ref.task).body
+            except (ValueError, NotFound):
+                cancel.append(ref.task)
+                continue
+            if (
+                body.get("state") != TaskState.RUNNING
+                or body.get("attempt") != ref.attempt
+                or body.get("node") != node
+            ):
+                cancel.append(ref.task)
+        return cancel
 
     # --- operators ---
     def list_nodes(self) -> list[dict[str, Any]]:
@@ -201,11 +220,6 @@ class NodeService:
         if count:
             self._signal.notify()
         return count
-
-
-def _stale(held: list[RunningRef], running: dict[str, Document]) -> list[str]:
-    """Of what a node says it holds, the keys ``running`` (``_running_on``) does not have at that attempt."""
-    return [ref.task for ref in held if _attempt(running.get(ref.task)) != ref.attempt]
 
 
 def _attempt(doc: Document | None) -> int | None:
