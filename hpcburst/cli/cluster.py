@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 
 from hpcburst import constants as c
 from hpcburst.cli.common import console, friendly
-from hpcburst.client.local_cluster import ClusterState, LocalCluster, _alive
+from hpcburst.client.local_cluster import ClusterState, LocalCluster, _alive, default_cluster_dir
 from hpcburst.errors import InvalidState
 
 DataDir = Annotated[
@@ -20,7 +19,7 @@ DataDir = Annotated[
 
 
 def _data_dir(data_dir: Path | None) -> Path:
-    return data_dir or Path(os.environ.get(c.ENV_DATA_DIR, ".hpcburst")) / "cluster"
+    return data_dir or default_cluster_dir()
 
 
 @friendly

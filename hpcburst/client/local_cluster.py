@@ -42,10 +42,15 @@ class ClusterState:
         return cls(**json.loads(path.read_text())) if path.exists() else None
 
 
+def default_cluster_dir(env: dict[str, str] | None = None) -> Path:
+    """Where `hpcburst up` keeps the local cluster unless told otherwise: $HPCBURST_DATA_DIR/cluster."""
+    env = dict(os.environ) if env is None else env
+    return Path(env.get(c.ENV_DATA_DIR, ".hpcburst")) / "cluster"
+
+
 def local_storage_connection(env: dict[str, str] | None = None) -> str | None:
     """The Azurite connection string of the local cluster running under $HPCBURST_DATA_DIR, if any."""
-    env = dict(os.environ) if env is None else env
-    state = ClusterState.load(Path(env.get(c.ENV_DATA_DIR, ".hpcburst")) / "cluster")
+    state = ClusterState.load(default_cluster_dir(env))
     return state.connection if state else None
 
 
