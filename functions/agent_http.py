@@ -1,5 +1,10 @@
 """The node agent API: register, heartbeat, lease (long-poll), report. Agents call out; nothing calls in.
 
+Credentials: register takes the pool's join secret (``hpcburst pool join-token POOL``) or the node's own
+credential, and answers a new per-node ``credential`` when it was the join secret; heartbeat, lease and
+report take that node credential and may only name its own node and pool (else 403). A node that is still
+live cannot be registered again with the join secret (409): a stolen join secret cannot take over leases.
+
 Bodies are the pydantic models of ``hpcburst.domain.protocol`` (JSON). Unknown extra request fields
 are ignored. Errors as in ``functions/jobs_http.py``: 400 names the bad field; 404
 ``{"error": "NotFound"}`` on heartbeat/lease means "register again".
@@ -37,9 +42,11 @@ import asyncio
 import azure.durable_functions as df
 import azure.functions as func
 
+from functions.auth import JOIN, NODE, caller
 from functions.durable_port import poke
 from functions.http_common import handles_errors, json_response, parse
 from hpcburst.domain.protocol import HeartbeatRequest, LeaseRequest, RegisterRequest, ReportRequest
+from hpcburst.services.nodes import check_node
 from hpcburst.services.root import services
 
 bp = df.Blueprint()
@@ -49,26 +56,35 @@ ANON = func.AuthLevel.ANONYMOUS
 @bp.route(route="agent/register", methods=["POST"], auth_level=ANON)
 @handles_errors
 def agent_register(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(services().nodes.register(parse(RegisterRequest, req)))
+    who = caller(req, JOIN, NODE)
+    return json_response(services().nodes.register(parse(RegisterRequest, req), who))
 
 
 @bp.route(route="agent/heartbeat", methods=["POST"], auth_level=ANON)
 @handles_errors
 def agent_heartbeat(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(services().nodes.heartbeat(parse(HeartbeatRequest, req)))
+    who = caller(req, NODE)
+    request = parse(HeartbeatRequest, req)
+    check_node(who, request.node, request.pool)
+    return json_response(services().nodes.heartbeat(request))
 
 
 @bp.route(route="agent/lease", methods=["POST"], auth_level=ANON)
 @handles_errors
 async def agent_lease(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(await services().lease.lease(parse(LeaseRequest, req)))
+    who = caller(req, NODE)
+    request = parse(LeaseRequest, req)
+    check_node(who, request.node, request.pool)
+    return json_response(await services().lease.lease(request))
 
 
 @bp.route(route="agent/report", methods=["POST"], auth_level=ANON)
 @bp.durable_client_input(client_name="client")
 @handles_errors
 async def agent_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    who = caller(req, NODE)
     request = parse(ReportRequest, req)
+    check_node(who, request.node, None)
     outcome = await asyncio.to_thread(services().report.report, request)
     for instance, job, batch in outcome.completed:
         await poke(client, instance, {"kind": "batch_done", "job": job, "batch": batch})

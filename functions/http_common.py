@@ -11,17 +11,20 @@ import functools
 import inspect
 import json
 import logging
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
-from hpcburst.errors import HpcBurstError, InvalidSpec, error_body, http_status
+from hpcburst.constants import ENV_MAX_BODY
+from hpcburst.errors import HpcBurstError, InvalidSpec, PayloadTooLarge, error_body, http_status
 
 log = logging.getLogger("hpcburst.functions")
 M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"
+DEFAULT_MAX_BODY = 1024 * 1024
 
 
 def json_response(body: Any, status: int = 200) -> func.HttpResponse:
@@ -38,7 +41,10 @@ def error_response(error: BaseException) -> func.HttpResponse:
     status = http_status(error)
     if not isinstance(error, HpcBurstError):
         log.exception("unexpected error", exc_info=error)
-    return func.HttpResponse(json.dumps(error_body(error)), status_code=status, mimetype=JSON)
+    headers = {"WWW-Authenticate": 'Bearer realm="hpcburst"'} if status == 401 else None
+    return func.HttpResponse(
+        json.dumps(error_body(error)), status_code=status, mimetype=JSON, headers=headers
+    )
 
 
 def invalid_spec(error: ValidationError) -> InvalidSpec:
@@ -51,8 +57,24 @@ def invalid_spec(error: ValidationError) -> InvalidSpec:
     return InvalidSpec("; ".join(problems), field=field)
 
 
+def max_body() -> int:
+    return int(os.environ.get(ENV_MAX_BODY) or DEFAULT_MAX_BODY)
+
+
+def body_of(req: func.HttpRequest) -> bytes:
+    """The raw body; PayloadTooLarge (413) past the configured cap, so nothing oversized reaches the store."""
+    body = req.get_body()
+    limit = max_body()
+    if len(body) > limit:
+        raise PayloadTooLarge(
+            f"request body is {len(body)} bytes; the limit is {limit} ({ENV_MAX_BODY})", limit=limit
+        )
+    return body
+
+
 def parse(model: type[M], req: func.HttpRequest) -> M:
     """The request body as ``model``; InvalidSpec (400) when it is not JSON or does not validate."""
+    body_of(req)
     try:
         data = req.get_json()
     except ValueError:

@@ -1,11 +1,14 @@
 """The client HTTP API for jobs (the CLI and the ``Scheduler`` SDK speak this).
 
-All bodies are JSON. Errors: ``{"error": <type>, "message": ..., "details": {...}}`` with status 400
+Every call needs a user's bearer token (``Authorization: Bearer ...``); a user sees and acts on their own
+jobs only (another user's job is 404, as a missing one), an admin on every job, and environment values of
+another user's job are shown as ``***``. All bodies are JSON. Errors: 401 without a valid token, 403 for a
+node credential, ``{"error": <type>, "message": ..., "details": {...}}`` with status 400
 (bad input; ``details.field`` names the field, e.g. ``tasks.0.sweep.step``), 404 (no such job or
 index), 409 (InvalidState: e.g. cancel a finished job), 500.
 
 POST /api/jobs  -> 201 Job
-    body: JobSpec {"name"?, "owner"?, "priority"?: "Lowest|BelowNormal|Normal|AboveNormal|Highest",
+    body: JobSpec {"name"?, "priority"?: "Lowest|BelowNormal|Normal|AboveNormal|Highest",
            "pool"?, "never_burst"?: false, "tasks": [TaskSpec, ...]}
     TaskSpec {"command": "cmd line" | ["argv", ...], "sweep"?: {"start", "end", "step"?: 1},
               "name"?, "environment"?: {K: V}, "workdir"?, "stdout"?, "stderr"?, "max_run_time"?: secs,
@@ -34,8 +37,9 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
+from functions.auth import caller
 from functions.durable_port import DurableOrchestrations
-from functions.http_common import handles_errors, json_response, parse, query_int
+from functions.http_common import body_of, handles_errors, json_response, parse, query_int
 from hpcburst.domain.job import JobSpec
 from hpcburst.errors import InvalidSpec
 from hpcburst.services.root import services
@@ -48,9 +52,9 @@ ANON = func.AuthLevel.ANONYMOUS
 @bp.durable_client_input(client_name="client")
 @handles_errors
 async def submit_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    who = caller(req)
     spec = parse(JobSpec, req)
-    owner = req.headers.get("x-hpcburst-user")
-    job = await services().jobs.submit(spec, DurableOrchestrations(client), owner=owner)
+    job = await services().jobs.submit(spec, DurableOrchestrations(client), owner=who.name)
     return json_response({"id": job.id, **job.document()}, status=201)
 
 
@@ -58,6 +62,7 @@ async def submit_job(req: func.HttpRequest, client: df.DurableOrchestrationClien
 @handles_errors
 def list_jobs(req: func.HttpRequest) -> func.HttpResponse:
     jobs, token = services().jobs.list_jobs(
+        caller(req),
         state=req.params.get("state") or None,
         owner=req.params.get("owner") or None,
         limit=query_int(req, "limit", 50),
@@ -69,14 +74,15 @@ def list_jobs(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="jobs/{job}", methods=["GET"], auth_level=ANON)
 @handles_errors
 def view_job(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(services().jobs.view(req.route_params["job"]))
+    return json_response(services().jobs.view(req.route_params["job"], caller(req)))
 
 
 @bp.route(route="jobs/{job}/cancel", methods=["POST"], auth_level=ANON)
 @bp.durable_client_input(client_name="client")
 @handles_errors
 async def cancel_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    job = await services().jobs.cancel(req.route_params["job"], DurableOrchestrations(client))
+    who = caller(req)
+    job = await services().jobs.cancel(req.route_params["job"], DurableOrchestrations(client), who)
     return json_response({"id": job.id, **job.document()})
 
 
@@ -84,13 +90,16 @@ async def cancel_job(req: func.HttpRequest, client: df.DurableOrchestrationClien
 @bp.durable_client_input(client_name="client")
 @handles_errors
 async def requeue_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    who = caller(req)
     indices = _indices(req)
-    result = await services().jobs.requeue(req.route_params["job"], DurableOrchestrations(client), indices)
+    result = await services().jobs.requeue(
+        req.route_params["job"], DurableOrchestrations(client), who, indices
+    )
     return json_response(result)
 
 
 def _indices(req: func.HttpRequest) -> list[int] | None:
-    if not req.get_body():
+    if not body_of(req):
         return None
     try:
         body = req.get_json()
@@ -105,6 +114,7 @@ def _indices(req: func.HttpRequest) -> list[int] | None:
 def list_tasks(req: func.HttpRequest) -> func.HttpResponse:
     tasks, token = services().results.tasks(
         req.route_params["job"],
+        caller(req),
         state=req.params.get("state") or None,
         limit=query_int(req, "limit", 100),
         continuation=req.params.get("continuation") or None,
@@ -115,12 +125,14 @@ def list_tasks(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="jobs/{job}/tasks/{index}", methods=["GET"], auth_level=ANON)
 @handles_errors
 def view_task(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(services().results.task(req.route_params["job"], req.route_params["index"]))
+    who = caller(req)
+    return json_response(services().results.task(req.route_params["job"], req.route_params["index"], who))
 
 
 @bp.route(route="jobs/{job}/tasks/{index}/output", methods=["GET"], auth_level=ANON)
 @handles_errors
 def task_output(req: func.HttpRequest) -> func.HttpResponse:
+    who = caller(req)
     stream = req.params.get("stream", "stdout")
-    data = services().results.output(req.route_params["job"], req.route_params["index"], stream)
+    data = services().results.output(req.route_params["job"], req.route_params["index"], stream, who)
     return func.HttpResponse(data, status_code=200, mimetype="application/octet-stream")

@@ -12,6 +12,9 @@ TASKS = "tasks"  # pk = job id; id = f"{job_id}.{index}" (one document per sweep
 NODES = "nodes"  # pk = pool name
 SESSIONS = "sessions"  # pk = session id (SOA, roadmap)
 PACKAGES = "packages"  # pk = package name
+USERS = "users"  # pk = USERS (one partition: few users); id = user name
+TOKENS = "tokens"  # pk = TOKENS; id = public token id (first hex digits of the secret's sha256)
+POOLS = "pools"  # pk = POOLS; id = pool name
 
 # Top-level document fields each container can be queried by (indexed in SQLite; Cosmos indexes all).
 INDEXED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -21,6 +24,9 @@ INDEXED_FIELDS: dict[str, tuple[str, ...]] = {
     NODES: ("state", "pool", "last_heartbeat"),
     SESSIONS: ("state", "owner"),
     PACKAGES: ("name", "version"),
+    USERS: ("admin",),
+    TOKENS: ("kind", "subject"),
+    POOLS: ("created_at",),
 }
 
 # --- blob containers ---
@@ -38,7 +44,9 @@ QUEUE_INLINE_LIMIT = 48 * 1024
 
 # --- environment variables (user-facing contract) ---
 ENV_URL = "HPCBURST_URL"  # CLI/SDK: where the cluster's HTTP API is
-ENV_TOKEN = "HPCBURST_TOKEN"  # CLI/SDK/agent: bearer token (roadmap: per-user tokens)
+ENV_TOKEN = "HPCBURST_TOKEN"  # CLI/SDK: a user's bearer token (`hpcburst user add` prints one)
+ENV_JOIN_TOKEN = "HPCBURST_JOIN_TOKEN"  # agent: the pool's join secret (`hpcburst pool join-token POOL`)
+ENV_MAX_BODY = "HPCBURST_MAX_BODY_BYTES"  # service: largest request body accepted (default 1 MiB)
 ENV_STATE_BACKEND = "HPCBURST_STATE_BACKEND"  # "sqlite" (default) | "cosmos"
 ENV_SQLITE_PATH = "HPCBURST_SQLITE_PATH"
 ENV_COSMOS_ENDPOINT = "HPCBURST_COSMOS_ENDPOINT"

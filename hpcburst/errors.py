@@ -24,11 +24,18 @@ class InvalidSpec(HpcBurstError):
     status = 400
 
 
-class Unauthorized(HpcBurstError):
+class Unauthenticated(HpcBurstError):
+    """No credential, or one that is not valid (HTTP 401)."""
+
     status = 401
 
 
+Unauthorized = Unauthenticated  # the older name: a 401 always reads "Unauthenticated" on the wire
+
+
 class Forbidden(HpcBurstError):
+    """The caller is known but may not do this (HTTP 403): e.g. a node credential calling a user endpoint."""
+
     status = 403
 
 

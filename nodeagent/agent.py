@@ -30,8 +30,9 @@ from hpcburst.domain.protocol import (
     TaskResult,
 )
 from hpcburst.domain.states import NodeState
-from hpcburst.errors import ConfigError
+from hpcburst.errors import ConfigError, Unauthenticated
 from nodeagent.api import AgentApi
+from nodeagent.credential import CREDENTIAL_FILE, Credentials
 from nodeagent.environment import base_environment, task_environment
 from nodeagent.ledger import Finished, Held, Ledger, RunKey, canceled
 from nodeagent.outputs import Output, OutputWriter
@@ -51,7 +52,7 @@ class AgentConfig:
     slots: int = 1
     workdir: Path = field(default_factory=lambda: Path.cwd())
     package_root: Path | None = None
-    token: str | None = None
+    join_token: str | None = None  # the pool's join secret (HPCBURST_JOIN_TOKEN)
     cloud: bool = False
     lease_wait: float = 20.0  # long-poll seconds (capped by the service's max_lease_wait)
     report_interval: float = 0.05  # seconds results may wait to share a report call
@@ -64,13 +65,16 @@ class Agent:
         config: AgentConfig,
         runner: ProcessRunner | None = None,
         outputs: OutputWriter | None = None,
-        api: Callable[[str, str | None], AgentApi] = AgentApi,
+        api: Callable[[str, Callable[[], str | None]], AgentApi] = AgentApi,
     ) -> None:
         self.config = config
         self.ledger = Ledger(config.slots)
         self.runner = runner or ProcessRunner()
         self.outputs = outputs or OutputWriter(config.node)
         self.registration: RegisterResponse | None = None
+        self.credentials = Credentials(
+            config.workdir / CREDENTIAL_FILE, config.url, config.pool, config.node, config.join_token
+        )
         self._api_type = api
         self._apis = threading.local()
         self._register_lock = threading.Lock()
@@ -89,7 +93,7 @@ class Agent:
     def api(self) -> AgentApi:
         """This thread's connection to the service."""
         if not hasattr(self._apis, "api"):
-            self._apis.api = self._api_type(self.config.url, self.config.token)
+            self._apis.api = self._api_type(self.config.url, self.credentials.current)
         return self._apis.api  # type: ignore[no-any-return]
 
     def register(self) -> RegisterResponse:
@@ -102,7 +106,14 @@ class Agent:
                 cloud=self.config.cloud,
             )
             again = self.registration is not None
-            self.registration = self.api().register(request)
+            try:
+                self.registration = self.api().register(request)
+            except Unauthenticated:
+                if not (self.credentials.has_node_credential() and self.credentials.forget()):
+                    raise  # no credential the service accepts: an admin must give this node a join token
+                self.registration = self.api().register(request)  # the node credential was revoked
+            if self.registration.credential:
+                self.credentials.adopt(self.registration.credential)
             with self.ledger.lock:
                 if again:  # registering re-queues what the service thought this node held
                     self.ledger.backlog.clear()

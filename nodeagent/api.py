@@ -6,9 +6,11 @@ lease never delays a heartbeat or a report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
-from hpcburst.client.http import auth_headers, send, unwrap
+from hpcburst.client.http import send, unwrap
 from hpcburst.domain.protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
@@ -24,9 +26,12 @@ CALL_TIMEOUT = 30.0  # seconds for any call beyond its long-poll wait
 
 
 class AgentApi:
-    def __init__(self, url: str, token: str | None = None) -> None:
+    def __init__(self, url: str, token: Callable[[], str | None] | str | None = None) -> None:
+        """``token``: the bearer secret, or a callable asked before every call (credentials change when
+        the agent registers)."""
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, headers=auth_headers(token), timeout=CALL_TIMEOUT)
+        self._token = token if callable(token) else (lambda: token)  # type: ignore[return-value]
+        self._http = httpx.Client(base_url=self.url, timeout=CALL_TIMEOUT)
 
     def register(self, request: RegisterRequest) -> RegisterResponse:
         return RegisterResponse.model_validate(
@@ -52,4 +57,6 @@ class AgentApi:
         self._http.close()
 
     def _post(self, path: str, body: object, timeout: float = CALL_TIMEOUT) -> object:
-        return unwrap(send(self._http, self.url, "POST", path, json=body, timeout=timeout))
+        token = self._token()
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        return unwrap(send(self._http, self.url, "POST", path, json=body, timeout=timeout, headers=headers))

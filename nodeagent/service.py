@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from hpcburst.errors import HpcBurstError, NotFound
+from hpcburst.errors import HpcBurstError, NotFound, Unauthenticated
 from nodeagent.agent import Agent
 from nodeagent.packages import SYNC_INTERVAL, sync_packages
 
@@ -131,6 +131,11 @@ class AgentService:
             return result
         except NotFound:
             log.warning("%s: the service does not know this node; registering again", what)
+            self._retrying(self.agent.register, "register")
+        except Unauthenticated:
+            log.warning("%s: the service refused this node's credential (revoked?); registering again", what)
+            if self.agent.credentials.has_node_credential():
+                self.agent.credentials.forget()
             self._retrying(self.agent.register, "register")
         except Exception as e:  # noqa: BLE001 - a loop must outlive any one failed call
             backoff = self._backoff[what] = min(MAX_BACKOFF, max(0.1, self._backoff.get(what, 0.0) * 2))

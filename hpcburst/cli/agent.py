@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from hpcburst.cli.common import friendly
 
+
+@friendly
 def agent(
     pool: str = typer.Option("default", "--pool", help="Node group this node belongs to."),
     slots: int = typer.Option(None, "--slots", min=1, help="Indices run at once (default: CPU count)."),
@@ -12,7 +15,14 @@ def agent(
     workdir: str = typer.Option(None, "--workdir", help="Root of task working directories."),
     url: str = typer.Option(None, "--url", envvar="HPCBURST_URL", help="The cluster's API URL."),
     cloud: bool = typer.Option(False, "--cloud", help="This node is a burst (cloud) worker."),
+    join_token: str = typer.Option(
+        None,
+        "--join-token",
+        envvar="HPCBURST_JOIN_TOKEN",
+        help="The pool's join secret (`hpcburst pool join-token`).",
+    ),
+    insecure: bool = typer.Option(False, "--insecure", help="Allow a plain-http URL to another machine."),
 ) -> None:
     from nodeagent.main import make_config, serve
 
-    serve(make_config(url, pool, slots, node, workdir, cloud))
+    serve(make_config(url, pool, slots, node, workdir, cloud, join_token, insecure))

@@ -20,7 +20,16 @@ DataDir = Annotated[
         "--data-dir", help="Durable state, function keys, timer status (default: APP_DIR/.hpcburst/devhost)."
     ),
 ]
-Bind = Annotated[str, typer.Option("--host", help="Address to listen on (as `func start`: all interfaces).")]
+Bind = Annotated[
+    str, typer.Option("--host", help="Address to listen on (default: this machine only; 0.0.0.0 for all).")
+]
+EnableAuth = Annotated[
+    bool,
+    typer.Option(
+        "--enable-auth",
+        help="Demand function keys for function/admin auth levels (as `func start --enableAuth`).",
+    ),
+]
 Grace = Annotated[
     float, typer.Option("--shutdown-grace", hidden=True, help="Seconds running functions get at shutdown.")
 ]
@@ -35,10 +44,12 @@ def devhost(
     app_dir: AppDir = ".",
     port: Port = None,
     data_dir: DataDir = None,
-    host: Bind = "0.0.0.0",
+    host: Bind = "127.0.0.1",
     grace: Grace = 10.0,
     lease: Lease = 600.0,
+    enable_auth: EnableAuth = False,
 ) -> None:
     from hpcburst.devhost.runner import run
 
-    raise typer.Exit(run(Path(app_dir), port, Path(data_dir) if data_dir else None, host, grace, lease))
+    directory = Path(data_dir) if data_dir else None
+    raise typer.Exit(run(Path(app_dir), port, directory, host, grace, lease, enable_auth))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated, Any
 
 import typer
@@ -59,7 +58,7 @@ def submit(
 ) -> None:
     """Submit a job: one command, or a parametric sweep with `*` replaced by each index."""
     with scheduler() as s:
-        job = s.create_job(name=name, priority=priority, pool=pool, owner=getpass.getuser())
+        job = s.create_job(name=name, priority=priority, pool=pool)
         job.add_task(
             s.create_task(
                 command_line(command),

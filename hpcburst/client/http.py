@@ -23,9 +23,23 @@ def cluster_url(url: str | None = None) -> str:
     return (url or os.environ.get(c.ENV_URL) or DEFAULT_URL).rstrip("/")
 
 
-def auth_headers(token: str | None = None) -> dict[str, str]:
-    token = token if token is not None else os.environ.get(c.ENV_TOKEN)
+def auth_headers(token: str | None = None, url: str | None = None) -> dict[str, str]:
+    token = resolve_token(token, url)
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def resolve_token(token: str | None = None, url: str | None = None) -> str | None:
+    """The user token to send: the argument, else HPCBURST_TOKEN, else the admin token `hpcburst up` keeps
+    for the local cluster (only when ``url`` is that cluster's, so it never travels to another host)."""
+    if token:
+        return token
+    if os.environ.get(c.ENV_TOKEN):
+        return os.environ[c.ENV_TOKEN]
+    if url is None:
+        return None
+    from hpcburst.client.local_cluster import local_admin_token  # not at the top: it loads more
+
+    return local_admin_token(url)
 
 
 def error_from(response: httpx.Response) -> errors.HpcBurstError:

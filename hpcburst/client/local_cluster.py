@@ -18,10 +18,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hpcburst import constants as c
+from hpcburst.client.local_access import ADMIN_TOKEN_FILE, LocalAccess
 from hpcburst.emulators import REPO_ROOT, free_port, start_azurite
 from hpcburst.errors import ClusterUnreachable, ConfigError
 
 STATE_FILE = "cluster.json"
+
 START_TIMEOUT = 60.0
 
 
@@ -48,6 +50,18 @@ def default_cluster_dir(env: dict[str, str] | None = None) -> Path:
     return Path(env.get(c.ENV_DATA_DIR, ".hpcburst")) / "cluster"
 
 
+def local_admin_token(url: str, env: dict[str, str] | None = None) -> str | None:
+    """The admin token `hpcburst up` wrote for the local cluster, when ``url`` is that cluster's."""
+    directory = default_cluster_dir(env)
+    state = ClusterState.load(directory)
+    if state is None or state.url.rstrip("/") != url.rstrip("/"):
+        return None
+    try:
+        return (directory / ADMIN_TOKEN_FILE).read_text().strip() or None
+    except OSError:
+        return None
+
+
 def local_storage_connection(env: dict[str, str] | None = None) -> str | None:
     """The Azurite connection string of the local cluster running under $HPCBURST_DATA_DIR, if any."""
     state = ClusterState.load(default_cluster_dir(env))
@@ -67,6 +81,7 @@ class LocalCluster:
         self.app_dir = app_dir
         self.extra_env = env or {}
         self.state: ClusterState | None = None
+        self._access: LocalAccess | None = None
 
     @property
     def url(self) -> str:
@@ -80,12 +95,24 @@ class LocalCluster:
         self.state.save()
         try:
             self.start_runtime()
+            self.access().admin_token()
             for n in range(1, agents + 1):
                 self.start_agent(f"local-{n}", slots=slots, pool=pool)
         except BaseException:
             self.stop()
             raise
         return self.state
+
+    # --- credentials ---
+    def access(self) -> LocalAccess:
+        """Users, tokens and join secrets of this cluster, written straight into its state store."""
+        if self._access is None:
+            self._access = LocalAccess(self.data_dir, self.env())
+        return self._access
+
+    @property
+    def admin_token(self) -> str:
+        return self.access().admin_token()
 
     # --- parts ---
     def env(self) -> dict[str, str]:
@@ -112,7 +139,7 @@ class LocalCluster:
         assert self.state is not None
         cmd = [sys.executable, "-m", "nodeagent", "--url", self.url, "--node", name, "--pool", pool,
                "--slots", str(slots), "--workdir", str(self.data_dir / "agents" / name)]  # fmt: skip
-        env = self.env()
+        env = {**self.env(), c.ENV_JOIN_TOKEN: self.access().join_token(pool)}
         if cloud:
             cmd.append("--cloud")
             env.pop(c.ENV_STORAGE_CONNECTION, None)
@@ -131,6 +158,9 @@ class LocalCluster:
             self.state = ClusterState.load(self.data_dir)
         if self.state is None:
             return
+        if self._access is not None:
+            self._access.close()
+            self._access = None
         stop_parts(self.state)
         (self.data_dir / STATE_FILE).unlink(missing_ok=True)
 

@@ -30,7 +30,7 @@ TERMINAL = {s.value for s in JobState if s.terminal}
 class Scheduler:
     def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0) -> None:
         self.url = cluster_url(url)
-        self._http = httpx.Client(base_url=self.url, headers=auth_headers(token), timeout=timeout)
+        self._http = httpx.Client(base_url=self.url, headers=auth_headers(token, self.url), timeout=timeout)
 
     @classmethod
     def connect(cls, url: str | None = None, token: str | None = None) -> Scheduler:

@@ -69,7 +69,12 @@ class HttpTriggers:
     """The HTTP functions of an app behind one route table."""
 
     def __init__(
-        self, specs: Iterable[FunctionSpec], invoker: Invoker, keys: Keys, route_prefix: str
+        self,
+        specs: Iterable[FunctionSpec],
+        invoker: Invoker,
+        keys: Keys,
+        route_prefix: str,
+        enable_auth: bool = True,
     ) -> None:
         self.specs = {s.name: s for s in specs if s.trigger_type == HTTP}
         routes = [
@@ -82,6 +87,9 @@ class HttpTriggers:
         self.router = Router(routes)
         self.invoker = invoker
         self.keys = keys
+        self.enable_auth = (
+            enable_auth  # False: auth levels are not checked (as `func start` without --enableAuth)
+        )
         self.prefix = route_prefix.strip("/")
 
     def _strip_prefix(self, path: str) -> str | None:
@@ -100,7 +108,7 @@ class HttpTriggers:
             return error_response(404, "NotFound", f"no function answers {request.method} {request.path}")
         route, params = found
         spec = self.specs[route.function]
-        if not self.keys.allows(spec.auth_level, key_of(request.headers, request.query)):
+        if self.enable_auth and not self.keys.allows(spec.auth_level, key_of(request.headers, request.query)):
             return error_response(
                 401,
                 "Unauthorized",

@@ -52,6 +52,7 @@ def run(
     bind: str,
     grace: float = 10.0,
     queue_lease: float = PROCESSING_LEASE,
+    enable_auth: bool = False,
 ) -> int:
     _configure_logging()
     host = DevHost(
@@ -63,6 +64,7 @@ def run(
         queue_lease_seconds=queue_lease,
         out=lambda text: print(text, flush=True),
         apply_log_level=True,
+        enable_auth=enable_auth,
     )
     try:
         asyncio.run(serve(host))

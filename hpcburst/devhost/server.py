@@ -52,6 +52,7 @@ class DevHost:
         shutdown_grace: float = 10.0,
         out: Callable[[str], None] = print,
         apply_log_level: bool = False,
+        enable_auth: bool = False,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.data_dir = Path(data_dir).resolve() if data_dir else self.app_dir / DATA_SUBDIR
@@ -61,6 +62,9 @@ class DevHost:
         self.grace = shutdown_grace
         self.out = out
         self.apply_log_level = apply_log_level  # a process sets host.json's level on its root logger
+        # As `func start`: function and admin auth levels are checked only with --enable-auth. The app's own
+        # authentication (bearer tokens) is separate and always on.
+        self.enable_auth = enable_auth
         self.port: int | None = None
         self.specs: list[FunctionSpec] = []
         self.engine: Any = None
@@ -110,7 +114,7 @@ class DevHost:
         self.keys = load_keys(self.data_dir)
         self.engine = build_engine(self.specs, self.data_dir, config.durable)
         self.invoker = Invoker(str(self.app_dir), self._queues, self._client_binding if self.engine else None)
-        http = HttpTriggers(self.specs, self.invoker, self.keys, config.route_prefix)
+        http = HttpTriggers(self.specs, self.invoker, self.keys, config.route_prefix, self.enable_auth)
         self._listeners = self._queue_listeners(config)
         self._timers = self._timer_runners()
         port = self.requested_port if self.requested_port is not None else settings.local_http_port or 7071
@@ -214,7 +218,7 @@ class DevHost:
         lines = ["", "Functions:", ""]
         for spec in self.specs:
             lines += [f"\t{describe(spec, shown, route_prefix)}", ""]
-        if self.keys is not None:
+        if self.keys is not None and self.enable_auth:
             lines.append(f"Function keys: {self.keys.path} (or set HPCBURST_DEVHOST_FUNCTION_KEY)")
         lines.append(f"Data: {self.data_dir}")
         lines.append(f"Host started: listening on http://{self.host}:{self.port}")

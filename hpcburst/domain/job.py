@@ -12,11 +12,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hpcburst.domain.identity import Principal
 from hpcburst.domain.staging import InputFile, OutputFile
 from hpcburst.domain.states import JobState, Priority
 
+# Caps, so nothing oversized reaches a state document (Cosmos DB allows 2 MB per document).
 MAX_INDICES_PER_JOB = 10_000_000
+MAX_TASKS_PER_JOB = 1000
+MAX_COMMAND = 32 * 1024  # bytes of one command line (Linux allows 128 KiB per argument, cmd.exe 8 KiB)
+MAX_ENV_VARS = 256
+MAX_ENV_BYTES = 64 * 1024  # all names and values of one task
+MAX_PATH = 1024
+MAX_FILES = 1000  # input or output file specs per task
+MAX_JOB_DOCUMENT = 1024 * 1024  # the whole job as stored
 _NAME = Field(default=None, max_length=200)
+_PATH = Field(default=None, max_length=MAX_PATH)
 
 
 class SweepRange(BaseModel):
@@ -41,17 +51,19 @@ class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = _NAME
-    command: str = Field(min_length=1, description="command line, run by the shell; `*` is the index")
+    command: str = Field(
+        min_length=1, max_length=MAX_COMMAND, description="command line, run by the shell; `*` is the index"
+    )
     sweep: SweepRange | None = None
     environment: dict[str, str] = Field(default_factory=dict)
-    workdir: str | None = None
-    stdout: str | None = None  # file path on the node (relative to workdir); `*` is the index
-    stderr: str | None = None
+    workdir: str | None = _PATH
+    stdout: str | None = _PATH  # file path on the node (relative to workdir); `*` is the index
+    stderr: str | None = _PATH
     max_run_time: float | None = Field(default=None, gt=0, description="seconds; the index is killed after")
     retries: int = Field(default=0, ge=0, le=100, description="re-runs of a failed index")
     max_running: int | None = Field(default=None, ge=1, description="cap on indices running at once")
-    input_files: list[InputFile] = Field(default_factory=list)  # blobs placed in the workdir first
-    output_files: list[OutputFile] = Field(default_factory=list)  # workdir files uploaded after
+    input_files: list[InputFile] = Field(default_factory=list, max_length=MAX_FILES)  # placed before
+    output_files: list[OutputFile] = Field(default_factory=list, max_length=MAX_FILES)  # uploaded after
 
     @field_validator("command", mode="before")
     @classmethod
@@ -71,9 +83,16 @@ class TaskSpec(BaseModel):
     @field_validator("environment")
     @classmethod
     def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if not key or "=" in key or "\0" in key:
-                raise ValueError(f"environment variable name {key!r} is not valid")
+        if len(value) > MAX_ENV_VARS:
+            raise ValueError(f"at most {MAX_ENV_VARS} environment variables, not {len(value)}")
+        for key, item in value.items():
+            if not key or "=" in key or "\0" in key or len(key) > 256:
+                raise ValueError(f"environment variable name {key[:50]!r} is not valid")
+            if "\0" in item:
+                raise ValueError(f"environment variable {key!r} holds a NUL character")
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in value.items())
+        if size > MAX_ENV_BYTES:
+            raise ValueError(f"environment is {size} bytes; at most {MAX_ENV_BYTES}")
         return value
 
 
@@ -87,7 +106,7 @@ class JobSpec(BaseModel):
     priority: Priority = Priority.NORMAL
     pool: str | None = Field(default=None, max_length=100, description="node group the job must run on")
     never_burst: bool = False  # roadmap: keep this job on on-premises nodes
-    tasks: list[TaskSpec] = Field(min_length=1, max_length=1000)
+    tasks: list[TaskSpec] = Field(min_length=1, max_length=MAX_TASKS_PER_JOB)
 
     @model_validator(mode="after")
     def _bounded(self) -> JobSpec:
@@ -96,6 +115,9 @@ class JobSpec(BaseModel):
         total = sum(index_count(t) for t in self.tasks)
         if total > MAX_INDICES_PER_JOB:
             raise ValueError(f"a job may hold at most {MAX_INDICES_PER_JOB} indices, this one has {total}")
+        size = len(self.model_dump_json())
+        if size > MAX_JOB_DOCUMENT:
+            raise ValueError(f"the job is {size} bytes as stored; at most {MAX_JOB_DOCUMENT}")
         return self
 
 
@@ -125,3 +147,17 @@ class Job(BaseModel):
     @classmethod
     def from_document(cls, id: str, body: dict[str, Any]) -> Job:
         return cls.model_validate({**body, "id": id})
+
+
+HIDDEN = "***"
+
+
+def shown_to(who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """A job document as ``who`` may see it: environment values of another user's job are hidden
+    (an admin sees the variable names, never their values: they often hold secrets)."""
+    if who.name == body.get("owner") and who.is_user:
+        return body
+    tasks = [
+        {**t, "environment": {k: HIDDEN for k in t.get("environment", {})}} for t in body.get("tasks", [])
+    ]
+    return {**body, "tasks": tasks}

@@ -19,6 +19,7 @@ class Node(BaseModel):
     hostname: str | None = None
     cloud: bool = False  # a burst worker (vs. an on-premises machine)
     running: int = 0  # indices it reported running at its last heartbeat
+    credential_id: str | None = None  # public id of its node credential (revoked when a new holder joins)
 
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -49,6 +49,9 @@ class RegisterResponse(BaseModel):
     # The storage grant (the outputs container URL with a SAS), so a node holding no storage key can
     # read packages and inputs and write outputs from the start; None: use the node's own connection.
     output_url: str | None = None
+    # A new per-node credential (bound to this pool and node) when the caller joined with the pool's join
+    # secret; None when it re-registered with its own. Heartbeat, lease and report need it.
+    credential: str | None = None
 
 
 class HeartbeatRequest(_Request):

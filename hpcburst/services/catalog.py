@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from hpcburst import constants as c
+from hpcburst.domain.identity import Principal
 from hpcburst.domain.job import Job
 from hpcburst.domain.states import JobState
 from hpcburst.errors import NotFound
@@ -21,6 +22,7 @@ from hpcburst.storage.state.port import StateStore, query_all
 ACTIVE_STATES = [JobState.QUEUED.value, JobState.RUNNING.value]
 META_PARTITION = "_meta"  # the job id counter lives here; never a job
 COUNTS_TTL = 1.0
+_MISSING = "job {job_id} not found (hpcburst job list shows the jobs)"
 
 
 class JobCatalog:
@@ -46,9 +48,17 @@ class JobCatalog:
             try:
                 doc = self._store.get(c.JOBS, job_id, job_id)
             except NotFound:
-                raise NotFound(f"job {job_id} not found (hpcburst job list shows the jobs)") from None
+                raise NotFound(_MISSING.format(job_id=job_id)) from None
             job = Job.from_document(doc.id, doc.body)
             self._remember(job)
+        return job
+
+    def visible(self, job_id: str, who: Principal, fresh: bool = False) -> Job:
+        """The job if ``who`` may see it; another user's job is NotFound, word for word as a missing one,
+        so job ids cannot be probed."""
+        job = self.get(job_id, fresh=fresh)
+        if not who.owns(job.owner):
+            raise NotFound(_MISSING.format(job_id=job_id))
         return job
 
     def active(self) -> list[Job]:

@@ -17,11 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 from hpcburst import constants as c
-from hpcburst.domain.job import Job, JobSpec
+from hpcburst.domain.identity import Principal
+from hpcburst.domain.job import Job, JobSpec, shown_to
 from hpcburst.domain.leasing import closed, reopened
 from hpcburst.domain.planning import batch_count, batch_size_for
 from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, TaskState
 from hpcburst.domain.sweep import index_count
+from hpcburst.domain.task_paths import validate_task_paths
 from hpcburst.errors import Conflict, InvalidSpec, InvalidState, NotFound
 from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.catalog import META_PARTITION, JobCatalog
@@ -42,12 +44,15 @@ class JobService:
         dispatch: DispatchService,
         signal: WorkSignal,
         clock: Callable[[], float] = time.time,
+        allowed_roots: Callable[[str | None], list[str]] = lambda pool: [],
     ) -> None:
         self._store, self._catalog, self._dispatch = store, catalog, dispatch
         self._signal, self._clock = signal, clock
+        self._allowed_roots = allowed_roots  # a pool's admin-listed absolute workdirs
 
     # --- submit ---
-    async def submit(self, spec: JobSpec, orchestrations: Orchestrations, owner: str | None = None) -> Job:
+    async def submit(self, spec: JobSpec, orchestrations: Orchestrations, owner: str) -> Job:
+        """Submit ``spec`` as the authenticated user ``owner``."""
         job = await asyncio.to_thread(self._create, spec, owner)
         try:
             await orchestrations.start(
@@ -62,14 +67,19 @@ class JobService:
         self._catalog.invalidate()
         return job
 
-    def _create(self, spec: JobSpec, owner: str | None) -> Job:
+    def _create(self, spec: JobSpec, owner: str) -> Job:
+        if spec.owner is not None and spec.owner != owner:
+            raise InvalidSpec(
+                f"owner: a job belongs to the user who submits it ({owner}); leave owner out", field="owner"
+            )
+        validate_task_paths(spec, self._allowed_roots(spec.pool))
         job_id = self._next_id()
         total = sum(index_count(t) for t in spec.tasks)
         size = batch_size_for(total)
         job = Job(
             id=job_id,
             name=spec.name or f"job {job_id}",
-            owner=spec.owner or owner or "unknown",
+            owner=owner,
             priority=spec.priority,
             pool=spec.pool,
             never_burst=spec.never_burst,
@@ -104,15 +114,15 @@ class JobService:
                 continue
 
     # --- read ---
-    def view(self, job_id: str) -> dict[str, Any]:
+    def view(self, job_id: str, who: Principal) -> dict[str, Any]:
         """The job document plus ``counts``: indices per task state (undispatched ones count as Submitted)."""
-        job = self._catalog.get(job_id, fresh=True)
+        job = self._catalog.visible(job_id, who, fresh=True)
         counts = self._catalog.counts(job, lambda: self._count_states(job_id))
         missing = job.total - sum(counts.values())
         counts[TaskState.CANCELED if job.state == JobState.CANCELED else TaskState.SUBMITTED] += max(
             0, missing
         )
-        return {"id": job.id, **job.document(), "counts": counts}
+        return {"id": job.id, **shown_to(who, job.document()), "counts": counts}
 
     def _count_states(self, job_id: str) -> dict[str, int]:
         # Configuring is never stored (jobs are submitted whole): no need to count it.
@@ -124,6 +134,7 @@ class JobService:
 
     def list_jobs(
         self,
+        who: Principal,
         state: str | None = None,
         owner: str | None = None,
         limit: int = 50,
@@ -132,6 +143,8 @@ class JobService:
         where: dict[str, Any] = {}
         if state:
             where["state"] = _job_state(state)
+        if not who.admin:
+            owner = who.name  # a user lists their own jobs only
         if owner:
             where["owner"] = owner
         page: Page = self._store.query(
@@ -142,11 +155,12 @@ class JobService:
             limit=limit,
             continuation=continuation,
         )
-        jobs = [{"id": d.id, **d.body} for d in page.items if d.partition != META_PARTITION]
+        jobs = [{"id": d.id, **shown_to(who, d.body)} for d in page.items if d.partition != META_PARTITION]
         return jobs, page.continuation
 
     # --- cancel / requeue ---
-    async def cancel(self, job_id: str, orchestrations: Orchestrations) -> Job:
+    async def cancel(self, job_id: str, orchestrations: Orchestrations, who: Principal) -> Job:
+        await asyncio.to_thread(self._catalog.visible, job_id, who)
         job = await asyncio.to_thread(self._cancel, job_id)
         await orchestrations.raise_event(job.instance_id, {"kind": "cancel"})
         return job
@@ -176,9 +190,10 @@ class JobService:
                 continue  # a report or lease raced us: read the page again
 
     async def requeue(
-        self, job_id: str, orchestrations: Orchestrations, indices: list[int] | None = None
+        self, job_id: str, orchestrations: Orchestrations, who: Principal, indices: list[int] | None = None
     ) -> dict[str, Any]:
         """Failed and Canceled indices (all, or those listed) go back to Queued with fresh retries."""
+        await asyncio.to_thread(self._catalog.visible, job_id, who)
         job, requeued = await asyncio.to_thread(self._requeue, job_id, indices)
         batches = sorted(set(requeued))
         await self._restart_or_notify(job, batches, orchestrations)

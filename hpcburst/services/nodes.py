@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hpcburst import constants as c
+from hpcburst.domain.identity import CredentialKind, Principal
 from hpcburst.domain.leasing import HOLDER, requeued
 from hpcburst.domain.node import Node
 from hpcburst.domain.protocol import (
@@ -23,7 +24,8 @@ from hpcburst.domain.protocol import (
 )
 from hpcburst.domain.states import NodeState, TaskState
 from hpcburst.domain.task import parse_task_key
-from hpcburst.errors import Conflict, InvalidSpec, NotFound
+from hpcburst.errors import Conflict, Forbidden, InvalidSpec, NotFound
+from hpcburst.services.identity import IdentityService
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.state.port import Document, StateStore, query_all
 
@@ -43,21 +45,28 @@ class NodeService:
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         node_timeout: float = NODE_TIMEOUT,
         output_url: Callable[[], str | None] = lambda: None,
+        identity: IdentityService | None = None,
     ) -> None:
         self._store, self._signal, self._clock = store, signal, clock
+        self._identity = identity or IdentityService(store, clock)
         self._output_url = output_url
         self.heartbeat_interval, self.node_timeout = heartbeat_interval, node_timeout
         self._last_expiry = 0.0
         self._reconciled: dict[str, float] = {}
 
-    def register(self, req: RegisterRequest) -> RegisterResponse:
+    def register(self, req: RegisterRequest, who: Principal) -> RegisterResponse:
+        """Register (or re-register) a node. ``who`` holds the pool's join secret, or this node's own
+        credential; only the latter may take over a node that is still live (its leases)."""
         now = self._clock()
-        try:
-            old = self._store.get(c.NODES, req.pool, req.node).body
-            # An operator's "offline" survives an agent restart; anything else comes back online.
-            state = NodeState.OFFLINE if old.get("state") == NodeState.OFFLINE else NodeState.ONLINE
-        except NotFound:
-            state = NodeState.ONLINE
+        old = self._admit(req, who, now)
+        # An operator's "offline" survives an agent restart; anything else comes back online.
+        state = NodeState.OFFLINE if old and old.get("state") == NodeState.OFFLINE else NodeState.ONLINE
+        credential, credential_id = None, who.token_id
+        if who.kind == CredentialKind.JOIN:  # a new holder: a new credential, the old one dies
+            if old and old.get("credential_id"):
+                self._revoke(old["credential_id"])
+            credential, record = self._identity.issue(CredentialKind.NODE, req.node, pool=req.pool)
+            credential_id = record.id
         node = Node(
             name=req.node,
             pool=req.pool,
@@ -67,6 +76,7 @@ class NodeService:
             registered_at=now,
             hostname=req.hostname,
             cloud=req.cloud,
+            credential_id=credential_id,
         )
         self._store.upsert(c.NODES, req.pool, req.node, node.document())
         self.requeue_node_work(req.node, "its node restarted")
@@ -78,9 +88,40 @@ class NodeService:
             node_timeout=self.node_timeout,
             max_lease_wait=MAX_LEASE_WAIT,
             output_url=self._output_url(),
+            credential=credential,
         )
 
+    def _admit(self, req: RegisterRequest, who: Principal, now: float) -> dict[str, Any] | None:
+        """The node's stored record (None if new) when ``who`` may register it; Forbidden/Conflict if not."""
+        if who.pool != req.pool:
+            raise Forbidden(f"this credential is for pool {who.pool!r}, not {req.pool!r}")
+        if who.kind == CredentialKind.NODE and who.name != req.node:
+            raise Forbidden(f"this credential belongs to node {who.name!r}, not {req.node!r}")
+        for doc in query_all(self._store, c.NODES, limit=500):
+            if doc.id == req.node and doc.partition != req.pool:
+                raise Conflict(
+                    f"node name {req.node!r} is taken in pool {doc.partition!r}; names are cluster-wide"
+                )
+        try:
+            old = self._store.get(c.NODES, req.pool, req.node).body
+        except NotFound:
+            return None
+        live = old.get("state") != NodeState.UNREACHABLE and now - old["last_heartbeat"] < self.node_timeout
+        if who.kind == CredentialKind.JOIN and live:
+            raise Conflict(
+                f"node {req.node!r} is live: only its own credential may register it again "
+                f"(or wait {self.node_timeout:.0f}s after its last heartbeat)"
+            )
+        return old
+
+    def _revoke(self, token_id: str) -> None:
+        try:
+            self._identity.revoke(token_id)
+        except NotFound:
+            pass
+
     def heartbeat(self, req: HeartbeatRequest) -> HeartbeatResponse:
+        """(The caller is checked to be this node: ``check_node``.)"""
         body = self._touch(req.pool, req.node, len(req.running))
         state = NodeState(body["state"])
         # One read of what the store says this node runs answers both questions (kill what? lost what?).
@@ -224,3 +265,9 @@ class NodeService:
 
 def _attempt(doc: Document | None) -> int | None:
     return None if doc is None else doc.body.get("attempt")
+
+
+def check_node(who: Principal, node: str, pool: str | None) -> None:
+    """Forbidden unless ``who`` is the credential of ``node`` (in ``pool``, when the request names one)."""
+    if who.kind != CredentialKind.NODE or who.name != node or (pool is not None and who.pool != pool):
+        raise Forbidden(f"this credential may not act for node {node!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hpcburst import constants as c
+from hpcburst.domain.identity import Principal
 from hpcburst.domain.job import Job
 from hpcburst.domain.leasing import lease_for
 from hpcburst.domain.states import TaskState
@@ -23,18 +24,23 @@ class ResultsService:
         self._store, self._catalog, self._blobs = store, catalog, blobs
 
     def tasks(
-        self, job_id: str, state: str | None = None, limit: int = 100, continuation: str | None = None
+        self,
+        job_id: str,
+        who: Principal,
+        state: str | None = None,
+        limit: int = 100,
+        continuation: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        self._catalog.get(job_id)  # NotFound for an unknown job
+        self._catalog.visible(job_id, who)  # NotFound for an unknown job, or another user's
         where = {} if state is None else {"state": _task_state(state)}
         page = self._store.query(
             c.TASKS, job_id, where=where, order_by="index", limit=limit, continuation=continuation
         )
         return [{"id": d.id, **d.body} for d in page.items], page.continuation
 
-    def task(self, job_id: str, ref: str) -> dict[str, Any]:
+    def task(self, job_id: str, ref: str, who: Principal) -> dict[str, Any]:
         """One index: ``ref`` is "INDEX" (of the job's task holding it) or "TASK.INDEX"."""
-        job = self._catalog.get(job_id)
+        job = self._catalog.visible(job_id, who)
         task, index = resolve_ref(job, ref)
         key = task_key(job_id, task, index)
         try:
@@ -50,10 +56,10 @@ class ResultsService:
         command = lease_for(job, {**body, "attempt": body.get("attempt", 0)}, key).command
         return {"id": key, **body, "command": command}
 
-    def output(self, job_id: str, ref: str, stream: str) -> bytes:
+    def output(self, job_id: str, ref: str, stream: str, who: Principal) -> bytes:
         if stream not in STREAMS:
             raise InvalidSpec(f"stream must be stdout or stderr, not {stream!r}")
-        task = self.task(job_id, ref)
+        task = self.task(job_id, ref, who)
         raw = task.get(stream)
         if not raw:
             raise NotFound(f"{task['id']} has no {stream} (not run yet, or it wrote nothing)")

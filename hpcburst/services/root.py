@@ -13,14 +13,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from hpcburst import constants as c
+from hpcburst.services.authn import Authenticator
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.completion import CompletionService
 from hpcburst.services.dispatch import DispatchService
+from hpcburst.services.identity import IdentityService
 from hpcburst.services.jobs import JobService
 from hpcburst.services.lease import LeaseService
 from hpcburst.services.nodes import HEARTBEAT_INTERVAL, NODE_TIMEOUT, NodeService
+from hpcburst.services.pools import PoolService
 from hpcburst.services.report import ReportService
 from hpcburst.services.results import ResultsService
 from hpcburst.services.runtimes import RuntimeStats
@@ -47,6 +51,9 @@ class Services:
     report: ReportService
     results: ResultsService
     completion: CompletionService
+    identity: IdentityService
+    pools: PoolService
+    authn: Authenticator
 
     def close(self) -> None:
         self.store.close()
@@ -59,12 +66,16 @@ def build(
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
     node_timeout: float = NODE_TIMEOUT,
     clock: Callable[[], float] = time.time,
+    entra: Any = None,
 ) -> Services:
-    """Wire the services on the given adapters (``clock``: epoch seconds, injectable for tests)."""
+    """Wire the services on the given adapters (``clock``: epoch seconds, injectable for tests;
+    ``entra``: an ``EntraSettings`` when Microsoft Entra ID identities are accepted)."""
     signal, runtimes = WorkSignal(), RuntimeStats()
     catalog = JobCatalog(store)
+    identity = IdentityService(store, clock)
+    pools = PoolService(store, identity, clock)
     dispatch = DispatchService(store, catalog, signal, queue, blobs, clock=clock)
-    jobs = JobService(store, catalog, dispatch, signal, clock=clock)
+    jobs = JobService(store, catalog, dispatch, signal, clock=clock, allowed_roots=pools.allowed_roots)
     output_url = _output_url_grant(blobs)
     nodes = NodeService(
         store,
@@ -73,6 +84,7 @@ def build(
         heartbeat_interval=heartbeat_interval,
         node_timeout=node_timeout,
         output_url=output_url,
+        identity=identity,
     )
     return Services(
         store=store,
@@ -87,6 +99,9 @@ def build(
         report=ReportService(store, catalog, signal, runtimes),
         results=ResultsService(store, catalog, blobs),
         completion=CompletionService(store, catalog, jobs, clock=clock),
+        identity=identity,
+        pools=pools,
+        authn=Authenticator(identity, entra),
     )
 
 

@@ -96,8 +96,15 @@ def test_unknown_paths_are_404(http_app):
     assert httpx.get(http_app.host.base_url + "/hello/ada").status_code == 404  # outside the route prefix
 
 
-def test_function_and_admin_keys_from_the_data_dir(http_app):
-    keys = json.loads(http_app.host.host.keys.path.read_text())
+def test_without_enable_auth_auth_levels_are_not_checked_as_with_func_start(http_app):
+    assert http_app.get("/secured").text == "function level ok"
+    assert http_app.get("/admin_only").text == "admin level ok"
+
+
+def test_enable_auth_demands_function_and_admin_keys_from_the_data_dir(start_host):
+    host = start_host("http", enable_auth=True)
+    http_app = httpx.Client(base_url=host.base_url + "/api", timeout=10)
+    keys = json.loads(host.host.keys.path.read_text())
     function_key, master_key = keys["functionKeys"]["default"], keys["masterKey"]
     assert http_app.get("/secured").status_code == 401
     assert http_app.get("/secured", params={"code": "wrong"}).status_code == 401
@@ -109,15 +116,15 @@ def test_function_and_admin_keys_from_the_data_dir(http_app):
 
 
 def test_keys_survive_a_restart_and_settings_override_them(start_host, tmp_path, monkeypatch):
-    first = start_host("http", data_dir=tmp_path / "keys")
+    first = start_host("http", data_dir=tmp_path / "keys", enable_auth=True)
     key = first.host.keys.function_keys[0]
     first.stop()
-    second = start_host("http", data_dir=tmp_path / "keys")
+    second = start_host("http", data_dir=tmp_path / "keys", enable_auth=True)
     assert httpx.get(second.base_url + "/api/secured", params={"code": key}).status_code == 200
     second.stop()
     monkeypatch.setenv(FUNCTION_KEY_SETTING, "fixed-function-key")
     monkeypatch.setenv(MASTER_KEY_SETTING, "fixed-master-key")
-    third = start_host("http", data_dir=tmp_path / "keys")
+    third = start_host("http", data_dir=tmp_path / "keys", enable_auth=True)
     assert httpx.get(third.base_url + "/api/secured", params={"code": key}).status_code == 401
     assert (
         httpx.get(third.base_url + "/api/secured", params={"code": "fixed-function-key"}).status_code == 200

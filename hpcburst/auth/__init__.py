@@ -1,0 +1,1 @@
+"""Authentication: bearer secrets of our own, and external identities (Microsoft Entra ID)."""
