@@ -110,7 +110,7 @@ def main() -> None:
         cluster = LocalCluster(Path(tmp))
         cluster.start(agents=AGENTS, slots=SLOTS)
         try:
-            with Scheduler(cluster.url) as s:
+            with Scheduler(cluster.url, token=cluster.admin_token) as s:
                 s.wait(
                     s.submit("true", sweep="1-200"), timeout=120
                 )  # warm up: imports, connections, first lease

@@ -9,6 +9,7 @@ import typer
 
 from hpcburst import constants as c
 from hpcburst.cli.common import console, friendly
+from hpcburst.client.local_access import ADMIN_TOKEN_FILE
 from hpcburst.client.local_cluster import ClusterState, LocalCluster, _alive, default_cluster_dir
 from hpcburst.errors import InvalidState
 
@@ -44,6 +45,11 @@ def up(
         f"cluster up at [bold]{state.url}[/bold] with {agents} agent(s) x {slots} slot(s); logs in {directory / 'logs'}"
     )
     console.print(f"  export {c.ENV_URL}={state.url}   # (the default, unless you changed --port)")
+    if directory.resolve() != default_cluster_dir().resolve():
+        token_file = directory / ADMIN_TOKEN_FILE
+        console.print(
+            f"  export {c.ENV_TOKEN}=$(cat {token_file})   # your admin token (found by itself by default)"
+        )
     console.print("  stop it with `hpcburst down`")
 
 

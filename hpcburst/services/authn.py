@@ -9,8 +9,11 @@ External identities are users; the admin app role makes them admins.
 
 from __future__ import annotations
 
-from typing import Any
+import threading
 
+from hpcburst.auth import tokens
+from hpcburst.auth.appservice import identity_from_client_principal
+from hpcburst.auth.entra import EntraSettings, EntraVerifier, looks_like_jwt
 from hpcburst.domain.identity import CredentialKind, Principal
 from hpcburst.errors import Unauthenticated
 from hpcburst.services.identity import IdentityService
@@ -22,37 +25,33 @@ NO_CREDENTIAL = (
 
 
 class Authenticator:
-    def __init__(self, identity: IdentityService, entra: Any = None) -> None:
+    def __init__(self, identity: IdentityService, entra: EntraSettings | None = None) -> None:
         self._identity = identity
-        self._entra_settings = entra  # hpcburst.auth.entra.EntraSettings, or None
-        self._verifier: Any = None
+        self._entra = entra
+        self._verifier: EntraVerifier | None = None
+        self._lock = threading.Lock()
 
     def principal(self, authorization: str | None, client_principal: str | None = None) -> Principal:
         secret = _bearer(authorization)
         if secret is not None:
-            if secret.startswith("hpb_"):
+            if secret.startswith(tokens.PREFIX):
                 return self._identity.authenticate(secret)
             return self._external_token(secret)
-        if (
-            client_principal
-            and self._entra_settings is not None
-            and self._entra_settings.trust_app_service_auth
-        ):
-            from hpcburst.auth.appservice import identity_from_client_principal
-
-            who = identity_from_client_principal(client_principal, self._entra_settings.admin_role)
+        if client_principal and self._entra is not None and self._entra.trust_app_service_auth:
+            who = identity_from_client_principal(client_principal, self._entra.admin_role)
             return Principal(kind=CredentialKind.USER, name=who.name, admin=who.admin)
         raise Unauthenticated(NO_CREDENTIAL)
 
     def _external_token(self, token: str) -> Principal:
-        settings = self._entra_settings
-        if settings is None or not settings.jwt_enabled:
-            raise Unauthenticated("the bearer token is not an hpcburst token (Entra ID is not configured)")
-        if self._verifier is None:
-            from hpcburst.auth.entra import EntraVerifier
-
-            self._verifier = EntraVerifier(settings)
-        who = self._verifier.verify(token)
+        if self._entra is None or not self._entra.jwt_enabled or not looks_like_jwt(token):
+            raise Unauthenticated(
+                "the bearer token is not an hpcburst token (and Entra ID is not configured)"
+            )
+        with self._lock:  # one verifier (and JWKS cache) per process
+            if self._verifier is None:
+                self._verifier = EntraVerifier(self._entra)
+            verifier = self._verifier
+        who = verifier.verify(token)
         return Principal(kind=CredentialKind.USER, name=who.name, admin=who.admin)
 
 

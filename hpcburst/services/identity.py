@@ -24,7 +24,7 @@ from hpcburst.domain.identity import (
     valid_user_name,
 )
 from hpcburst.errors import Conflict, Forbidden, InvalidSpec, NotFound, Unauthorized
-from hpcburst.storage.state.port import StateStore, query_all
+from hpcburst.storage.state.port import Document, StateStore, query_all
 
 CACHE_SECONDS = 5.0
 UNKNOWN_TOKEN = "the token is not valid (unknown, revoked or expired): ask an admin for a new one"
@@ -60,10 +60,9 @@ class IdentityService:
 
     def _record(self, digest: str) -> TokenRecord | None:
         try:
-            body = self._store.get(c.TOKENS, c.TOKENS, tokens.token_id(digest)).body
+            record = _token(self._store.get(c.TOKENS, c.TOKENS, tokens.token_id(digest)))
         except NotFound:
             return None
-        record = TokenRecord.model_validate(body)
         if not tokens.same_hash(record.hash, digest):
             return None
         if record.expires_at is not None and record.expires_at < self._clock():
@@ -102,7 +101,7 @@ class IdentityService:
             expires_at=None if lifetime is None else now + lifetime,
             description=description,
         )
-        self._store.create(c.TOKENS, c.TOKENS, record.id, record.model_dump(mode="json"))
+        self._store.create(c.TOKENS, c.TOKENS, record.id, record.model_dump(mode="json", exclude={"id"}))
         return secret, record
 
     def list_tokens(
@@ -114,12 +113,12 @@ class IdentityService:
         if subject is not None:
             where["subject"] = subject
         docs = query_all(self._store, c.TOKENS, partition=c.TOKENS, where=where, limit=500)
-        return [TokenRecord.model_validate(d.body) for d in docs]
+        return [_token(d) for d in docs]
 
     def revoke(self, token_id: str, by: Principal | None = None) -> TokenRecord:
         """Delete a token. A user may revoke their own tokens; an admin any (``by`` None: the system)."""
         try:
-            record = TokenRecord.model_validate(self._store.get(c.TOKENS, c.TOKENS, token_id).body)
+            record = _token(self._store.get(c.TOKENS, c.TOKENS, token_id))
         except NotFound:
             raise NotFound(f"no token {token_id!r}; see `hpcburst token list`") from None
         mine = by is None or by.admin or (record.kind == CredentialKind.USER and record.subject == by.name)
@@ -171,3 +170,7 @@ class IdentityService:
         with self._lock:
             self._cache = {k: v for k, v in self._cache.items() if v[1].name != name}
         return user
+
+
+def _token(doc: Document) -> TokenRecord:
+    return TokenRecord.model_validate({**doc.body, "id": doc.id})

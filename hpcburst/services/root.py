@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from hpcburst import constants as c
+from hpcburst.auth.entra import EntraSettings
 from hpcburst.services.authn import Authenticator
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.completion import CompletionService
@@ -66,7 +66,7 @@ def build(
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
     node_timeout: float = NODE_TIMEOUT,
     clock: Callable[[], float] = time.time,
-    entra: Any = None,
+    entra: EntraSettings | None = None,
 ) -> Services:
     """Wire the services on the given adapters (``clock``: epoch seconds, injectable for tests;
     ``entra``: an ``EntraSettings`` when Microsoft Entra ID identities are accepted)."""
@@ -160,6 +160,7 @@ def from_settings(settings: Settings) -> Services:
         blobs,
         heartbeat_interval=float(env.get(c.ENV_HEARTBEAT_INTERVAL, HEARTBEAT_INTERVAL)),
         node_timeout=float(env.get(c.ENV_NODE_TIMEOUT, NODE_TIMEOUT)),
+        entra=EntraSettings.from_env(env),
     )
 
 

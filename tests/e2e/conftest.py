@@ -28,5 +28,5 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 @pytest.fixture
 def scheduler(cluster: LocalCluster) -> Iterator[Scheduler]:
-    with Scheduler(cluster.url) as s:
+    with Scheduler(cluster.url, token=cluster.admin_token) as s:
         yield s

@@ -20,6 +20,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def point_at(cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HPCBURST_URL", cluster.url)
+    monkeypatch.setenv("HPCBURST_TOKEN", cluster.admin_token)
 
 
 def cli(*argv: str) -> str:
@@ -78,7 +79,8 @@ def test_up_starts_a_cluster_in_the_background_and_down_stops_every_part(
     try:
         again = runner.invoke(app, ["up", "--port", str(port), "--data-dir", data])
         assert again.exit_code == 1 and "hpcburst down" in again.output
-        with Scheduler(f"http://127.0.0.1:{port}") as s:
+        token = (Path(data) / "admin.token").read_text().strip()  # `up` keeps the local admin's token there
+        with Scheduler(f"http://127.0.0.1:{port}", token=token) as s:
             assert s.wait(s.submit(["echo", "up"]), timeout=60)["state"] == "Finished"
     finally:
         assert "cluster stopped" in cli("down", "--data-dir", data)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -64,7 +64,47 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, azurite) -> Iterator[str]:
                 os.environ[key] = value
 
 
+@pytest.fixture(scope="module")
+def admin_token(app_url: str) -> str:
+    """An admin's token, made straight in the app's state store (as `hpcburst up` does)."""
+    _, secret = root.services().identity.add_user("ada", admin=True)
+    return secret
+
+
+@pytest.fixture(scope="module")
+def join_token(app_url: str) -> str:
+    """A join secret of pool "fn"."""
+    pools = root.services().pools
+    pools.ensure("fn")
+    return pools.join_token("fn")
+
+
 @pytest.fixture
-def http(app_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{app_url}/api", timeout=30) as client:
+def http(app_url: str, admin_token: str) -> Iterator[httpx.Client]:
+    """The API as the admin user."""
+    with client_for(app_url, admin_token) as client:
         yield client
+
+
+@pytest.fixture
+def register(app_url: str, join_token: str) -> Iterator[Callable[..., httpx.Client]]:
+    """``register(node, slots=2)``: registers a node in pool "fn" with the join secret; the API as that node."""
+    clients: list[httpx.Client] = []
+
+    def make(node: str, slots: int = 2) -> httpx.Client:
+        with client_for(app_url, join_token) as joining:
+            response = joining.post("/agent/register", json={"node": node, "pool": "fn", "slots": slots})
+        assert response.status_code == 200, response.text
+        client = client_for(app_url, response.json()["credential"])
+        client.registration = response.json()  # type: ignore[attr-defined]
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def client_for(app_url: str, token: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=f"{app_url}/api", timeout=30, headers=headers)

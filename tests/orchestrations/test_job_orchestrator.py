@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from orchestration_support import EngineOrchestrations, running_engine
+from principals import ADMIN, joiner
 
 from hpcburst.domain.job import JobSpec
 from hpcburst.domain.protocol import LeaseRequest, RegisterRequest, ReportRequest, TaskResult
@@ -54,8 +55,8 @@ def test_a_sweep_of_many_batches_finishes_through_continue_as_new_with_bounded_h
     async def scenario():
         async with running_engine(durable_db) as engine:
             orch = EngineOrchestrations(engine)
-            services.nodes.register(RegisterRequest(node="n1", slots=4))
-            job = await services.jobs.submit(_sweep(3000), orch)  # 10 batches of 300
+            services.nodes.register(RegisterRequest(node="n1", slots=4), joiner())
+            job = await services.jobs.submit(_sweep(3000), orch, owner="tester")  # 10 batches of 300
             return job, await _run_until_done(engine, services, orch, job.instance_id)
 
     job, status = asyncio.run(scenario())
@@ -63,7 +64,7 @@ def test_a_sweep_of_many_batches_finishes_through_continue_as_new_with_bounded_h
     assert status["output"] == {"job": job.id, "state": "Finished"}
     assert status["input"]["generation"] >= 1  # it continued as new (3 events per generation here)
     assert len(status["historyEvents"]) < 60
-    view = services.jobs.view(job.id)
+    view = services.jobs.view(job.id, ADMIN)
     assert (view["state"], view["counts"]["Finished"]) == ("Finished", 3000)
 
 
@@ -71,10 +72,10 @@ def test_a_failed_index_fails_the_job_and_requeue_runs_it_again(services, durabl
     async def scenario():
         async with running_engine(durable_db) as engine:
             orch = EngineOrchestrations(engine)
-            services.nodes.register(RegisterRequest(node="n1", slots=4))
-            job = await services.jobs.submit(_sweep(5), orch)
+            services.nodes.register(RegisterRequest(node="n1", slots=4), joiner())
+            job = await services.jobs.submit(_sweep(5), orch, owner="tester")
             first = await _run_until_done(engine, services, orch, job.instance_id, lambda i: int(i == 3))
-            result = await services.jobs.requeue(job.id, orch)
+            result = await services.jobs.requeue(job.id, orch, ADMIN)
             again = services.catalog.get(job.id, fresh=True).instance_id
             second = await _run_until_done(engine, services, orch, again)
             return job, first, result, second
@@ -83,22 +84,22 @@ def test_a_failed_index_fails_the_job_and_requeue_runs_it_again(services, durabl
     assert first["output"]["state"] == "Failed"
     assert requeued["requeued"] == 1
     assert second["output"]["state"] == "Finished"
-    assert services.jobs.view(job.id)["counts"]["Finished"] == 5
+    assert services.jobs.view(job.id, ADMIN)["counts"]["Finished"] == 5
 
 
 def test_cancel_ends_the_orchestration_with_the_job_canceled(services, durable_db):
     async def scenario():
         async with running_engine(durable_db) as engine:
             orch = EngineOrchestrations(engine)
-            services.nodes.register(RegisterRequest(node="n1", slots=4))
-            job = await services.jobs.submit(_sweep(1000), orch)
+            services.nodes.register(RegisterRequest(node="n1", slots=4), joiner())
+            job = await services.jobs.submit(_sweep(1000), orch, owner="tester")
             await services.lease.lease(LeaseRequest(node="n1", free_slots=4))
-            await services.jobs.cancel(job.id, orch)
+            await services.jobs.cancel(job.id, orch, ADMIN)
             return job, await engine.wait_for_completion(job.instance_id, 30)
 
     job, status = asyncio.run(scenario())
     assert status["output"] == {"job": job.id, "state": "Canceled"}
-    counts = services.jobs.view(job.id)["counts"]
+    counts = services.jobs.view(job.id, ADMIN)["counts"]
     assert counts["Canceled"] == 1000 and counts["Queued"] == counts["Running"] == 0
 
 
@@ -106,8 +107,8 @@ def test_a_lost_batch_done_event_is_recovered_by_the_next_check(services, durabl
     async def scenario():
         async with running_engine(durable_db) as engine:
             orch = EngineOrchestrations(engine)
-            services.nodes.register(RegisterRequest(node="n1", slots=4))
-            job = await services.jobs.submit(_sweep(10), orch)
+            services.nodes.register(RegisterRequest(node="n1", slots=4), joiner())
+            job = await services.jobs.submit(_sweep(10), orch, owner="tester")
             await _agent_round(services, orch, poke=False)  # the hint is lost
             await orch.raise_event(job.instance_id, {"kind": "check"})  # what the timer sends
             return job, await engine.wait_for_completion(job.instance_id, 30)
@@ -138,8 +139,10 @@ def test_a_storage_hiccup_in_an_activity_is_retried_not_fatal(services, durable_
     async def scenario():
         async with running_engine(durable_db) as engine:
             orch = EngineOrchestrations(engine)
-            services.nodes.register(RegisterRequest(node="n1", slots=4))
-            job = await services.jobs.submit(_sweep(300), orch)  # batch 0 at submission, 1-2 dispatched
+            services.nodes.register(RegisterRequest(node="n1", slots=4), joiner())
+            job = await services.jobs.submit(
+                _sweep(300), orch, owner="tester"
+            )  # batch 0 at submission, 1-2 dispatched
             return await _run_until_done(engine, services, orch, job.instance_id)
 
     status = asyncio.run(scenario())

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from azure.cosmos import CosmosClient
+from principals import ADMIN, joiner
 
+from hpcburst.domain.identity import CredentialKind, Principal
 from hpcburst.domain.job import JobSpec
 from hpcburst.domain.protocol import LeaseRequest, RegisterRequest, ReportRequest, TaskResult
 from hpcburst.services.orchestrations import RecordingOrchestrations
@@ -37,13 +39,18 @@ class Cluster:
     def __init__(self, services: Services, clock: Clock) -> None:
         self.s, self.clock = services, clock
         self.orch = RecordingOrchestrations()
+        self.registered: set[tuple[str, str]] = set()
 
     def submit(self, **spec: Any) -> str:
         spec.setdefault("tasks", [{"command": "echo *", "sweep": {"start": 1, "end": 4}}])
-        return asyncio.run(self.s.jobs.submit(JobSpec.model_validate(spec), self.orch)).id
+        return asyncio.run(self.s.jobs.submit(JobSpec.model_validate(spec), self.orch, owner="tester")).id
 
     def register(self, node: str, slots: int = 2, pool: str = "default") -> None:
-        self.s.nodes.register(RegisterRequest(node=node, pool=pool, slots=slots))
+        """Join with the pool's secret the first time, then (an agent restart) with the node's credential."""
+        known = (pool, node) in self.registered
+        who = Principal(kind=CredentialKind.NODE, name=node, pool=pool) if known else joiner(pool)
+        self.s.nodes.register(RegisterRequest(node=node, pool=pool, slots=slots), who)
+        self.registered.add((pool, node))
 
     def lease(self, node: str, slots: int = 2, pool: str = "default", wait: float = 0.0, running=()):
         req = LeaseRequest(node=node, pool=pool, free_slots=slots, wait_seconds=wait, running=list(running))
@@ -67,7 +74,7 @@ class Cluster:
         )
 
     def task(self, job: str, ref: str) -> dict[str, Any]:
-        return self.s.results.task(job, ref)
+        return self.s.results.task(job, ref, ADMIN)
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Nodes heartbeat; silent nodes lose their work to others; drained nodes take nothing new."""
 
+from principals import ADMIN
+
 from hpcburst.domain.protocol import HeartbeatRequest, RunningRef
 from hpcburst.domain.states import NodeState, TaskState
 
@@ -23,7 +25,7 @@ def test_a_node_that_stops_heartbeating_has_its_work_run_elsewhere_exactly_once(
     assert cluster.finish("dead", taken[0]).response.ignored == [taken[0].task]  # too late
     for lease in rerun:
         cluster.finish("alive", lease, exit_code=0)
-    assert cluster.s.jobs.view(job)["counts"]["Finished"] == 2
+    assert cluster.s.jobs.view(job, ADMIN)["counts"]["Finished"] == 2
 
 
 def test_a_node_back_from_the_dead_is_told_to_kill_what_it_still_runs(cluster, clock):
@@ -41,7 +43,7 @@ def test_a_restarted_agent_gives_back_what_it_ran(cluster):
     cluster.register("n1")
     cluster.lease("n1", slots=2)
     cluster.register("n1")
-    assert cluster.s.jobs.view(job)["counts"]["Queued"] == 4
+    assert cluster.s.jobs.view(job, ADMIN)["counts"]["Queued"] == 4
 
 
 def test_an_offline_node_drains_and_gets_no_new_work(cluster):

@@ -3,15 +3,16 @@
 import asyncio
 
 import pytest
+from principals import ADMIN, joiner
 
 from hpcburst.domain.states import JobState, TaskState
 from hpcburst.errors import NotFound
 
 
 def test_submit_stores_a_queued_job_and_starts_its_orchestration(cluster):
-    job = cluster.submit(name="render", owner="ana")
-    view = cluster.s.jobs.view(job)
-    assert (view["name"], view["owner"], view["state"], view["total"]) == ("render", "ana", "Queued", 4)
+    job = cluster.submit(name="render")
+    view = cluster.s.jobs.view(job, ADMIN)
+    assert (view["name"], view["owner"], view["state"], view["total"]) == ("render", "tester", "Queued", 4)
     assert view["counts"]["Queued"] == 4
     instance, data = cluster.orch.started[0]
     assert instance == f"job-{job}"
@@ -40,7 +41,7 @@ def test_a_lease_hands_out_substituted_commands_and_marks_them_running(cluster):
     assert (leases[0].workdir, leases[0].environment) == ("w1", {"X": "i1"})
     assert cluster.task(job, "1")["state"] == TaskState.RUNNING
     assert cluster.task(job, "1")["node"] == "n1"
-    assert cluster.s.jobs.view(job)["state"] == JobState.RUNNING
+    assert cluster.s.jobs.view(job, ADMIN)["state"] == JobState.RUNNING
 
 
 def test_an_unregistered_node_gets_not_found(cluster):
@@ -75,7 +76,7 @@ def test_the_per_sweep_cap_is_never_exceeded(cluster):
     cluster.finish("n1", first[0])
     more = cluster.lease("n2", slots=8).leases
     assert len(more) == 1
-    assert cluster.s.jobs.view(job)["counts"]["Running"] == 2
+    assert cluster.s.jobs.view(job, ADMIN)["counts"]["Running"] == 2
 
 
 def test_short_tasks_are_leased_many_per_slot_once_their_runtime_is_known(cluster):
@@ -105,7 +106,7 @@ def test_a_waiting_lease_wakes_when_work_is_submitted(cluster):
         assert not waiting.done()
         from hpcburst.domain.job import JobSpec
 
-        await cluster.s.jobs.submit(JobSpec(tasks=[{"command": "x"}]), cluster.orch)
+        await cluster.s.jobs.submit(JobSpec(tasks=[{"command": "x"}]), cluster.orch, owner="tester")
         return await waiting
 
     assert len(asyncio.run(scenario()).leases) == 1
@@ -144,8 +145,8 @@ def test_a_job_whose_orchestration_cannot_start_is_failed_not_left_queued(cluste
     from hpcburst.domain.job import JobSpec
 
     with pytest.raises(ConnectionError):
-        asyncio.run(cluster.s.jobs.submit(JobSpec(tasks=[{"command": "x"}]), Down()))
-    (job,) = cluster.s.jobs.list_jobs()[0]
+        asyncio.run(cluster.s.jobs.submit(JobSpec(tasks=[{"command": "x"}]), Down(), owner="tester"))
+    (job,) = cluster.s.jobs.list_jobs(ADMIN)[0]
     assert (job["state"], job["message"]) == (
         "Failed",
         "could not start its orchestration: durable runtime unreachable",
@@ -176,8 +177,8 @@ def test_a_job_whose_open_work_all_runs_is_not_searched_batch_by_batch(tmp_path)
     store = QueryCounting(SqliteStateStore(tmp_path / "state.db"))
     services = build(store)
     spec = JobSpec(tasks=[{"command": "x", "sweep": {"start": 0, "end": 1999}}])  # 10 batches of 200
-    job = asyncio.run(services.jobs.submit(spec, RecordingOrchestrations()))
-    services.nodes.register(RegisterRequest(node="n1", slots=1))
+    job = asyncio.run(services.jobs.submit(spec, RecordingOrchestrations(), owner="tester"))
+    services.nodes.register(RegisterRequest(node="n1", slots=1), joiner())
     assert len(services.lease.lease_once(LeaseRequest(node="n1", free_slots=200)).leases) == 200
     store.task_queries = 0
     assert services.lease.lease_once(LeaseRequest(node="n1", free_slots=1)).leases == []
