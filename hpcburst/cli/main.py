@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hpcburst.cli import agent, cluster, data, devhost, job, node, pkg, task
+from hpcburst.cli import access, agent, cluster, data, devhost, job, node, pkg, pool, task
 
 app = typer.Typer(
     name="hpcburst",
@@ -23,6 +23,12 @@ app.add_typer(node.app, name="node", help="List nodes; take them offline (drain)
 app.add_typer(
     data.app, name="data", help="Move data to and from blob storage: upload, download, sync, bench."
 )
+app.add_typer(
+    access.users, name="user", help="(admins) Add, list and remove users; `user add` prints a token."
+)
+app.add_typer(access.tokens, name="token", help="List, create and revoke API tokens.")
+app.add_typer(pool.app, name="pool", help="(admins) Pools: create, list, show, set, delete, join-token.")
+app.command("whoami", help="Who the cluster takes you for.")(access.whoami)
 app.add_typer(pkg.app, name="pkg", help="Application packages: create, upload, list, remove, sync.")
 
 

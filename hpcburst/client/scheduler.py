@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from hpcburst.client.access import Access
 from hpcburst.client.http import auth_headers, cluster_url, error_from, send, unwrap
 from hpcburst.client.specs import JobDraft, command_line, task_spec
 from hpcburst.domain.states import JobState
@@ -146,6 +147,12 @@ class Scheduler:
 
     def node_online(self, node: str) -> dict[str, Any]:
         return self._call("POST", f"/api/nodes/{node}/online")  # type: ignore[no-any-return]
+
+    # --- users, tokens, pools ---
+    @property
+    def access(self) -> Access:
+        """Users, tokens and pools (``scheduler.access.add_user("ana")``); most calls are for admins."""
+        return Access(self._call)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return unwrap(send(self._http, self.url, method, path, **kwargs))
