@@ -92,3 +92,34 @@ def _running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_an_admin_adds_a_user_whose_token_sees_only_their_own_jobs(
+    scheduler: Scheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admins_job = scheduler.submit(["true"])
+    token = cli("user", "add", "cli-ana").strip().splitlines()[-1]
+    assert token.startswith("hpb_u_")
+    assert "cli-ana" in cli("user", "list")
+    monkeypatch.setenv("HPCBURST_TOKEN", token)
+    assert "cli-ana (user)" in cli("whoami")
+    result = runner.invoke(app, ["job", "view", admins_job])
+    assert result.exit_code == 1 and "not found" in result.output
+    result = runner.invoke(app, ["user", "add", "mallory", "--admin"])
+    assert result.exit_code == 1 and "only admins" in result.output
+    spare = cli("token", "create", "--description", "ci").strip().splitlines()[-1]
+    (spare_id,) = [t["id"] for t in Scheduler(token=spare).access.tokens() if t["description"] == "ci"]
+    assert f"revoked user token {spare_id}" in cli("token", "revoke", spare_id)
+    result = runner.invoke(app, ["job", "list"], env={"HPCBURST_TOKEN": spare})
+    assert result.exit_code == 1 and "not valid" in result.output
+
+
+def test_an_admin_mints_a_join_token_and_sets_a_pools_allowed_workdirs() -> None:
+    cli("pool", "create", "cli-pool", "--allow-workdir", "/srv/shared/../scratch")
+    assert "/srv/scratch" in cli("pool", "show", "cli-pool")
+    assert cli("pool", "join-token", "cli-pool").strip().splitlines()[-1].startswith("hpb_j_")
+    cli("pool", "set", "cli-pool", "--clear-workdirs")
+    assert "allowed absolute workdirs -" in cli("pool", "show", "cli-pool")
+    cli("pool", "delete", "cli-pool")
+    result = runner.invoke(app, ["pool", "show", "cli-pool"])
+    assert result.exit_code == 1 and "hpcburst pool create cli-pool" in result.output
