@@ -52,6 +52,7 @@ ENV_STORAGE_ACCOUNT_URL = (
 ENV_DATA_DIR = "HPCBURST_DATA_DIR"
 ENV_HEARTBEAT_INTERVAL = "HPCBURST_HEARTBEAT_INTERVAL"  # seconds between agent heartbeats (service side)
 ENV_NODE_TIMEOUT = "HPCBURST_NODE_TIMEOUT"  # seconds without heartbeat before a node's work is re-queued
+ENV_MAX_OUTPUT_BYTES = "HPCBURST_MAX_OUTPUT_BYTES"  # most stdout/stderr bytes one output request serves
 
 # HPC Pack task environment, set by the node agent for every index it runs.
 CCP_ENV = (

@@ -24,6 +24,7 @@ from hpcburst.domain.protocol import (
 from hpcburst.domain.states import NodeState, TaskState
 from hpcburst.domain.task import parse_task_key
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
+from hpcburst.services.grants import GrantService
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.state.port import Document, StateStore, query_all
 
@@ -42,10 +43,10 @@ class NodeService:
         clock: Callable[[], float] = time.time,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         node_timeout: float = NODE_TIMEOUT,
-        output_url: Callable[[], str | None] = lambda: None,
+        grants: GrantService | None = None,
     ) -> None:
         self._store, self._signal, self._clock = store, signal, clock
-        self._output_url = output_url
+        self._grants = grants
         self.heartbeat_interval, self.node_timeout = heartbeat_interval, node_timeout
         self._last_expiry = 0.0
         self._reconciled: dict[str, float] = {}
@@ -77,7 +78,8 @@ class NodeService:
             heartbeat_interval=self.heartbeat_interval,
             node_timeout=self.node_timeout,
             max_lease_wait=MAX_LEASE_WAIT,
-            output_url=self._output_url(),
+            segment=self._grants.segment(req.pool, req.node) if self._grants else None,
+            packages_url=self._grants.packages_url() if self._grants else None,
         )
 
     def heartbeat(self, req: HeartbeatRequest) -> HeartbeatResponse:

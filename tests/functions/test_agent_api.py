@@ -8,6 +8,7 @@ from test_jobs_api import _submit, wait_for_state
 
 from hpcburst import constants as c
 from hpcburst.storage.blob.azure import AzureBlobStore
+from hpcburst.storage.blob.sas_blob import SasClients
 
 
 def _register(http, node, slots=2):
@@ -24,34 +25,106 @@ def _lease(http, node, slots=2, wait=5.0, running=()):
 
 
 def test_an_index_runs_reports_its_output_and_the_job_finishes(http):
-    _register(http, "fn-a")
+    register = _register(http, "fn-a")
+    assert register["segment"]["blob"].startswith("nodes/fn/fn-a/") and register["packages_url"]
     job = _submit(http, {"pool": "fn", "tasks": [{"command": "echo ***", "sweep": {"start": 7, "end": 7}}]})
     lease = _lease(http, "fn-a")
     (leased,) = lease["leases"]
     assert (leased["command"], leased["index"], leased["attempt"]) == ("echo 007", 7, 1)
-    assert lease["output_url"]  # a SAS the agent writes outputs with
-    blobs = AzureBlobStore.from_connection_string(os.environ[c.ENV_STORAGE_CONNECTION])
-    blobs.ensure_container(c.BLOB_OUTPUT)
-    blobs.put(c.BLOB_OUTPUT, f"segments/{job['id']}/fn-a-0.seg", b"other bytes|007\n|more")
+    segment = lease["segment"]  # a grant on one blob under the node's own prefix
+    assert segment["blob"].startswith("nodes/fn/fn-a/") and segment["container"] == c.BLOB_OUTPUT
+    with SasClients() as clients:
+        clients.blob(segment["url"]).put(b"other bytes|007\n|more")
     result = {
         "task": leased["task"],
         "attempt": leased["attempt"],
         "exit_code": 0,
         "started_at": 1.0,
         "ended_at": 2.0,
-        "stdout": {"blob": f"segments/{job['id']}/fn-a-0.seg", "offset": 12, "length": 4},
+        "stdout": {"blob": segment["blob"], "offset": 12, "length": 4},
     }
-    report = http.post("/agent/report", json={"node": "fn-a", "results": [result]}).json()
-    assert report == {"accepted": [leased["task"]], "ignored": []}
-    again = http.post("/agent/report", json={"node": "fn-a", "results": [result]}).json()
-    assert again == {"accepted": [], "ignored": [leased["task"]]}
+    body = {"node": "fn-a", "pool": "fn", "results": [result]}
+    report = http.post("/agent/report", json=body).json()
+    assert (report["accepted"], report["ignored"]) == ([leased["task"]], [])
+    assert report["segment"]["blob"].startswith("nodes/fn/fn-a/")  # the next one, no extra round trip
+    assert report["segment"]["blob"] != segment["blob"]
+    again = http.post("/agent/report", json=body).json()
+    assert (again["accepted"], again["ignored"]) == ([], [leased["task"]])
     assert wait_for_state(http, job["id"], {"Finished"})["state"] == "Finished"
     task = http.get(f"/jobs/{job['id']}/tasks/7").json()
     assert (task["state"], task["exit_code"], task["node"]) == ("Finished", 0, "fn-a")
     output = http.get(f"/jobs/{job['id']}/tasks/7/output", params={"stream": "stdout"})
     assert (output.status_code, output.content) == (200, b"007\n")
+    assert (output.headers["x-hpcburst-output-size"], output.headers["x-hpcburst-truncated"]) == (
+        "4",
+        "false",
+    )
+    page = http.get(f"/jobs/{job['id']}/tasks/7/output", params={"offset": 1, "length": 2})
+    assert (page.content, page.headers["x-hpcburst-truncated"]) == (b"07", "true")
     missing = http.get(f"/jobs/{job['id']}/tasks/7/output", params={"stream": "stderr"})
     assert missing.status_code == 404
+
+
+def test_a_forged_output_ref_is_not_stored_and_never_served(http):
+    _register(http, "fn-f")
+    blobs = AzureBlobStore.from_connection_string(os.environ[c.ENV_STORAGE_CONNECTION])
+    blobs.ensure_container(c.BLOB_DATA)
+    blobs.put(c.BLOB_DATA, "private/secret.txt", b"someone else's data")
+    job = _submit(http, {"pool": "fn", "tasks": [{"command": "x *", "sweep": {"start": 1, "end": 2}}]})
+    leases = _lease(http, "fn-f")["leases"]
+    forged = [
+        {"container": c.BLOB_DATA, "blob": "private/secret.txt"},
+        {"blob": "nodes/fn/fn-a/someone-elses.seg"},
+    ]
+    results = [
+        {"task": lease["task"], "attempt": lease["attempt"], "exit_code": 0, "stdout": ref}
+        for lease, ref in zip(leases, forged, strict=True)
+    ]
+    report = http.post("/agent/report", json={"node": "fn-f", "pool": "fn", "results": results}).json()
+    assert sorted(report["accepted"]) == sorted(lease["task"] for lease in leases)
+    for lease in leases:
+        task = http.get(f"/jobs/{job['id']}/tasks/{lease['index']}").json()
+        assert task["exit_code"] == 0 and "stdout" not in task
+        assert "outside the node's output prefix" in task["message"]
+        output = http.get(f"/jobs/{job['id']}/tasks/{lease['index']}/output")
+        assert output.status_code == 404 and b"someone" not in output.content
+
+
+def test_grants_are_given_only_for_the_nodes_own_lease_and_its_paths(http):
+    _register(http, "fn-g")
+    _register(http, "fn-h")
+    spec = {
+        "command": "x *",
+        "sweep": {"start": 1, "end": 1},
+        "input_files": [{"blob": "hpc-data/in/rates-*.csv", "path": "rates.csv"}],
+        "output_files": [{"pattern": "out/part-^*.csv", "blob": "hpc-output/run-*"}],
+    }
+    _submit(http, {"pool": "fn", "tasks": [spec]})
+    (lease,) = _lease(http, "fn-g")["leases"]
+    assert set(lease["grants"]) == {"hpc-data/in/rates-1.csv"}  # glob outputs: names unknown yet
+    mine = {"node": "fn-g", "pool": "fn", "task": lease["task"], "attempt": lease["attempt"]}
+    ok = http.post(
+        "/agent/grants", json={**mine, "outputs": ["out/part-7.csv"], "inputs": ["hpc-data/in/rates-1.csv"]}
+    )
+    assert ok.status_code == 200, ok.text
+    assert set(ok.json()["grants"]) == {"hpc-output/run-1/out/part-7.csv", "hpc-data/in/rates-1.csv"}
+    refused = [
+        ({**mine, "outputs": ["out/notes.txt"]}, "out/notes.txt"),  # outside the pattern
+        ({**mine, "outputs": ["out/part-7/x.csv"]}, "out/part-7/x.csv"),  # * stays in one segment
+        ({**mine, "outputs": ["../escape.csv"]}, "../escape.csv"),
+        ({**mine, "inputs": ["hpc-data/in/rates-2.csv"]}, "hpc-data/in/rates-2.csv"),  # another index's input
+        ({**mine, "node": "fn-h", "outputs": ["out/part-7.csv"]}, lease["task"]),  # not the leaseholder
+        ({**mine, "attempt": 2, "outputs": ["out/part-7.csv"]}, lease["task"]),  # not its current attempt
+    ]
+    for body, path in refused:
+        response = http.post("/agent/grants", json=body)
+        assert (response.status_code, response.json()["error"]) == (403, "Forbidden"), body
+        assert response.json()["details"]["path"] == path
+    segments = http.post("/agent/grants", json={"node": "fn-g", "pool": "fn", "segments": 2}).json()[
+        "segments"
+    ]
+    assert len({s["blob"] for s in segments}) == 2
+    assert all(s["blob"].startswith("nodes/fn/fn-g/") for s in segments)
 
 
 def test_an_unregistered_node_is_told_to_register(http):
