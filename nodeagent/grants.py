@@ -81,7 +81,8 @@ class GrantBook:
         under the node's own prefix when the node writes with its own connection."""
         own = self.own_store()
         if own is not None:
-            own.ensure_container(c.BLOB_OUTPUT)
+            if self._seq == 0:
+                own.ensure_container(c.BLOB_OUTPUT)
             self._seq += 1
             return own, c.BLOB_OUTPUT, f"{node_prefix(self.pool, self.node)}{self._run}-{self._seq}.seg"
         grant = self._take_segment()

@@ -143,7 +143,7 @@ class GrantService:
         hit = self._signed.get(key)
         if hit is not None and now - hit[0] < keep:
             return hit[1]
-        self._ensure(container)
+        self._ensure(container, permission)
         url = self._blobs.sas_url(container, name, permission, lifetime)  # raises: nothing is cached
         if keep > 0:
             with self._lock:
@@ -152,8 +152,9 @@ class GrantService:
                 self._signed[key] = (now, url)
         return url
 
-    def _ensure(self, container: str) -> None:
-        if container in (c.BLOB_OUTPUT, c.BLOB_PACKAGES) and container not in self._containers:
+    def _ensure(self, container: str, permission: str) -> None:
+        """Containers a grant writes to (or lists) must exist: a per-blob grant cannot create them."""
+        if (permission != READ or container == c.BLOB_PACKAGES) and container not in self._containers:
             assert self._blobs is not None
             self._blobs.ensure_container(container)  # grants cannot create containers
             self._containers.add(container)

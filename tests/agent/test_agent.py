@@ -379,3 +379,25 @@ def test_an_index_with_inputs_whose_workdir_cannot_be_made_fails_and_the_next_is
         service.results[bad].message or ""
     )
     assert service.results[good].exit_code == 0
+
+
+def test_a_node_with_its_own_storage_connection_uses_it_and_names_segments_under_its_prefix(
+    azurite: Azurite, blobs: AzureBlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unsigned = FakeService()  # hands out no grants at all
+    monkeypatch.setenv(c.ENV_STORAGE_CONNECTION, azurite.connection_string)  # the admin's choice
+    blobs.ensure_container(c.BLOB_DATA)
+    blobs.put(c.BLOB_DATA, "own/in.txt", b"own")
+    (key,) = unsigned.add(
+        "own", "cat in.txt", input_files=[{"blob": "hpc-data/own/in.txt", "path": "in.txt"}]
+    )
+    config = AgentConfig(url="http://fake", node="own-1", workdir=tmp_path / "own-1")
+    agent = Agent(config, runner=ProcessRunner(kill_grace=0.5), api=unsigned.api)
+    try:
+        agent.register()
+        run_until_reported(agent, unsigned, 1)
+    finally:
+        agent.close()
+    ref = unsigned.results[key].stdout
+    assert ref is not None and ref.blob.startswith("nodes/default/own-1/")
+    assert read_ref(blobs, ref) == b"own"
