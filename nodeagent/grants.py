@@ -22,6 +22,7 @@ from hpcburst import constants as c
 from hpcburst.domain.grants import SegmentGrant, node_prefix
 from hpcburst.domain.protocol import GrantsRequest, Lease
 from hpcburst.domain.staging import parse_location
+from hpcburst.errors import ConfigError
 from hpcburst.storage.blob.port import BlobStore
 from hpcburst.storage.blob.sas_url import sas_expiry
 from nodeagent.api import AgentApi
@@ -87,8 +88,13 @@ class GrantBook:
             return own, c.BLOB_OUTPUT, f"{node_prefix(self.pool, self.node)}{self._run}-{self._seq}.seg"
         grant = self._take_segment()
         if grant is None:
-            request = GrantsRequest(node=self.node, pool=self.pool, segments=1)
-            (grant,) = self._api().grants(request).segments
+            granted = self._api().grants(GrantsRequest(node=self.node, pool=self.pool, segments=1)).segments
+            if not granted:
+                raise ConfigError(
+                    f"the service grants no blob storage and {c.ENV_STORAGE_CONNECTION} is not set: "
+                    "the agent has nowhere to keep task output"
+                )
+            grant = granted[0]
         store = GrantedBlobStore({f"{grant.container}/{grant.blob}": grant.url}, clients=self._sas_clients())
         return store, grant.container, grant.blob
 

@@ -401,3 +401,18 @@ def test_a_node_with_its_own_storage_connection_uses_it_and_names_segments_under
     ref = unsigned.results[key].stdout
     assert ref is not None and ref.blob.startswith("nodes/default/own-1/")
     assert read_ref(blobs, ref) == b"own"
+
+
+def test_with_no_grants_and_no_connection_the_exit_codes_are_still_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(c.ENV_STORAGE_CONNECTION, raising=False)
+    unsigned = FakeService()  # a cluster without blob storage grants nothing
+    (key,) = unsigned.add("nostore", "echo lost")
+    agent = Agent(AgentConfig(url="http://fake", node="bare-1", workdir=tmp_path), api=unsigned.api)
+    try:
+        agent.register()
+        run_until_reported(agent, unsigned, 1)
+    finally:
+        agent.close()
+    assert unsigned.results[key].exit_code == 0 and unsigned.results[key].stdout is None
