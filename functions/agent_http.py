@@ -1,4 +1,4 @@
-"""The node agent API: register, heartbeat, lease (long-poll), report. Agents call out; nothing calls in.
+"""The node agent API: register, heartbeat, lease (long-poll), report, grants. Agents call out; nothing calls in.
 
 Credentials: register takes the pool's join secret (``hpcburst pool join-token POOL``) or the node's own
 credential, and answers a new per-node ``credential`` when it was the join secret; heartbeat, lease and
@@ -11,7 +11,9 @@ are ignored. Errors as in ``functions/jobs_http.py``: 400 names the bad field; 4
 
 POST /api/agent/register   RegisterRequest {"node", "pool": "default", "slots", "hostname"?, "cloud"?}
     -> 200 RegisterResponse {"node", "pool", "state": "Online|Offline", "heartbeat_interval": s,
-       "node_timeout": s, "max_lease_wait": s}
+       "node_timeout": s, "max_lease_wait": s, "segment": SegmentGrant|null, "packages_url": SAS URL|null}
+    SegmentGrant {"container": "hpc-output", "blob": "nodes/<pool>/<node>/<id>.seg", "url": create+write SAS}
+    packages_url: the hpc-packages container with a read+list SAS.
     Registering again (agent restart) re-queues whatever the node was running.
 POST /api/agent/heartbeat  HeartbeatRequest {"node", "pool", "running": [{"task", "attempt"}]}
     -> 200 HeartbeatResponse {"state", "drain": bool, "cancel": ["12.1.7", ...]}
@@ -19,20 +21,27 @@ POST /api/agent/heartbeat  HeartbeatRequest {"node", "pool", "running": [{"task"
 POST /api/agent/lease      LeaseRequest {"node", "pool", "free_slots", "wait_seconds": 0..120,
                                          "running": [{"task", "attempt"}]}
     -> 200 LeaseResponse {"leases": [Lease...], "cancel": [...], "drain": bool,
-                          "output_url": container SAS URL | null, "output_prefix": ""}
+                          "segment": SegmentGrant|null, "packages_url": SAS URL|null}
     Lease {"task": "12.1.7", "job": "12", "task_id": 1, "index": 7, "attempt": 1, "retry_count": 0,
            "job_name", "command", "environment", "workdir", "stdout", "stderr", "max_run_time",
-           "input_files", "output_files"}
+           "input_files", "output_files", "grants": {"container/path": per-blob SAS URL}}
+    grants: read for each input, create+write for each non-glob output (hpcburst.domain.grants).
     Waits up to min(wait_seconds, max_lease_wait) when there is nothing to run. Returns many leases
     for short tasks (about 0.5 s of work per free slot), exactly ``free_slots`` for long ones.
-POST /api/agent/report     ReportRequest {"node", "results": [TaskResult...]}
+POST /api/agent/report     ReportRequest {"node", "pool", "results": [TaskResult...]}
     TaskResult {"task", "attempt", "exit_code": int|null, "started_at", "ended_at", "timed_out": false,
                 "stdout"?: OutputRef, "stderr"?: OutputRef, "message"?}
     OutputRef {"container": "hpc-output", "blob", "offset": 0, "length": int|null}
-    -> 200 ReportResponse {"accepted": [task...], "ignored": [task...]}
+    -> 200 ReportResponse {"accepted": [task...], "ignored": [task...], "segment": SegmentGrant|null}
+    An OutputRef outside the node's own prefix (hpc-output/nodes/<pool>/<node>/) is dropped, with a message.
     Idempotent: a result counts once, for the current attempt from its leaseholder; resend freely.
     Both lists are acknowledgements: stop resending either ("ignored" = already recorded, or superseded
     by a cancel or a newer attempt).
+POST /api/agent/grants     GrantsRequest {"node", "pool", "task"?, "attempt"?, "inputs": [blob ref...],
+                                          "outputs": [workdir-relative path...], "segments": 0..16}
+    -> 200 GrantsResponse {"grants": {"container/path": SAS URL}, "segments": [SegmentGrant...]}
+    For the node's current attempt of ``task`` only: inputs must be its inputs, outputs must match its
+    output patterns; otherwise 403 {"error": "Forbidden", "details": {"path": ...}}.
 """
 
 from __future__ import annotations
@@ -45,7 +54,13 @@ import azure.functions as func
 from functions.auth import JOIN, NODE, caller
 from functions.durable_port import poke
 from functions.http_common import handles_errors, json_response, parse
-from hpcburst.domain.protocol import HeartbeatRequest, LeaseRequest, RegisterRequest, ReportRequest
+from hpcburst.domain.protocol import (
+    GrantsRequest,
+    HeartbeatRequest,
+    LeaseRequest,
+    RegisterRequest,
+    ReportRequest,
+)
 from hpcburst.services.nodes import check_node
 from hpcburst.services.root import services
 
@@ -84,8 +99,17 @@ async def agent_lease(req: func.HttpRequest) -> func.HttpResponse:
 async def agent_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     who = caller(req, NODE)
     request = parse(ReportRequest, req)
-    check_node(who, request.node, None)
+    check_node(who, request.node, request.pool)
     outcome = await asyncio.to_thread(services().report.report, request)
     for instance, job, batch in outcome.completed:
         await poke(client, instance, {"kind": "batch_done", "job": job, "batch": batch})
     return json_response(outcome.response)
+
+
+@bp.route(route="agent/grants", methods=["POST"], auth_level=ANON)
+@handles_errors
+def agent_grants(req: func.HttpRequest) -> func.HttpResponse:
+    who = caller(req, NODE)
+    request = parse(GrantsRequest, req)
+    check_node(who, request.node, request.pool)
+    return json_response(services().grants.grant(request))

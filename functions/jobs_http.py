@@ -28,8 +28,10 @@ GET /api/jobs/{job}/tasks?state=&limit=100&continuation=  -> 200 {"tasks": [Task
           "node"?, "leased_at"?, "started_at"?, "ended_at"?, "exit_code"?, "timed_out"?,
           "stdout"?: OutputRef, "stderr"?: OutputRef, "message"?}   (index order)
 GET /api/jobs/{job}/tasks/{index}  ({index} = INDEX or TASK.INDEX) -> 200 Task + {"command": substituted}
-GET /api/jobs/{job}/tasks/{index}/output?stream=stdout|stderr  -> 200 raw bytes
-    (application/octet-stream); 404 when the index has no such output
+GET /api/jobs/{job}/tasks/{index}/output?stream=stdout|stderr&offset=0&length=N  -> 200 raw bytes
+    (application/octet-stream), at most HPCBURST_MAX_OUTPUT_BYTES (8 MiB) from ``offset``; headers
+    ``x-hpcburst-output-size`` (whole output), ``x-hpcburst-output-offset``, ``x-hpcburst-truncated``
+    ("true": more follows, page on with offset); 404 when the index has no such output
 """
 
 from __future__ import annotations
@@ -134,5 +136,13 @@ def view_task(req: func.HttpRequest) -> func.HttpResponse:
 def task_output(req: func.HttpRequest) -> func.HttpResponse:
     who = caller(req)
     stream = req.params.get("stream", "stdout")
-    data = services().results.output(req.route_params["job"], req.route_params["index"], stream, who)
-    return func.HttpResponse(data, status_code=200, mimetype="application/octet-stream")
+    offset, length = query_int(req, "offset", 0, 0, 2**62), query_int(req, "length", 0, 0, 2**62) or None
+    page = services().results.output(
+        req.route_params["job"], req.route_params["index"], stream, who, offset, length
+    )
+    headers = {
+        "x-hpcburst-output-size": str(page.size),
+        "x-hpcburst-output-offset": str(page.offset),
+        "x-hpcburst-truncated": "true" if page.truncated else "false",
+    }
+    return func.HttpResponse(page.data, status_code=200, mimetype="application/octet-stream", headers=headers)

@@ -66,6 +66,7 @@ ENV_ENTRA_ISSUER = "HPCBURST_ENTRA_ISSUER"  # override; default derived from the
 ENV_ENTRA_JWKS_URL = "HPCBURST_ENTRA_JWKS_URL"  # override; default derived from the tenant
 ENV_ENTRA_ADMIN_ROLE = "HPCBURST_ENTRA_ADMIN_ROLE"  # app role that makes a user a cluster admin
 ENV_TRUST_APP_SERVICE_AUTH = "HPCBURST_TRUST_APP_SERVICE_AUTH"  # honour X-MS-CLIENT-PRINCIPAL (Easy Auth on)
+ENV_MAX_OUTPUT_BYTES = "HPCBURST_MAX_OUTPUT_BYTES"  # most stdout/stderr bytes one output request serves
 
 # HPC Pack task environment, set by the node agent for every index it runs.
 CCP_ENV = (

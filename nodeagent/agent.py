@@ -34,6 +34,7 @@ from hpcburst.errors import ConfigError, Unauthenticated
 from nodeagent.api import AgentApi
 from nodeagent.credential import CREDENTIAL_FILE, Credentials
 from nodeagent.environment import base_environment, task_environment
+from nodeagent.grants import GrantBook
 from nodeagent.ledger import Finished, Held, Ledger, RunKey, canceled
 from nodeagent.outputs import Output, OutputWriter
 from nodeagent.runner import ProcessRunner, RunResult, RunSpec
@@ -70,20 +71,21 @@ class Agent:
         self.config = config
         self.ledger = Ledger(config.slots)
         self.runner = runner or ProcessRunner()
-        self.outputs = outputs or OutputWriter(config.node)
         self.registration: RegisterResponse | None = None
         self.credentials = Credentials(
             config.workdir / CREDENTIAL_FILE, config.url, config.pool, config.node, config.join_token
         )
         self._api_type = api
         self._apis = threading.local()
+        self.grants = GrantBook(config.node, config.pool, self.api)  # storage rights (nodeagent.grants)
+        self.outputs = outputs or OutputWriter(self.grants.next_segment)
         self._register_lock = threading.Lock()
         self._base_env = base_environment()
         self._made_dirs: set[str] = set()
         self._short_tasks = False  # the last lease gave more than one index per free slot
         # Inputs are staged on the lease thread, outputs collected on the report thread: one stager, made
         # here (its pool starts threads only when given work) so two threads never each make their own.
-        self.stager = Stager(config.workdir / ".cache", config.slots)
+        self.stager = Stager(config.workdir / ".cache", config.slots, self.grants.lease_store)
         self._last_lease = 0  # size of the last lease answer (a backlog below half of it is refilled)
         # Results whose outputs are stored, until acknowledged (report thread only): a report retried
         # after a failed call sends them again without uploading their outputs again.
@@ -114,6 +116,7 @@ class Agent:
                 self.registration = self.api().register(request)  # the node credential was revoked
             if self.registration.credential:
                 self.credentials.adopt(self.registration.credential)
+            self.grants.absorb(self.registration.segment, self.registration.packages_url)
             with self.ledger.lock:
                 if again:  # registering re-queues what the service thought this node held
                     self.ledger.backlog.clear()
@@ -190,11 +193,12 @@ class Agent:
             )
         )
         self._short_tasks = len(response.leases) > free
+        self.grants.absorb(response.segment, response.packages_url)
         self._last_lease = len(response.leases)
         to_stage: list[Held] = []
         with ledger.lock:
             for lease in response.leases:
-                held = Held(lease, response.output_url, response.output_prefix)
+                held = Held(lease)
                 if lease.input_files:
                     ledger.staging[held.key] = held
                     to_stage.append(held)
@@ -264,7 +268,10 @@ class Agent:
             for f in fresh:
                 self._prepared[f.held.key] = _task_result(f, refs, notes.get(f.held.key))
         results = [self._prepared[f.held.key] for f in batch]
-        self.api().report(ReportRequest(node=self.config.node, results=results))
+        response = self.api().report(
+            ReportRequest(node=self.config.node, pool=self.config.pool, results=results)
+        )
+        self.grants.absorb(response.segment)
         with self.ledger.lock:
             for _ in batch:  # only this thread removes, and appends go to the other end
                 self.ledger.unreported.popleft()
@@ -285,21 +292,18 @@ class Agent:
         return notes
 
     def _store_outputs(self, batch: list[Finished]) -> dict[tuple[str, str], object]:
-        groups: dict[tuple[str | None, str], list[Output]] = {}
+        outputs: list[Output] = []
         for f in batch:
             lease, result = f.held.lease, f.result
             stdout = result.stdout or self._file_tail(lease.workdir, lease.stdout)
             stderr = result.stderr or self._file_tail(lease.workdir, lease.stderr)
-            group = groups.setdefault((f.held.output_url, f.held.output_prefix), [])
-            group.append(Output(lease.job, lease.task, "stdout", stdout))
-            group.append(Output(lease.job, lease.task, "stderr", stderr))
-        refs: dict[tuple[str, str], object] = {}
-        for (url, prefix), outputs in groups.items():
-            try:
-                refs.update(self.outputs.write(outputs, url, prefix))
-            except ConfigError as e:  # nowhere to keep output: still report the exit codes
-                log.warning("output not stored: %s", e.message)
-        return refs
+            outputs.append(Output(lease.job, lease.task, "stdout", stdout))
+            outputs.append(Output(lease.job, lease.task, "stderr", stderr))
+        try:
+            return dict(self.outputs.write(outputs))
+        except ConfigError as e:  # nowhere to keep output: still report the exit codes
+            log.warning("output not stored: %s", e.message)
+            return {}
 
     def _file_tail(self, workdir: str | None, path: str | None) -> bytes:
         if not path:

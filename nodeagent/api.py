@@ -1,4 +1,4 @@
-"""The agent's side of the agent protocol: typed calls to POST /api/agent/{register,heartbeat,lease,report}.
+"""The agent's side of the agent protocol: typed calls to POST /api/agent/{register,heartbeat,lease,report,grants}.
 
 Outbound HTTP(S) only. One ``AgentApi`` per thread (each holds its own connection), so a long-poll
 lease never delays a heartbeat or a report.
@@ -12,6 +12,8 @@ import httpx
 
 from hpcburst.client.http import send, unwrap
 from hpcburst.domain.protocol import (
+    GrantsRequest,
+    GrantsResponse,
     HeartbeatRequest,
     HeartbeatResponse,
     LeaseRequest,
@@ -52,6 +54,9 @@ class AgentApi:
     def report(self, request: ReportRequest) -> ReportResponse:
         body = self._post("/api/agent/report", request.model_dump(mode="json", exclude_none=True))
         return ReportResponse.model_validate(body)
+
+    def grants(self, request: GrantsRequest) -> GrantsResponse:
+        return GrantsResponse.model_validate(self._post("/api/agent/grants", request.model_dump(mode="json")))
 
     def close(self) -> None:
         self._http.close()

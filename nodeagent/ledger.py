@@ -19,11 +19,9 @@ RunKey = tuple[str, int]  # (task key, attempt)
 
 @dataclass(frozen=True)
 class Held:
-    """A lease plus where its output goes (the grant that came with it)."""
+    """A lease the node holds (its storage grants ride in ``lease.grants``)."""
 
     lease: Lease
-    output_url: str | None
-    output_prefix: str
 
     @property
     def key(self) -> RunKey:

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from hpcburst.errors import HpcBurstError
-from nodeagent.outputs import node_store
+from hpcburst.storage.blob.port import BlobStore
 
 log = logging.getLogger("nodeagent")
 # Seconds between package checks: a check is one blob listing, so a new version reaches every node
@@ -15,11 +15,10 @@ log = logging.getLogger("nodeagent")
 SYNC_INTERVAL = 30.0
 
 
-def sync_packages(package_root: Path, pool: str, grant_url: str | None = None) -> bool:
-    """Install what the pool needs, reading packages with the node's own storage connection or else the
-    service's storage grant; False when the node has neither."""
+def sync_packages(package_root: Path, pool: str, store: BlobStore | None) -> bool:
+    """Install what the pool needs, reading packages from ``store`` (the node's own storage connection, or
+    the service's read+list grant on the package container); False without one."""
     try:
-        store = node_store(grant_url)
         if store is None:
             return False
         from hpcburst.data.package_install import PackageInstaller

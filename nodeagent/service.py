@@ -96,8 +96,7 @@ class AgentService:
         config = self.agent.config
         root = config.package_root or config.workdir / "packages"
         while not self.stop_event.is_set():
-            grant = self.agent.registration.output_url if self.agent.registration else None
-            if not sync_packages(root, config.pool, grant):
+            if not sync_packages(root, config.pool, self.agent.grants.packages_store()):
                 return  # no storage connection or grant: nothing to sync from
             self.stop_event.wait(SYNC_INTERVAL)
 

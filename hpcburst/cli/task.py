@@ -25,16 +25,26 @@ def split_ref(ref: str) -> tuple[str, str]:
 def view(
     ref: Annotated[str, typer.Argument(help="JOB.INDEX (or JOB.TASK.INDEX).")],
     output: Annotated[bool, typer.Option("--output/--no-output", help="Show stdout and stderr.")] = True,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Show all of a long output (default: its first page, 8 MiB).")
+    ] = False,
 ) -> None:
     """Show one index: state, node, exit code, times and its stdout/stderr."""
     job, index = split_ref(ref)
     with scheduler() as s:
         t = s.view_task(job, index)
-        streams = {}
+        streams: dict[str, bytes] = {}
+        notes: dict[str, str] = {}
         if output:
             for stream in ("stdout", "stderr"):
                 try:
-                    streams[stream] = s.task_output(job, index, stream) if t.get(stream) else b""
+                    if everything:
+                        streams[stream] = s.task_output(job, index, stream) if t.get(stream) else b""
+                        continue
+                    page = s.task_output_page(job, index, stream) if t.get(stream) else None
+                    streams[stream] = page.data if page else b""
+                    if page and page.truncated:
+                        notes[stream] = f"(first {len(page.data)} of {page.size} bytes; --all shows the rest)"
                 except NotFound:
                     streams[stream] = b""
     rows = [
@@ -56,3 +66,5 @@ def view(
     for stream, data in streams.items():
         console.rule(stream)
         console.out(data.decode(errors="replace").rstrip("\n") if data else "(empty)", highlight=False)
+        if stream in notes:
+            console.print(notes[stream])

@@ -135,14 +135,15 @@ class LocalCluster:
         self._wait_until_up(proc)
 
     def start_agent(self, name: str, slots: int = 2, pool: str = "default", cloud: bool = False) -> int:
-        """Start a node agent; ``cloud``: a burst worker, holding only the cluster URL (no storage key)."""
+        """Start a node agent holding only the cluster URL: no storage key, so it works through the
+        service's per-blob grants alone (as a cloud worker does). ``cloud``: mark it a burst worker."""
         assert self.state is not None
         cmd = [sys.executable, "-m", "nodeagent", "--url", self.url, "--node", name, "--pool", pool,
                "--slots", str(slots), "--workdir", str(self.data_dir / "agents" / name)]  # fmt: skip
         env = {**self.env(), c.ENV_JOIN_TOKEN: self.access().join_token(pool)}
+        env.pop(c.ENV_STORAGE_CONNECTION, None)  # agents work through the grants the service signs
         if cloud:
             cmd.append("--cloud")
-            env.pop(c.ENV_STORAGE_CONNECTION, None)
         return self._spawn(f"agent:{name}", cmd, env).pid
 
     def kill(self, part: str, sig: int = signal.SIGKILL) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,6 +27,19 @@ from hpcburst.domain.states import JobState
 from hpcburst.errors import HpcBurstError
 
 TERMINAL = {s.value for s in JobState if s.terminal}
+
+
+@dataclass(frozen=True)
+class OutputPage:
+    """``data``: the output's bytes from ``offset``; ``size``: the whole output's length."""
+
+    data: bytes
+    offset: int
+    size: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.offset + len(self.data) < self.size
 
 
 class Scheduler:
@@ -129,13 +143,33 @@ class Scheduler:
         """One index: ``ref`` is INDEX or TASK.INDEX."""
         return self._call("GET", f"/api/jobs/{job}/tasks/{ref}")  # type: ignore[no-any-return]
 
-    def task_output(self, job: str, ref: str | int, stream: str = "stdout") -> bytes:
-        response = send(
-            self._http, self.url, "GET", f"/api/jobs/{job}/tasks/{ref}/output", params={"stream": stream}
-        )
+    def task_output(
+        self, job: str, ref: str | int, stream: str = "stdout", limit: int | None = None
+    ) -> bytes:
+        """An index's stdout/stderr: all of it (paging through the server's per-request cap), or at most
+        ``limit`` bytes from the start."""
+        data, offset = bytearray(), 0
+        while limit is None or len(data) < limit:
+            want = None if limit is None else limit - len(data)
+            page = self.task_output_page(job, ref, stream, offset, want)
+            data += page.data
+            offset += len(page.data)
+            if not page.truncated or not page.data:
+                break
+        return bytes(data)
+
+    def task_output_page(
+        self, job: str, ref: str | int, stream: str = "stdout", offset: int = 0, length: int | None = None
+    ) -> OutputPage:
+        """One bounded page of an index's output from ``offset`` (the server caps its length)."""
+        params: dict[str, Any] = {"stream": stream, "offset": offset}
+        if length:
+            params["length"] = length
+        response = send(self._http, self.url, "GET", f"/api/jobs/{job}/tasks/{ref}/output", params=params)
         if not response.is_success:
             raise error_from(response)
-        return response.content
+        size = int(response.headers.get("x-hpcburst-output-size", offset + len(response.content)))
+        return OutputPage(response.content, offset, size)
 
     # --- nodes ---
     def nodes(self) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from hpcburst.domain.grants import inside_node_prefix
 from hpcburst.domain.job import Job, TaskSpec
 from hpcburst.domain.protocol import Lease, TaskResult
 from hpcburst.domain.states import TaskState
@@ -105,13 +106,32 @@ def mark_leased(doc: dict[str, Any], node: str, now: float) -> dict[str, Any]:
     }
 
 
+def holds(doc: dict[str, Any], node: str, attempt: int) -> bool:
+    """Whether ``node`` holds ``attempt`` of the index now: it runs, that attempt is current, leased to it."""
+    return doc.get("state") == TaskState.RUNNING and doc.get("attempt") == attempt and doc.get("node") == node
+
+
 def result_accepted(doc: dict[str, Any], result: TaskResult, node: str) -> bool:
     """A result counts only for the current attempt, from its leaseholder, while it runs."""
-    return (
-        doc.get("state") == TaskState.RUNNING
-        and doc.get("attempt") == result.attempt
-        and doc.get("node") == node
-    )
+    return holds(doc, node, result.attempt)
+
+
+def own_outputs(result: TaskResult, pool: str, node: str) -> TaskResult:
+    """``result`` keeping only stdout/stderr refs inside the node's own output prefix; a dropped one is
+    named in the message (the exit code still counts), so a node can never point at others' blobs."""
+    dropped = {
+        stream: ref
+        for stream, ref in (("stdout", result.stdout), ("stderr", result.stderr))
+        if ref is not None and not inside_node_prefix(ref, pool, node)
+    }
+    if not dropped:
+        return result
+    notes = [
+        f"{s} reference {r.container}/{r.blob} is outside the node's output prefix: dropped"
+        for s, r in dropped.items()
+    ]
+    message = "; ".join(filter(None, [result.message, *notes]))
+    return result.model_copy(update={**{s: None for s in dropped}, "message": message})
 
 
 def apply_result(doc: dict[str, Any], result: TaskResult, spec: TaskSpec) -> dict[str, Any]:

@@ -1,20 +1,26 @@
-"""The node agent <-> service protocol (bodies of POST /api/agent/{register,heartbeat,lease,report}).
+"""The node agent <-> service protocol (bodies of POST /api/agent/{register,heartbeat,lease,report,grants}).
 
 An agent registers, then loops: lease (long-poll) -> run each index -> report results in batches,
 and heartbeats in the background. Every request names the node; an unknown node gets 404 and
 re-registers. ``running`` lists what the agent is running so the service can tell it what to kill
 (canceled, or re-leased elsewhere after the node was presumed dead).
 
-Outputs: the agent writes stdout/stderr bytes to blob storage (``output_url`` is a container URL
-with a SAS, or None when the agent should use its own storage connection) and reports an
-``OutputRef`` per stream. Small outputs of one report batch are packed into one segment blob
-(``{output_prefix}{job}/{node}-{n}.seg``) with offset/length per index; empty output needs no ref.
+Storage grants are least-privilege (``hpcburst.domain.grants``): no grant covers the account, none
+lets a node delete or list outputs. A lease carries per-blob SAS URLs (``Lease.grants``: read for its
+inputs, create/write for its named outputs); glob outputs and expired grants are asked for with
+``GrantsRequest``. Register, lease and report answers carry the next ``segment`` grant (one blob under
+the node's own prefix ``nodes/<pool>/<node>/`` in ``hpc-output``) and ``packages_url`` (read+list on the
+package container). An agent with its own storage connection may use that instead.
+
+Outputs: the agent packs the non-empty stdout/stderr of a report batch into a segment blob and reports
+an ``OutputRef`` (offset/length) per stream; the service keeps only refs inside the node's own prefix.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hpcburst.domain.grants import SegmentGrant
 from hpcburst.domain.staging import InputFile, OutputFile
 from hpcburst.domain.states import NodeState
 from hpcburst.domain.task import OutputRef
@@ -46,9 +52,10 @@ class RegisterResponse(BaseModel):
     heartbeat_interval: float  # seconds between heartbeats
     node_timeout: float  # heartbeats missing this long: the node's work is re-queued
     max_lease_wait: float  # longest wait_seconds a lease call honours
-    # The storage grant (the outputs container URL with a SAS), so a node holding no storage key can
-    # read packages and inputs and write outputs from the start; None: use the node's own connection.
-    output_url: str | None = None
+    # Storage grants, so a node holding no storage key can work from the start (None: the service holds
+    # no key to sign with; the node then needs its own connection).
+    segment: SegmentGrant | None = None  # where the agent's next stdout/stderr segment goes
+    packages_url: str | None = None  # the package container with a read+list SAS
     # A new per-node credential (bound to this pool and node) when the caller joined with the pool's join
     # secret; None when it re-registered with its own. Heartbeat, lease and report need it.
     credential: str | None = None
@@ -92,14 +99,16 @@ class Lease(BaseModel):
     max_run_time: float | None = None  # seconds; kill the process tree after
     input_files: list[InputFile] = Field(default_factory=list)  # substituted
     output_files: list[OutputFile] = Field(default_factory=list)
+    # "container/path" -> per-blob SAS URL: read for each input, create+write for each non-glob output
+    grants: dict[str, str] = Field(default_factory=dict)
 
 
 class LeaseResponse(BaseModel):
     leases: list[Lease] = Field(default_factory=list)
     cancel: list[str] = Field(default_factory=list)
     drain: bool = False
-    output_url: str | None = None
-    output_prefix: str = ""
+    segment: SegmentGrant | None = None
+    packages_url: str | None = None
 
 
 class TaskResult(BaseModel):
@@ -116,9 +125,30 @@ class TaskResult(BaseModel):
 
 class ReportRequest(_Request):
     node: str = _NODE
+    pool: str = "default"
     results: list[TaskResult] = Field(max_length=100_000)
 
 
 class ReportResponse(BaseModel):
     accepted: list[str] = Field(default_factory=list)  # results recorded (or retried) now
     ignored: list[str] = Field(default_factory=list)  # stale attempt, not the leaseholder, or duplicate
+    segment: SegmentGrant | None = None  # the grant for the agent's next segment blob
+
+
+class GrantsRequest(_Request):
+    """More grants: for one held attempt (``task``/``attempt``) its glob outputs (workdir-relative paths
+    that matched an output pattern) and expired input or output grants; and/or ``segments`` fresh
+    segment grants (big report batches). Anything outside the lease is 403, naming the path."""
+
+    node: str = _NODE
+    pool: str = "default"
+    task: str | None = None  # task key; needed for inputs and outputs
+    attempt: int = 0
+    inputs: list[str] = Field(default_factory=list, max_length=1000)  # blob refs "container/path"
+    outputs: list[str] = Field(default_factory=list, max_length=10_000)  # workdir-relative paths
+    segments: int = Field(default=0, ge=0, le=16)
+
+
+class GrantsResponse(BaseModel):
+    grants: dict[str, str] = Field(default_factory=dict)  # "container/path" -> per-blob SAS URL
+    segments: list[SegmentGrant] = Field(default_factory=list)

@@ -30,6 +30,7 @@ from hpcburst.domain.states import JobState, NodeState, TaskState
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.batching import chunks
 from hpcburst.services.catalog import JobCatalog
+from hpcburst.services.grants import GrantService
 from hpcburst.services.nodes import MAX_LEASE_WAIT, NodeService
 from hpcburst.services.runtimes import RuntimeStats
 from hpcburst.services.wakeup import WorkSignal
@@ -48,10 +49,10 @@ class LeaseService:
         signal: WorkSignal,
         runtimes: RuntimeStats,
         clock: Callable[[], float] = time.time,
-        output_url: Callable[[], str | None] = lambda: None,
+        grants: GrantService | None = None,
     ) -> None:
         self._store, self._catalog, self._nodes, self._signal = store, catalog, nodes, signal
-        self._runtimes, self._clock, self._output_url = runtimes, clock, output_url
+        self._runtimes, self._clock, self._grants = runtimes, clock, grants
         self._lock = threading.Lock()
         self._first_batch: dict[str, int] = {}  # per job: lowest batch that had Queued work (a hint)
 
@@ -73,8 +74,19 @@ class LeaseService:
         self._nodes.expire(force=False)
         with self._lock:
             leases = self._take(req)
-        url = self._output_url() if leases else None
-        return LeaseResponse(leases=leases, cancel=cancel, output_url=url)
+        if self._grants is None:
+            return LeaseResponse(leases=leases, cancel=cancel)
+        return LeaseResponse(
+            leases=[self._granted(lease) for lease in leases],
+            cancel=cancel,
+            segment=self._grants.segment(req.pool, req.node) if leases else None,
+            packages_url=self._grants.packages_url(),
+        )
+
+    def _granted(self, lease: Lease) -> Lease:
+        assert self._grants is not None
+        grants = self._grants.lease_grants(lease)
+        return lease.model_copy(update={"grants": grants}) if grants else lease
 
     def _take(self, req: LeaseRequest) -> list[Lease]:
         active = self._catalog.active()

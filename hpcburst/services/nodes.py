@@ -25,6 +25,7 @@ from hpcburst.domain.protocol import (
 from hpcburst.domain.states import NodeState, TaskState
 from hpcburst.domain.task import parse_task_key
 from hpcburst.errors import Conflict, Forbidden, InvalidSpec, NotFound
+from hpcburst.services.grants import GrantService
 from hpcburst.services.identity import IdentityService
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.state.port import Document, StateStore, query_all
@@ -44,12 +45,12 @@ class NodeService:
         clock: Callable[[], float] = time.time,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         node_timeout: float = NODE_TIMEOUT,
-        output_url: Callable[[], str | None] = lambda: None,
+        grants: GrantService | None = None,
         identity: IdentityService | None = None,
     ) -> None:
         self._store, self._signal, self._clock = store, signal, clock
+        self._grants = grants
         self._identity = identity or IdentityService(store, clock)
-        self._output_url = output_url
         self.heartbeat_interval, self.node_timeout = heartbeat_interval, node_timeout
         self._last_expiry = 0.0
         self._reconciled: dict[str, float] = {}
@@ -87,7 +88,8 @@ class NodeService:
             heartbeat_interval=self.heartbeat_interval,
             node_timeout=self.node_timeout,
             max_lease_wait=MAX_LEASE_WAIT,
-            output_url=self._output_url(),
+            segment=self._grants.segment(req.pool, req.node) if self._grants else None,
+            packages_url=self._grants.packages_url() if self._grants else None,
             credential=credential,
         )
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpcburst import constants as c
-from hpcburst.domain.leasing import OPEN_BATCH, apply_result, result_accepted
+from hpcburst.domain.leasing import OPEN_BATCH, apply_result, own_outputs, result_accepted
 from hpcburst.domain.protocol import ReportRequest, ReportResponse, TaskResult
 from hpcburst.domain.states import TaskState
 from hpcburst.domain.task import parse_task_key
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.batching import chunks
 from hpcburst.services.catalog import JobCatalog
+from hpcburst.services.grants import GrantService
 from hpcburst.services.runtimes import RuntimeStats
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.state.port import Document, StateStore, WriteOp
@@ -36,11 +37,19 @@ class ReportOutcome:
 
 class ReportService:
     def __init__(
-        self, store: StateStore, catalog: JobCatalog, signal: WorkSignal, runtimes: RuntimeStats
+        self,
+        store: StateStore,
+        catalog: JobCatalog,
+        signal: WorkSignal,
+        runtimes: RuntimeStats,
+        grants: GrantService | None = None,
     ) -> None:
         self._store, self._catalog, self._signal, self._runtimes = store, catalog, signal, runtimes
+        self._grants = grants
 
     def report(self, req: ReportRequest) -> ReportOutcome:
+        """Record the results; stdout/stderr refs outside the node's own prefix are dropped (``own_outputs``).
+        The answer carries the grant for the node's next segment blob."""
         by_job: dict[str, list[TaskResult]] = defaultdict(list)
         outcome = ReportOutcome(ReportResponse())
         seen: set[tuple[str, int]] = set()
@@ -50,7 +59,7 @@ class ReportService:
                 continue
             seen.add((result.task, result.attempt))
             try:
-                by_job[parse_task_key(result.task)[0]].append(result)
+                by_job[parse_task_key(result.task)[0]].append(own_outputs(result, req.pool, req.node))
             except ValueError:
                 outcome.response.ignored.append(result.task)
         wake = False
@@ -58,6 +67,8 @@ class ReportService:
             wake |= self._record_job(job_id, results, req.node, outcome)
         if wake:
             self._signal.notify()
+        if self._grants is not None:
+            outcome.response.segment = self._grants.segment(req.pool, req.node)
         return outcome
 
     def _record_job(self, job_id: str, results: list[TaskResult], node: str, outcome: ReportOutcome) -> bool:

@@ -1,10 +1,19 @@
-"""Per-index results: list a job's indices, view one, read its stdout/stderr from blob storage."""
+"""Per-index results: list a job's indices, view one, read its stdout/stderr from blob storage.
+
+Output is read in bounded pages: at most ``max_bytes`` (``HPCBURST_MAX_OUTPUT_BYTES``, default 8 MiB) per
+call, fetched as one byte range of the blob (``download_range``), never the whole blob. A Functions
+``HttpResponse`` cannot stream, so bounded ranges are how the endpoint avoids loading a big output whole;
+clients page on with ``offset``. Only refs to segment blobs the service itself named (under a node's
+prefix in ``hpc-output``) are served.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from hpcburst import constants as c
+from hpcburst.domain.grants import served_ref
 from hpcburst.domain.identity import Principal
 from hpcburst.domain.job import Job
 from hpcburst.domain.leasing import lease_for
@@ -17,11 +26,31 @@ from hpcburst.storage.blob.port import BlobStore
 from hpcburst.storage.state.port import StateStore
 
 STREAMS = ("stdout", "stderr")
+MAX_OUTPUT_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class OutputPage:
+    """``data`` is the output's bytes from ``offset``; ``size`` is the whole output's length."""
+
+    data: bytes
+    offset: int
+    size: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.offset + len(self.data) < self.size
 
 
 class ResultsService:
-    def __init__(self, store: StateStore, catalog: JobCatalog, blobs: BlobStore | None = None) -> None:
-        self._store, self._catalog, self._blobs = store, catalog, blobs
+    def __init__(
+        self,
+        store: StateStore,
+        catalog: JobCatalog,
+        blobs: BlobStore | None = None,
+        max_bytes: int = MAX_OUTPUT_BYTES,
+    ) -> None:
+        self._store, self._catalog, self._blobs, self.max_bytes = store, catalog, blobs, max_bytes
 
     def tasks(
         self,
@@ -56,9 +85,14 @@ class ResultsService:
         command = lease_for(job, {**body, "attempt": body.get("attempt", 0)}, key).command
         return {"id": key, **body, "command": command}
 
-    def output(self, job_id: str, ref: str, stream: str, who: Principal) -> bytes:
+    def output(
+        self, job_id: str, ref: str, stream: str, who: Principal, offset: int = 0, length: int | None = None
+    ) -> OutputPage:
+        """Up to ``min(length, max_bytes)`` bytes of an index's stdout/stderr from ``offset``."""
         if stream not in STREAMS:
             raise InvalidSpec(f"stream must be stdout or stderr, not {stream!r}")
+        if offset < 0 or (length is not None and length < 0):
+            raise InvalidSpec("offset and length must not be negative", field="offset")
         task = self.task(job_id, ref, who)
         raw = task.get(stream)
         if not raw:
@@ -66,12 +100,18 @@ class ResultsService:
         if self._blobs is None:
             raise NotFound("no blob storage configured, so no task output is kept")
         out = OutputRef.model_validate(raw)
-        if out.length is None:
-            data = self._blobs.get(out.container, out.blob)
-            return data[out.offset :]
-        if out.length == 0:
-            return b""
-        return self._blobs.download_range(out.container, out.blob, out.offset, out.length)
+        if not served_ref(out):
+            raise NotFound(
+                f"{task['id']} has no {stream} kept ({out.container}/{out.blob} is not a node's output)"
+            )
+        size = out.length
+        if size is None:
+            size = max(0, self._blobs.properties(out.container, out.blob).size - out.offset)
+        if offset > size:
+            raise InvalidSpec(f"offset {offset} is past the end of the output ({size} bytes)", field="offset")
+        want = min(self.max_bytes if length is None else min(length, self.max_bytes), size - offset)
+        data = self._blobs.download_range(out.container, out.blob, out.offset + offset, want) if want else b""
+        return OutputPage(data, offset, size)
 
 
 def resolve_ref(job: Job, ref: str) -> tuple[int, int]:

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from hpcburst import constants as c
 from hpcburst.auth.entra import EntraSettings
@@ -20,21 +19,20 @@ from hpcburst.services.authn import Authenticator
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.completion import CompletionService
 from hpcburst.services.dispatch import DispatchService
+from hpcburst.services.grants import GrantService
 from hpcburst.services.identity import IdentityService
 from hpcburst.services.jobs import JobService
 from hpcburst.services.lease import LeaseService
 from hpcburst.services.nodes import HEARTBEAT_INTERVAL, NODE_TIMEOUT, NodeService
 from hpcburst.services.pools import PoolService
 from hpcburst.services.report import ReportService
-from hpcburst.services.results import ResultsService
+from hpcburst.services.results import MAX_OUTPUT_BYTES, ResultsService
 from hpcburst.services.runtimes import RuntimeStats
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.settings import Settings
 from hpcburst.storage.blob.port import BlobStore
 from hpcburst.storage.queue.port import WorkQueue
 from hpcburst.storage.state.port import StateStore
-
-OUTPUT_SAS_LIFETIME = timedelta(hours=6)
 
 
 @dataclass
@@ -47,6 +45,7 @@ class Services:
     dispatch: DispatchService
     jobs: JobService
     nodes: NodeService
+    grants: GrantService
     lease: LeaseService
     report: ReportService
     results: ResultsService
@@ -67,6 +66,7 @@ def build(
     node_timeout: float = NODE_TIMEOUT,
     clock: Callable[[], float] = time.time,
     entra: EntraSettings | None = None,
+    max_output_bytes: int = MAX_OUTPUT_BYTES,
 ) -> Services:
     """Wire the services on the given adapters (``clock``: epoch seconds, injectable for tests;
     ``entra``: an ``EntraSettings`` when Microsoft Entra ID identities are accepted)."""
@@ -76,14 +76,14 @@ def build(
     pools = PoolService(store, identity, clock)
     dispatch = DispatchService(store, catalog, signal, queue, blobs, clock=clock)
     jobs = JobService(store, catalog, dispatch, signal, clock=clock, allowed_roots=pools.allowed_roots)
-    output_url = _output_url_grant(blobs)
+    grants = GrantService(store, catalog, blobs)
     nodes = NodeService(
         store,
         signal,
         clock=clock,
         heartbeat_interval=heartbeat_interval,
         node_timeout=node_timeout,
-        output_url=output_url,
+        grants=grants,
         identity=identity,
     )
     return Services(
@@ -95,51 +95,15 @@ def build(
         dispatch=dispatch,
         jobs=jobs,
         nodes=nodes,
-        lease=LeaseService(store, catalog, nodes, signal, runtimes, clock=clock, output_url=output_url),
-        report=ReportService(store, catalog, signal, runtimes),
-        results=ResultsService(store, catalog, blobs),
+        grants=grants,
+        lease=LeaseService(store, catalog, nodes, signal, runtimes, clock=clock, grants=grants),
+        report=ReportService(store, catalog, signal, runtimes, grants=grants),
+        results=ResultsService(store, catalog, blobs, max_bytes=max_output_bytes),
         completion=CompletionService(store, catalog, jobs, clock=clock),
         identity=identity,
         pools=pools,
         authn=Authenticator(identity, entra),
     )
-
-
-def _output_url_grant(blobs: BlobStore | None):  # type: ignore[no-untyped-def]
-    """A cached storage grant for agents, renewed when half its lifetime has passed.
-
-    The outputs container's URL carrying an account SAS (read, add, create, write, list; no delete)
-    when the store can sign one, so an agent holding no storage key can also fetch inputs and packages
-    and write output files to the containers a job names — what HPC Pack's Azure nodes needed the
-    account key for. Otherwise a SAS on the outputs container alone.
-    """
-    cache: dict[str, tuple[float, str | None]] = {}
-
-    def grant() -> str | None:
-        if blobs is None:
-            return None
-        now = time.monotonic()
-        hit = cache.get("url")
-        if hit is None or now - hit[0] > OUTPUT_SAS_LIFETIME.total_seconds() / 2:
-            try:
-                blobs.ensure_container(c.BLOB_OUTPUT)
-                url: str | None = _account_grant(blobs) or blobs.sas_url(
-                    c.BLOB_OUTPUT, None, "racwl", OUTPUT_SAS_LIFETIME
-                )
-            except Exception:  # no key to sign with (managed identity): agents use their own credentials
-                url = None
-            hit = cache["url"] = (now, url)
-        return hit[1]
-
-    return grant
-
-
-def _account_grant(blobs: BlobStore) -> str | None:
-    account_sas = getattr(blobs, "account_sas", None)  # adapters that can sign account-wide grants
-    account_url = getattr(blobs, "account_url", None)
-    if account_sas is None or account_url is None:
-        return None
-    return f"{account_url}/{c.BLOB_OUTPUT}?{account_sas('racwl', OUTPUT_SAS_LIFETIME)}"
 
 
 def from_settings(settings: Settings) -> Services:
@@ -161,6 +125,7 @@ def from_settings(settings: Settings) -> Services:
         heartbeat_interval=float(env.get(c.ENV_HEARTBEAT_INTERVAL, HEARTBEAT_INTERVAL)),
         node_timeout=float(env.get(c.ENV_NODE_TIMEOUT, NODE_TIMEOUT)),
         entra=EntraSettings.from_env(env),
+        max_output_bytes=int(env.get(c.ENV_MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES)),
     )
 
 

@@ -2,13 +2,29 @@
 
 It keeps the rules that matter to an agent: leases carry attempts, a result counts once for the current
 attempt, unknown nodes get NotFound, offline nodes drain, canceled tasks and stale attempts are announced to their node.
+With a ``signer`` (a real blob store holding the key) it hands out real grants as the service does: a segment
+grant with every register, lease and report answer, per-blob grants in leases and on request.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from hpcburst.domain.grants import (
+    READ,
+    WRITE,
+    SegmentGrant,
+    input_refs,
+    named_outputs,
+    node_prefix,
+    output_destinations,
+    writable,
+)
 from hpcburst.domain.protocol import (
+    GrantsRequest,
+    GrantsResponse,
     HeartbeatRequest,
     HeartbeatResponse,
     Lease,
@@ -20,21 +36,26 @@ from hpcburst.domain.protocol import (
     ReportResponse,
     TaskResult,
 )
+from hpcburst.domain.staging import parse_location
 from hpcburst.domain.states import NodeState
-from hpcburst.errors import ClusterUnreachable, NotFound
+from hpcburst.errors import ClusterUnreachable, Forbidden, NotFound
+from hpcburst.storage.blob.port import BlobStore
 
 
 @dataclass
 class FakeService:
     per_slot: int = 1  # leases handed out per free slot (more than 1: "tiny tasks")
-    output_url: str | None = None
+    signer: BlobStore | None = None  # signs grants; None: hand out none
+    grant_lifetime: timedelta = timedelta(hours=1)
     queued: list[Lease] = field(default_factory=list)
     leased: dict[str, tuple[str, int]] = field(default_factory=dict)  # task -> (node, attempt)
     results: dict[str, TaskResult] = field(default_factory=dict)
     nodes: dict[str, NodeState] = field(default_factory=dict)
     cancel: set[str] = field(default_factory=set)
     lease_calls: list[LeaseRequest] = field(default_factory=list)
+    grant_calls: list[GrantsRequest] = field(default_factory=list)
     heartbeats: list[HeartbeatRequest] = field(default_factory=list)
+    by_key: dict[str, Lease] = field(default_factory=dict)
     fail_next: int = 0  # calls to fail as if the service were down
 
     def api(self, url: str, token: str | None = None) -> FakeService:
@@ -73,7 +94,8 @@ class FakeService:
         self._up()
         self.nodes.setdefault(request.node, NodeState.ONLINE)
         return RegisterResponse(node=request.node, pool=request.pool, state=self.nodes[request.node],
-                                heartbeat_interval=1.0, node_timeout=10.0, max_lease_wait=0.0)  # fmt: skip
+                                heartbeat_interval=1.0, node_timeout=10.0, max_lease_wait=0.0,
+                                segment=self._segment(request.pool, request.node))  # fmt: skip
 
     def heartbeat(self, request: HeartbeatRequest) -> HeartbeatResponse:
         self._up()
@@ -96,7 +118,9 @@ class FakeService:
         given, self.queued = self.queued[:count], self.queued[count:]
         for lease in given:
             self.leased[lease.task] = (request.node, lease.attempt)
-        return LeaseResponse(leases=given, drain=drain, output_url=self.output_url, output_prefix="out/")
+        given = [lease.model_copy(update={"grants": self._lease_grants(lease)}) for lease in given]
+        segment = self._segment(request.pool, request.node) if given else None
+        return LeaseResponse(leases=given, drain=drain, segment=segment)
 
     def report(self, request: ReportRequest) -> ReportResponse:
         self._up()
@@ -109,7 +133,52 @@ class FakeService:
                 accepted.append(result.task)
             else:
                 ignored.append(result.task)
-        return ReportResponse(accepted=accepted, ignored=ignored)
+        return ReportResponse(
+            accepted=accepted, ignored=ignored, segment=self._segment(request.pool, request.node)
+        )
+
+    def grants(self, request: GrantsRequest) -> GrantsResponse:
+        self._up()
+        self._known(request.node)
+        self.grant_calls.append(request)
+        response = GrantsResponse()
+        if request.inputs or request.outputs:
+            lease = self._held(request)
+            for ref in request.inputs:
+                if ref not in input_refs(lease.input_files):
+                    raise Forbidden(f"{ref!r} is not an input of {lease.task}", path=ref)
+                response.grants[ref] = self._sign(ref, READ)
+            for relative in request.outputs:
+                for loc in output_destinations(lease.output_files, relative):
+                    response.grants[str(loc)] = self._sign(str(loc), WRITE)
+        response.segments = [
+            s for s in (self._segment(request.pool, request.node) for _ in range(request.segments)) if s
+        ]
+        return response
+
+    def _held(self, request: GrantsRequest) -> Lease:
+        if self.leased.get(request.task or "") != (request.node, request.attempt):
+            raise Forbidden(f"node {request.node} does not hold {request.task}")
+        return self.by_key[request.task or ""]
+
+    def _lease_grants(self, lease: Lease) -> dict[str, str]:
+        self.by_key[lease.task] = lease
+        if self.signer is None:
+            return {}
+        grants = {ref: self._sign(ref, READ) for ref in input_refs(lease.input_files)}
+        named = [ref for ref in named_outputs(lease.output_files) if writable(parse_location(ref))]
+        return grants | {ref: self._sign(ref, WRITE) for ref in named}
+
+    def _sign(self, ref: str, permission: str) -> str:
+        assert self.signer is not None
+        container, _, path = ref.partition("/")
+        return self.signer.sas_url(container, path, permission, self.grant_lifetime)
+
+    def _segment(self, pool: str, node: str) -> SegmentGrant | None:
+        if self.signer is None:
+            return None
+        blob = f"{node_prefix(pool, node)}{uuid.uuid4().hex}.seg"
+        return SegmentGrant(blob=blob, url=self._sign(f"hpc-output/{blob}", WRITE))
 
     def close(self) -> None:
         pass

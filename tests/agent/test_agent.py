@@ -28,11 +28,14 @@ def blobs(azurite: Azurite) -> AzureBlobStore:
 
 @pytest.fixture
 def service(blobs: AzureBlobStore) -> FakeService:
-    return FakeService(output_url=blobs.sas_url(c.BLOB_OUTPUT, permission="rcw"))
+    return FakeService(signer=blobs)
 
 
 @pytest.fixture
-def make_agent(service: FakeService, tmp_path: Path) -> Iterator[Callable[..., Agent]]:
+def make_agent(
+    service: FakeService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Agent]]:
+    monkeypatch.delenv(c.ENV_STORAGE_CONNECTION, raising=False)  # agents work through grants alone
     agents: list[Agent] = []
 
     def make(slots: int = 2, node: str = "n1") -> Agent:
@@ -190,7 +193,7 @@ def test_results_survive_a_service_outage_and_are_reported_once_it_is_back(
         agent.report_once()
     assert len(agent.ledger.unreported) == 4
     assert agent.report_once() == 4 and len(service.results) == 4
-    assert len(list(blobs.list(c.BLOB_OUTPUT, "out/outage/"))) == 1  # the retry did not store it again
+    assert len({r.stdout.blob for r in service.results.values() if r.stdout}) == 1  # not stored again
 
 
 def test_a_forgotten_node_registers_again(service: FakeService, make_agent: Callable[..., Agent]) -> None:
@@ -210,7 +213,6 @@ def test_inputs_are_staged_before_an_index_starts_and_output_files_collected_aft
     azurite: Azurite,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(c.ENV_STORAGE_CONNECTION, azurite.connection_string)
     blobs.ensure_container(c.BLOB_DATA)
     blobs.put(c.BLOB_DATA, "stage/in.txt", b"21")
     (key,) = service.add(
@@ -222,12 +224,45 @@ def test_inputs_are_staged_before_an_index_starts_and_output_files_collected_aft
     run_until_reported(make_agent(), service, 1)
     assert service.results[key].exit_code == 0 and service.results[key].message is None
     assert blobs.get(c.BLOB_OUTPUT, "stage/result-0.txt") == b"42\n"
+    assert service.grant_calls == []  # the lease's own grants sufficed
+
+
+def test_glob_outputs_are_granted_on_request_only_for_files_matching_their_pattern(
+    service: FakeService, make_agent: Callable[..., Agent], blobs: AzureBlobStore
+) -> None:
+    (key,) = service.add(
+        "globbed", "mkdir -p out && echo a > out/part-1.csv && echo b > out/part-2.csv && echo c > out/notes.txt",
+        output_files=[{"pattern": "out/part-*.csv", "blob": "hpc-output/globbed"}],  # substituted
+    )  # fmt: skip
+    run_until_reported(make_agent(), service, 1)
+    assert service.results[key].exit_code == 0 and service.results[key].message is None
+    assert blobs.get(c.BLOB_OUTPUT, "globbed/out/part-1.csv") == b"a\n"
+    assert blobs.get(c.BLOB_OUTPUT, "globbed/out/part-2.csv") == b"b\n"
+    assert sorted(o for call in service.grant_calls for o in call.outputs) == [
+        "out/part-1.csv",
+        "out/part-2.csv",
+    ]
+    assert not list(blobs.list(c.BLOB_OUTPUT, "globbed/out/notes"))
+
+
+def test_an_output_file_the_service_refuses_to_grant_is_reported_with_the_reason(
+    service: FakeService, make_agent: Callable[..., Agent], blobs: AzureBlobStore
+) -> None:
+    (key,) = service.add(
+        "reserved", "echo x > seg.txt",
+        output_files=[{"pattern": "seg.txt", "blob": "hpc-output/nodes/default/other-node/forged.seg"}],
+    )  # fmt: skip
+    run_until_reported(make_agent(), service, 1)
+    assert service.results[key].exit_code == 0  # the exit code still counts
+    assert "collecting output files failed" in (service.results[key].message or "")
+    assert "Forbidden" in (service.results[key].message or "") or "may not write" in (
+        service.results[key].message or ""
+    )
 
 
 def test_an_input_that_cannot_be_staged_fails_the_index_with_the_reason(
     service: FakeService, make_agent: Callable[..., Agent], azurite: Azurite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(c.ENV_STORAGE_CONNECTION, azurite.connection_string)
     (key,) = service.add(
         "nostage", "true", input_files=[{"blob": "hpc-data/missing/nothing.bin", "path": "x"}]
     )
@@ -242,7 +277,7 @@ def test_a_cancel_answers_the_attempt_the_agent_reported_not_a_retry_leased_with
 
     def held(attempt: int) -> Held:
         return Held(Lease(task="j.1.5", job="j", task_id=1, index=5, attempt=attempt, retry_count=1,
-                          job_name="j", command="true"), None, "")  # fmt: skip
+                          job_name="j", command="true"))  # fmt: skip
 
     ledger = Ledger(slots=1)
     ledger.backlog.append(held(2))  # the retry, leased in the same response that cancels attempt 1
@@ -261,7 +296,7 @@ def test_a_canceled_index_whose_inputs_are_still_arriving_is_dropped_not_started
     lease = Lease(task="j.1.5", job="j", task_id=1, index=5, attempt=1, retry_count=0, job_name="j",
                   command="true", input_files=[{"blob": "hpc-data/in", "path": "in"}])  # fmt: skip
     ledger = Ledger(slots=1)
-    ledger.staging[("j.1.5", 1)] = Held(lease, None, "")
+    ledger.staging[("j.1.5", 1)] = Held(lease)
     ledger.cancel(["j.1.5"], sent=ledger.refs())
     assert ledger.take_cancels() == {"j.1.5": 1}
     assert not ledger.staging  # so staging's completion finds nothing to start
@@ -308,12 +343,10 @@ def test_packages_for_the_nodes_pool_are_installed_under_the_package_root(
     app.mkdir()
     (app / "run.sh").write_text("echo solver\n")
     upload_package(blobs, "solver", create_package("solver", app, tmp_path / "solver.zip"), pool="gpu")
-    monkeypatch.delenv(c.ENV_STORAGE_CONNECTION, raising=False)
-    assert not sync_packages(tmp_path / "pkgs", "gpu")  # no storage connection: nothing to do
-    monkeypatch.setenv(c.ENV_STORAGE_CONNECTION, azurite.connection_string)
-    assert sync_packages(tmp_path / "pkgs", "gpu")
+    assert not sync_packages(tmp_path / "pkgs", "gpu", None)  # no storage: nothing to do
+    assert sync_packages(tmp_path / "pkgs", "gpu", blobs)
     assert (tmp_path / "pkgs" / "solver" / "run.sh").read_text() == "echo solver\n"
-    assert sync_packages(tmp_path / "other", "cpu") and not (tmp_path / "other" / "solver").exists()
+    assert sync_packages(tmp_path / "other", "cpu", blobs) and not (tmp_path / "other" / "solver").exists()
 
 
 def test_an_index_whose_workdir_cannot_be_made_fails_and_the_agent_goes_on(
@@ -335,7 +368,6 @@ def test_an_index_with_inputs_whose_workdir_cannot_be_made_fails_and_the_next_is
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv(c.ENV_STORAGE_CONNECTION, azurite.connection_string)
     blobs.ensure_container(c.BLOB_DATA)
     blobs.put(c.BLOB_DATA, "badstage/in.txt", b"x")
     (tmp_path / "blocker").write_text("a file, not a directory")
@@ -347,3 +379,40 @@ def test_an_index_with_inputs_whose_workdir_cannot_be_made_fails_and_the_next_is
         service.results[bad].message or ""
     )
     assert service.results[good].exit_code == 0
+
+
+def test_a_node_with_its_own_storage_connection_uses_it_and_names_segments_under_its_prefix(
+    azurite: Azurite, blobs: AzureBlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unsigned = FakeService()  # hands out no grants at all
+    monkeypatch.setenv(c.ENV_STORAGE_CONNECTION, azurite.connection_string)  # the admin's choice
+    blobs.ensure_container(c.BLOB_DATA)
+    blobs.put(c.BLOB_DATA, "own/in.txt", b"own")
+    (key,) = unsigned.add(
+        "own", "cat in.txt", input_files=[{"blob": "hpc-data/own/in.txt", "path": "in.txt"}]
+    )
+    config = AgentConfig(url="http://fake", node="own-1", workdir=tmp_path / "own-1")
+    agent = Agent(config, runner=ProcessRunner(kill_grace=0.5), api=unsigned.api)
+    try:
+        agent.register()
+        run_until_reported(agent, unsigned, 1)
+    finally:
+        agent.close()
+    ref = unsigned.results[key].stdout
+    assert ref is not None and ref.blob.startswith("nodes/default/own-1/")
+    assert read_ref(blobs, ref) == b"own"
+
+
+def test_with_no_grants_and_no_connection_the_exit_codes_are_still_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(c.ENV_STORAGE_CONNECTION, raising=False)
+    unsigned = FakeService()  # a cluster without blob storage grants nothing
+    (key,) = unsigned.add("nostore", "echo lost")
+    agent = Agent(AgentConfig(url="http://fake", node="bare-1", workdir=tmp_path), api=unsigned.api)
+    try:
+        agent.register()
+        run_until_reported(agent, unsigned, 1)
+    finally:
+        agent.close()
+    assert unsigned.results[key].exit_code == 0 and unsigned.results[key].stdout is None

@@ -9,6 +9,7 @@ from test_jobs_api import _submit, wait_for_state
 from hpcburst import constants as c
 from hpcburst.services import root
 from hpcburst.storage.blob.azure import AzureBlobStore
+from hpcburst.storage.blob.sas_blob import SasClients
 
 
 def _lease(http, node, slots=2, wait=5.0, running=()):
@@ -20,31 +21,44 @@ def _lease(http, node, slots=2, wait=5.0, running=()):
 
 def test_an_index_runs_reports_its_output_and_the_job_finishes(http, register):
     node = register("fn-a")
+    assert (
+        node.registration["segment"]["blob"].startswith("nodes/fn/fn-a/")
+        and node.registration["packages_url"]
+    )
     job = _submit(http, {"pool": "fn", "tasks": [{"command": "echo ***", "sweep": {"start": 7, "end": 7}}]})
     lease = _lease(node, "fn-a")
     (leased,) = lease["leases"]
     assert (leased["command"], leased["index"], leased["attempt"]) == ("echo 007", 7, 1)
-    assert lease["output_url"]  # a SAS the agent writes outputs with
-    blobs = AzureBlobStore.from_connection_string(os.environ[c.ENV_STORAGE_CONNECTION])
-    blobs.ensure_container(c.BLOB_OUTPUT)
-    blobs.put(c.BLOB_OUTPUT, f"segments/{job['id']}/fn-a-0.seg", b"other bytes|007\n|more")
+    segment = lease["segment"]  # a grant on one blob under the node's own prefix
+    assert segment["blob"].startswith("nodes/fn/fn-a/") and segment["container"] == c.BLOB_OUTPUT
+    with SasClients() as clients:
+        clients.blob(segment["url"]).put(b"other bytes|007\n|more")
     result = {
         "task": leased["task"],
         "attempt": leased["attempt"],
         "exit_code": 0,
         "started_at": 1.0,
         "ended_at": 2.0,
-        "stdout": {"blob": f"segments/{job['id']}/fn-a-0.seg", "offset": 12, "length": 4},
+        "stdout": {"blob": segment["blob"], "offset": 12, "length": 4},
     }
-    report = node.post("/agent/report", json={"node": "fn-a", "results": [result]}).json()
-    assert report == {"accepted": [leased["task"]], "ignored": []}
-    again = node.post("/agent/report", json={"node": "fn-a", "results": [result]}).json()
-    assert again == {"accepted": [], "ignored": [leased["task"]]}
+    body = {"node": "fn-a", "pool": "fn", "results": [result]}
+    report = node.post("/agent/report", json=body).json()
+    assert (report["accepted"], report["ignored"]) == ([leased["task"]], [])
+    assert report["segment"]["blob"].startswith("nodes/fn/fn-a/")  # the next one, no extra round trip
+    assert report["segment"]["blob"] != segment["blob"]
+    again = node.post("/agent/report", json=body).json()
+    assert (again["accepted"], again["ignored"]) == ([], [leased["task"]])
     assert wait_for_state(http, job["id"], {"Finished"})["state"] == "Finished"
     task = http.get(f"/jobs/{job['id']}/tasks/7").json()
     assert (task["state"], task["exit_code"], task["node"]) == ("Finished", 0, "fn-a")
     output = http.get(f"/jobs/{job['id']}/tasks/7/output", params={"stream": "stdout"})
     assert (output.status_code, output.content) == (200, b"007\n")
+    assert (output.headers["x-hpcburst-output-size"], output.headers["x-hpcburst-truncated"]) == (
+        "4",
+        "false",
+    )
+    page = http.get(f"/jobs/{job['id']}/tasks/7/output", params={"offset": 1, "length": 2})
+    assert (page.content, page.headers["x-hpcburst-truncated"]) == (b"07", "true")
     missing = http.get(f"/jobs/{job['id']}/tasks/7/output", params={"stream": "stderr"})
     assert missing.status_code == 404
 
@@ -55,6 +69,71 @@ def test_a_node_whose_record_is_gone_is_told_to_register(register):
     response = node.post("/agent/lease", json={"node": "fn-gone", "pool": "fn", "free_slots": 1})
     assert (response.status_code, response.json()["error"]) == (404, "NotFound")
     assert node.post("/agent/heartbeat", json={"node": "fn-gone", "pool": "fn"}).status_code == 404
+
+
+def test_a_forged_output_ref_is_not_stored_and_never_served(http, register):
+    node = register("fn-f")
+    blobs = AzureBlobStore.from_connection_string(os.environ[c.ENV_STORAGE_CONNECTION])
+    blobs.ensure_container(c.BLOB_DATA)
+    blobs.put(c.BLOB_DATA, "private/secret.txt", b"someone else's data")
+    job = _submit(http, {"pool": "fn", "tasks": [{"command": "x *", "sweep": {"start": 1, "end": 2}}]})
+    leases = _lease(node, "fn-f")["leases"]
+    forged = [
+        {"container": c.BLOB_DATA, "blob": "private/secret.txt"},
+        {"blob": "nodes/fn/fn-a/someone-elses.seg"},
+    ]
+    results = [
+        {"task": lease["task"], "attempt": lease["attempt"], "exit_code": 0, "stdout": ref}
+        for lease, ref in zip(leases, forged, strict=True)
+    ]
+    report = node.post("/agent/report", json={"node": "fn-f", "pool": "fn", "results": results}).json()
+    assert sorted(report["accepted"]) == sorted(lease["task"] for lease in leases)
+    for lease in leases:
+        task = http.get(f"/jobs/{job['id']}/tasks/{lease['index']}").json()
+        assert task["exit_code"] == 0 and "stdout" not in task
+        assert "outside the node's output prefix" in task["message"]
+        output = http.get(f"/jobs/{job['id']}/tasks/{lease['index']}/output")
+        assert output.status_code == 404 and b"someone" not in output.content
+
+
+def test_grants_are_given_only_for_the_nodes_own_lease_and_its_paths(http, register):
+    node, other = register("fn-g"), register("fn-h")
+    spec = {
+        "command": "x *",
+        "sweep": {"start": 1, "end": 1},
+        "input_files": [{"blob": "hpc-data/in/rates-*.csv", "path": "rates.csv"}],
+        "output_files": [{"pattern": "out/part-^*.csv", "blob": "hpc-output/run-*"}],
+    }
+    _submit(http, {"pool": "fn", "tasks": [spec]})
+    (lease,) = _lease(node, "fn-g")["leases"]
+    assert set(lease["grants"]) == {"hpc-data/in/rates-1.csv"}  # glob outputs: names unknown yet
+    mine = {"node": "fn-g", "pool": "fn", "task": lease["task"], "attempt": lease["attempt"]}
+    ok = node.post(
+        "/agent/grants", json={**mine, "outputs": ["out/part-7.csv"], "inputs": ["hpc-data/in/rates-1.csv"]}
+    )
+    assert ok.status_code == 200, ok.text
+    assert set(ok.json()["grants"]) == {"hpc-output/run-1/out/part-7.csv", "hpc-data/in/rates-1.csv"}
+    refused = [
+        ({**mine, "outputs": ["out/notes.txt"]}, "out/notes.txt"),  # outside the pattern
+        ({**mine, "outputs": ["out/part-7/x.csv"]}, "out/part-7/x.csv"),  # * stays in one segment
+        ({**mine, "outputs": ["../escape.csv"]}, "../escape.csv"),
+        ({**mine, "inputs": ["hpc-data/in/rates-2.csv"]}, "hpc-data/in/rates-2.csv"),  # another index's input
+        ({**mine, "attempt": 2, "outputs": ["out/part-7.csv"]}, lease["task"]),  # not its current attempt
+    ]
+    for body, path in refused:
+        response = node.post("/agent/grants", json=body)
+        assert (response.status_code, response.json()["error"]) == (403, "Forbidden"), body
+        assert response.json()["details"]["path"] == path
+    not_holder = {**mine, "node": "fn-h", "outputs": ["out/part-7.csv"]}
+    response = other.post("/agent/grants", json=not_holder)
+    assert (response.status_code, response.json()["details"]["path"]) == (403, lease["task"])
+    assert http.post("/agent/grants", json=mine).status_code == 403  # a user token: not an agent
+    assert other.post("/agent/grants", json=mine).status_code == 403  # fn-h's credential naming fn-g
+    segments = node.post("/agent/grants", json={"node": "fn-g", "pool": "fn", "segments": 2}).json()[
+        "segments"
+    ]
+    assert len({s["blob"] for s in segments}) == 2
+    assert all(s["blob"].startswith("nodes/fn/fn-g/") for s in segments)
 
 
 def test_a_bad_agent_request_is_a_400_naming_the_field(register):

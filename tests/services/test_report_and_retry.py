@@ -1,5 +1,6 @@
 """Results are recorded exactly once, for the current attempt from its leaseholder; failures retry."""
 
+import pytest
 from principals import ADMIN
 
 from hpcburst.domain.protocol import TaskResult
@@ -76,9 +77,30 @@ def test_running_past_max_run_time_counts_as_a_failure(cluster):
 
 def test_output_refs_are_kept_on_the_task(cluster):
     job, lease = _one(cluster)
-    ref = {"blob": "segments/1/n1-0.seg", "offset": 10, "length": 5}
+    ref = {"blob": "nodes/default/n1/0a1b.seg", "offset": 10, "length": 5}
     cluster.finish("n1", lease, stdout=ref)
     assert cluster.task(job, "1")["stdout"] == {"container": "hpc-output", **ref}
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"blob": "nodes/default/n2/0a1b.seg"},  # another node's segment
+        {"blob": "nodes/other-pool/n1/0a1b.seg"},  # its name in another pool
+        {"container": "hpc-data", "blob": "nodes/default/n1/secret.bin"},  # another container
+        {"blob": "nodes/default/n1/../n2/0a1b.seg"},  # climbing out of its prefix
+        {"blob": "results/payroll.csv"},  # anything else in the outputs container
+    ],
+)
+def test_a_forged_output_ref_is_dropped_but_the_result_counts(cluster, forged):
+    job, lease = _one(cluster)
+    mine = {"blob": "nodes/default/n1/0a1b.seg", "offset": 0, "length": 3}
+    response = cluster.finish("n1", lease, stdout=forged, stderr=mine).response
+    assert response.accepted == [lease.task]
+    task = cluster.task(job, "1")
+    assert (task["state"], task["exit_code"]) == (TaskState.FINISHED, 0)
+    assert "stdout" not in task and task["stderr"]["blob"] == mine["blob"]
+    assert "outside the node's output prefix" in task["message"]
 
 
 def test_the_job_finishes_failed_when_an_index_failed(cluster):

@@ -3,11 +3,12 @@
 Three ways to build one, matching the three ways a process may hold storage rights:
 
 - ``AzureBlobStore.from_connection_string(conn)``: account key (Azurite, the CLI, the function app);
-  can mint any SAS, including ``account_sas`` for agents.
+  can mint blob and container SAS (never an account-wide one: agents get per-blob grants).
 - ``AzureBlobStore.from_account_url(url, credential=None)``: azure-identity (managed identity,
   ``az login``; default ``DefaultAzureCredential``); mints user-delegation SAS for blobs/containers.
-- ``AzureBlobStore.from_sas(account_url, sas_token)``: what a cloud worker's agent holds; it never
-  sees the key and cannot mint SAS (``ConfigError``).
+- ``AzureBlobStore.from_sas(account_url, sas_token)``: a container grant (e.g. an agent's read+list on
+  the package container); it never sees the key and cannot mint SAS (``ConfigError``). Per-blob grants
+  go through ``hpcburst.storage.blob.sas_blob``.
 
 Block ids are the caller's plain strings (ASCII, at most ``MAX_BLOCK_ID`` chars); Azure requires all
 ids of one blob to have the same length, so the adapter length-prefixes and pads them to a fixed
@@ -27,6 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from azure.core.exceptions import (
@@ -40,15 +42,12 @@ from azure.core.exceptions import (
 )
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import (
-    AccountSasPermissions,
     BlobBlock,
     BlobProperties,
     BlobSasPermissions,
     BlobServiceClient,
     ContainerSasPermissions,
-    ResourceTypes,
     UserDelegationKey,
-    generate_account_sas,
     generate_blob_sas,
     generate_container_sas,
 )
@@ -116,13 +115,20 @@ def _reason(e: HttpResponseError) -> str:
     return str(getattr(code, "value", code) or e.reason or e.status_code)
 
 
-def _transport() -> RequestsTransport:
+def pooled_session() -> requests.Session:
     # The SDK's default requests pool holds 10 connections; parallel block transfers need more.
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=_POOL_SIZE, pool_maxsize=_POOL_SIZE)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    return RequestsTransport(session=session, session_owner=True)
+    return session
+
+
+def _transport(session: requests.Session | None = None) -> RequestsTransport:
+    """A transport on ``session`` (shared, left open) or on a new pooled session of its own."""
+    if session is not None:
+        return RequestsTransport(session=session, session_owner=False)
+    return RequestsTransport(session=pooled_session(), session_owner=True)
 
 
 class AzureBlobStore:
@@ -151,9 +157,11 @@ class AzureBlobStore:
         return cls(BlobServiceClient(account_url, credential=credential, transport=_transport()))
 
     @classmethod
-    def from_sas(cls, account_url: str, sas_token: str) -> AzureBlobStore:
+    def from_sas(
+        cls, account_url: str, sas_token: str, session: requests.Session | None = None
+    ) -> AzureBlobStore:
         token = sas_token.lstrip("?")
-        return cls(BlobServiceClient(account_url, credential=token, transport=_transport()))
+        return cls(BlobServiceClient(account_url, credential=token, transport=_transport(session)))
 
     @property
     def _account_name(self) -> str:
@@ -285,25 +293,9 @@ class AzureBlobStore:
                     expiry=end,
                     **signing,
                 )
-                url = self._blob(container, name).url
+                # Built here, not by a BlobClient: a client per grant cost twice the signing itself.
+                url = f"{self.account_url}/{container}/{quote(name, safe='~/')}"
         return f"{url.split('?', 1)[0]}?{token}"
-
-    def account_sas(self, permission: str = "racwdl", expiry: timedelta = timedelta(hours=8)) -> str:
-        """A SAS token (no leading '?') over every container and blob: what an agent gets instead of the key."""
-        if self._account_key is None:
-            raise ConfigError(
-                "an account SAS needs the storage account key: configure AzureWebJobsStorage with a "
-                "connection string, or hand agents per-container sas_url() grants instead"
-            )
-        start, end = _window(expiry)
-        return generate_account_sas(
-            self._account_name,
-            self._account_key,
-            resource_types=ResourceTypes(service=True, container=True, object=True),
-            permission=AccountSasPermissions.from_string(permission),
-            expiry=end,
-            start=start,
-        )
 
     def _signing_kwargs(self, expiry: timedelta) -> dict[str, Any]:
         if self._account_key is not None:
