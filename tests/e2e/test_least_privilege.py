@@ -35,14 +35,20 @@ def admin(cluster: LocalCluster) -> AzureBlobStore:
 
 @pytest.fixture
 def agent_http(cluster: LocalCluster) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{cluster.url}/api/agent", timeout=30) as client:
+    """The agent API as a probe node: it joins with the pool's join secret, then uses its node credential."""
+    join = cluster.access().join_token(POOL)
+    headers = {"Authorization": f"Bearer {join}"}
+    with httpx.Client(base_url=f"{cluster.url}/api/agent", timeout=30, headers=headers) as client:
         yield client
 
 
 def post(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
     response = client.post(path, json=body)
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    answer = response.json()
+    if path == "/register" and answer.get("credential"):
+        client.headers["Authorization"] = f"Bearer {answer['credential']}"
+    return answer  # type: ignore[no-any-return]
 
 
 def refused(*attempts: Callable[[], object]) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from principals import ADMIN, joiner, node_credential
 
 from hpcburst import constants as c
 from hpcburst.domain.job import JobSpec
@@ -59,7 +60,7 @@ def services(tmp_path: Path, blobs: Outage) -> Iterator[Services]:
 
 def submit(s: Services, **task: Any) -> str:
     spec = JobSpec.model_validate({"tasks": [{"command": "x *", "sweep": {"start": 1, "end": 1}, **task}]})
-    return asyncio.run(s.jobs.submit(spec, RecordingOrchestrations())).id
+    return asyncio.run(s.jobs.submit(spec, RecordingOrchestrations(), owner="tester")).id
 
 
 def lease(s: Services, node: str = "n1") -> Any:
@@ -67,7 +68,7 @@ def lease(s: Services, node: str = "n1") -> Any:
 
 
 def test_a_lease_carries_per_blob_grants_expiring_a_little_after_its_max_run_time(services: Services) -> None:
-    services.nodes.register(RegisterRequest(node="n1", slots=1))
+    services.nodes.register(RegisterRequest(node="n1", slots=1), joiner())
     submit(
         services,
         max_run_time=600,
@@ -93,19 +94,19 @@ def test_a_lease_carries_per_blob_grants_expiring_a_little_after_its_max_run_tim
 
 def test_a_transient_signing_error_is_not_cached(services: Services, blobs: Outage) -> None:
     blobs.down = True
-    first = services.nodes.register(RegisterRequest(node="n1", slots=1))
+    first = services.nodes.register(RegisterRequest(node="n1", slots=1), joiner())
     assert first.segment is None and first.packages_url is None  # the answer still goes out
     submit(services, input_files=[{"blob": "hpc-data/in.bin", "path": "in.bin"}])
     assert lease(services).leases[0].grants == {}
     blobs.down = False  # storage is back: the very next answers carry grants
-    again = services.nodes.register(RegisterRequest(node="n1", slots=1))
+    again = services.nodes.register(RegisterRequest(node="n1", slots=1), node_credential("n1"))
     assert again.segment is not None and again.packages_url is not None
     submit(services, input_files=[{"blob": "hpc-data/in.bin", "path": "in.bin"}])
     assert set(lease(services).leases[0].grants) == {"hpc-data/in.bin"}
 
 
 def test_a_shared_inputs_grant_is_signed_once_not_per_index(services: Services, blobs: Outage) -> None:
-    services.nodes.register(RegisterRequest(node="n1", slots=1))
+    services.nodes.register(RegisterRequest(node="n1", slots=1), joiner())
     submit(
         services, sweep={"start": 1, "end": 50}, input_files=[{"blob": "hpc-data/shared.bin", "path": "s"}]
     )
@@ -116,7 +117,7 @@ def test_a_shared_inputs_grant_is_signed_once_not_per_index(services: Services, 
 
 
 def test_output_is_served_in_bounded_pages_read_as_ranges(services: Services, blobs: Outage) -> None:
-    services.nodes.register(RegisterRequest(node="n1", slots=1))
+    services.nodes.register(RegisterRequest(node="n1", slots=1), joiner())
     job = submit(services)
     (leased,) = lease(services).leases
     blob = "nodes/default/n1/big.seg"
@@ -125,8 +126,8 @@ def test_output_is_served_in_bounded_pages_read_as_ranges(services: Services, bl
     ref = {"blob": blob, "offset": 2, "length": 20}
     result = TaskResult(task=leased.task, attempt=leased.attempt, exit_code=0, stdout=ref)  # type: ignore[arg-type]
     services.report.report(ReportRequest(node="n1", results=[result]))
-    first = services.results.output(job, "1", "stdout")  # the cap here is 10 bytes
+    first = services.results.output(job, "1", "stdout", ADMIN)  # the cap here is 10 bytes
     assert (first.data, first.size, first.truncated) == (b"0123456789", 20, True)
-    rest = services.results.output(job, "1", "stdout", offset=10, length=100)
+    rest = services.results.output(job, "1", "stdout", ADMIN, offset=10, length=100)
     assert (rest.data, rest.truncated) == (b"abcdefghij", False)
-    assert services.results.output(job, "1", "stdout", offset=18).data == b"ij"
+    assert services.results.output(job, "1", "stdout", ADMIN, offset=18).data == b"ij"
