@@ -20,6 +20,7 @@ import fnmatch
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import PurePosixPath
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -79,6 +80,32 @@ def writable(loc: BlobLocation) -> bool:
     if loc.container in (c.BLOB_PACKAGES, c.BLOB_LARGE_MESSAGES):
         return False
     return not (loc.container == c.BLOB_OUTPUT and f"{loc.path}/".startswith(NODE_OUTPUTS))
+
+
+def readable(loc: BlobLocation) -> bool:
+    """Whether a task may read ``loc``: never claim-check payloads (job specs) or nodes' segments (other users'
+    stdout, served only through the owner-checked output endpoint)."""
+    if loc.container == c.BLOB_LARGE_MESSAGES:
+        return False
+    return not (loc.container == c.BLOB_OUTPUT and f"{loc.path}/".startswith(NODE_OUTPUTS))
+
+
+def check_blob_refs(tasks: Iterable[Any]) -> None:
+    """At submit: InvalidSpec naming the field of an input a task may not read or an output it may not
+    write (refs holding ``*`` are checked again, substituted, when their grants are signed)."""
+    for n, task in enumerate(tasks):
+        for i, spec in enumerate(task.input_files):
+            if "*" not in spec.blob and not readable(parse_location(spec.blob)):
+                raise InvalidSpec(
+                    f"tasks.{n}.input_files.{i}.blob: tasks may not read {spec.blob}",
+                    field=f"tasks.{n}.input_files.{i}.blob",
+                )
+        for i, out in enumerate(task.output_files):
+            if "*" not in out.blob and not writable(parse_location(out.blob, need_path=False)):
+                raise InvalidSpec(
+                    f"tasks.{n}.output_files.{i}.blob: tasks may not write to {out.blob}",
+                    field=f"tasks.{n}.output_files.{i}.blob",
+                )
 
 
 def input_refs(inputs: Iterable[InputFile]) -> set[str]:

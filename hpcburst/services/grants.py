@@ -30,6 +30,7 @@ from hpcburst.domain.grants import (
     named_outputs,
     node_prefix,
     output_destinations,
+    readable,
     writable,
 )
 from hpcburst.domain.leasing import holds, lease_for
@@ -73,7 +74,7 @@ class GrantService:
         grants = {}
         for ref, permission in wanted:
             loc = parse_location(ref)
-            if permission == WRITE and not writable(loc):
+            if not (writable(loc) if permission == WRITE else readable(loc)):
                 continue  # the agent's request for it is refused, naming the path
             reuse = REUSE_SECONDS if permission == READ else 0  # outputs are one index's own
             url = self._quietly(self._sign, loc.container, loc.path, permission, lifetime, reuse)
@@ -104,6 +105,8 @@ class GrantService:
                 loc = _location(ref)
                 if str(loc) not in allowed:
                     raise Forbidden(f"{ref!r} is not an input of {req.task}", path=ref)
+                if not readable(loc):
+                    raise Forbidden(f"tasks may not read {ref!r}", path=ref)
                 response.grants[str(loc)] = self._sign(loc.container, loc.path, READ, lifetime)
             for relative in req.outputs:
                 for loc in output_destinations(lease.output_files, relative):

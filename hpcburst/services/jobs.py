@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hpcburst import constants as c
+from hpcburst.domain.grants import check_blob_refs
 from hpcburst.domain.identity import Principal
 from hpcburst.domain.job import Job, JobSpec, shown_to
 from hpcburst.domain.leasing import closed, reopened
@@ -73,6 +74,7 @@ class JobService:
                 f"owner: a job belongs to the user who submits it ({owner}); leave owner out", field="owner"
             )
         validate_task_paths(spec, self._allowed_roots(spec.pool))
+        check_blob_refs(spec.tasks)
         job_id = self._next_id()
         total = sum(index_count(t) for t in spec.tasks)
         size = batch_size_for(total)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from security_support import api
 
 
@@ -60,3 +62,30 @@ def test_an_admin_sees_and_may_cancel_every_users_job(cluster, secrets, as_alice
     with api(cluster, secrets.admin) as admin:
         assert admin.get(f"/jobs/{job}").json()["owner"] == "alice"
         assert admin.post(f"/jobs/{job}/cancel").json()["state"] == "Canceled"
+
+
+def test_a_job_cannot_read_another_users_stdout_through_its_inputs(cluster, secrets, as_alice):
+    job = _alices_job(as_alice)
+    segment = as_alice.view_task(job, 0)["stdout"]["blob"]  # nodes/<pool>/<node>/<uuid>.seg
+    with api(cluster, secrets.bob) as bob:
+        for blob, field in (
+            (f"hpc-output/{segment}", "tasks.0.input_files.0.blob"),
+            ("hpc-large-messages/anything", "tasks.0.input_files.0.blob"),
+        ):
+            spec = {"tasks": [{"command": "cat in", "input_files": [{"blob": blob, "path": "in"}]}]}
+            response = bob.post("/jobs", json=spec)
+            assert (response.status_code, response.json()["details"]["field"]) == (400, field)
+        starred = {
+            "command": "cat in",
+            "sweep": {"start": 1, "end": 1},
+            "input_files": [{"blob": f"hpc-output/{segment.rsplit('/', 1)[0]}/*", "path": "in"}],
+        }
+        job = bob.post("/jobs", json={"tasks": [starred]}).json()["id"]  # checked once substituted
+    with api(cluster, secrets.bob) as bob:
+        for _ in range(300):
+            view = bob.get(f"/jobs/{job}/tasks/1").json()
+            if view["state"] in ("Finished", "Failed"):
+                break
+            time.sleep(0.1)
+    assert view["state"] == "Failed" and "alice-secret-output" not in str(view)
+    assert "tasks may not read 'hpc-output/nodes/" in view["message"]  # refused by the grant, not by luck
