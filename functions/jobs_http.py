@@ -36,8 +36,8 @@ import azure.functions as func
 
 from functions.durable_port import DurableOrchestrations
 from functions.http_common import handles_errors, json_response, parse, query_int
+from hpcburst.api.models import JobList, RequeueRequest, TaskList
 from hpcburst.domain.job import JobSpec
-from hpcburst.errors import InvalidSpec
 from hpcburst.services.root import services
 
 bp = df.Blueprint()
@@ -51,7 +51,7 @@ async def submit_job(req: func.HttpRequest, client: df.DurableOrchestrationClien
     spec = parse(JobSpec, req)
     owner = req.headers.get("x-hpcburst-user")
     job = await services().jobs.submit(spec, DurableOrchestrations(client), owner=owner)
-    return json_response({"id": job.id, **job.document()}, status=201)
+    return json_response(job, status=201)
 
 
 @bp.route(route="jobs", methods=["GET"], auth_level=ANON)
@@ -63,7 +63,7 @@ def list_jobs(req: func.HttpRequest) -> func.HttpResponse:
         limit=query_int(req, "limit", 50),
         continuation=req.params.get("continuation") or None,
     )
-    return json_response({"jobs": jobs, "continuation": token})
+    return json_response(JobList(jobs=jobs, continuation=token))
 
 
 @bp.route(route="jobs/{job}", methods=["GET"], auth_level=ANON)
@@ -77,27 +77,16 @@ def view_job(req: func.HttpRequest) -> func.HttpResponse:
 @handles_errors
 async def cancel_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     job = await services().jobs.cancel(req.route_params["job"], DurableOrchestrations(client))
-    return json_response({"id": job.id, **job.document()})
+    return json_response(job)
 
 
 @bp.route(route="jobs/{job}/requeue", methods=["POST"], auth_level=ANON)
 @bp.durable_client_input(client_name="client")
 @handles_errors
 async def requeue_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    indices = _indices(req)
+    indices = parse(RequeueRequest, req).indices if req.get_body() else None
     result = await services().jobs.requeue(req.route_params["job"], DurableOrchestrations(client), indices)
     return json_response(result)
-
-
-def _indices(req: func.HttpRequest) -> list[int] | None:
-    if not req.get_body():
-        return None
-    try:
-        body = req.get_json()
-        raw = body.get("indices") if isinstance(body, dict) else None
-        return None if raw is None else [int(i) for i in raw]
-    except (ValueError, TypeError, AttributeError):
-        raise InvalidSpec('body must be {"indices": [numbers]} or empty', field="indices") from None
 
 
 @bp.route(route="jobs/{job}/tasks", methods=["GET"], auth_level=ANON)
@@ -109,13 +98,14 @@ def list_tasks(req: func.HttpRequest) -> func.HttpResponse:
         limit=query_int(req, "limit", 100),
         continuation=req.params.get("continuation") or None,
     )
-    return json_response({"tasks": tasks, "continuation": token})
+    return json_response(TaskList(tasks=tasks, continuation=token), exclude_none=True)
 
 
 @bp.route(route="jobs/{job}/tasks/{index}", methods=["GET"], auth_level=ANON)
 @handles_errors
 def view_task(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(services().results.task(req.route_params["job"], req.route_params["index"]))
+    task = services().results.task(req.route_params["job"], req.route_params["index"])
+    return json_response(task, exclude_none=True)
 
 
 @bp.route(route="jobs/{job}/tasks/{index}/output", methods=["GET"], auth_level=ANON)

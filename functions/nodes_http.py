@@ -13,6 +13,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_common import handles_errors, json_response
+from hpcburst.api.models import NodeList
 from hpcburst.domain.states import NodeState
 from hpcburst.services.root import services
 
@@ -23,7 +24,7 @@ ANON = func.AuthLevel.ANONYMOUS
 @bp.route(route="nodes", methods=["GET"], auth_level=ANON)
 @handles_errors
 def list_nodes(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response({"nodes": services().nodes.list_nodes()})
+    return json_response(NodeList(nodes=services().nodes.list_nodes()))
 
 
 @bp.route(route="nodes/{node}/offline", methods=["POST"], auth_level=ANON)

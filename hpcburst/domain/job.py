@@ -125,3 +125,17 @@ class Job(BaseModel):
     @classmethod
     def from_document(cls, id: str, body: dict[str, Any]) -> Job:
         return cls.model_validate({**body, "id": id})
+
+
+class JobView(Job):
+    """A job as ``GET /api/jobs/{job}`` shows it: the document plus indices per task state."""
+
+    counts: dict[str, int]  # every TaskState name; undispatched indices count as Submitted
+
+
+class RequeueResult(BaseModel):
+    """What ``requeue`` did: how many indices went back to Queued, and the batches they belong to."""
+
+    job: str
+    requeued: int
+    batches: list[int]

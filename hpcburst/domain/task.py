@@ -61,3 +61,9 @@ class TaskInstance(BaseModel):
     @classmethod
     def from_document(cls, id: str, body: dict[str, Any]) -> TaskInstance:
         return cls.model_validate({**body, "id": id})
+
+
+class TaskView(TaskInstance):
+    """One index as ``GET /api/jobs/{job}/tasks/{index}`` shows it: the record plus its substituted command."""
+
+    command: str

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hpcburst import constants as c
-from hpcburst.domain.job import Job, JobSpec
+from hpcburst.domain.job import Job, JobSpec, JobView, RequeueResult
 from hpcburst.domain.leasing import closed, reopened
 from hpcburst.domain.planning import batch_count, batch_size_for
 from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, TaskState
@@ -104,7 +104,7 @@ class JobService:
                 continue
 
     # --- read ---
-    def view(self, job_id: str) -> dict[str, Any]:
+    def view(self, job_id: str) -> JobView:
         """The job document plus ``counts``: indices per task state (undispatched ones count as Submitted)."""
         job = self._catalog.get(job_id, fresh=True)
         counts = self._catalog.counts(job, lambda: self._count_states(job_id))
@@ -112,7 +112,7 @@ class JobService:
         counts[TaskState.CANCELED if job.state == JobState.CANCELED else TaskState.SUBMITTED] += max(
             0, missing
         )
-        return {"id": job.id, **job.document(), "counts": counts}
+        return JobView(**dict(job), counts=counts)
 
     def _count_states(self, job_id: str) -> dict[str, int]:
         # Configuring is never stored (jobs are submitted whole): no need to count it.
@@ -128,7 +128,7 @@ class JobService:
         owner: str | None = None,
         limit: int = 50,
         continuation: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Job], str | None]:
         where: dict[str, Any] = {}
         if state:
             where["state"] = _job_state(state)
@@ -142,7 +142,7 @@ class JobService:
             limit=limit,
             continuation=continuation,
         )
-        jobs = [{"id": d.id, **d.body} for d in page.items if d.partition != META_PARTITION]
+        jobs = [Job.from_document(d.id, d.body) for d in page.items if d.partition != META_PARTITION]
         return jobs, page.continuation
 
     # --- cancel / requeue ---
@@ -177,14 +177,14 @@ class JobService:
 
     async def requeue(
         self, job_id: str, orchestrations: Orchestrations, indices: list[int] | None = None
-    ) -> dict[str, Any]:
+    ) -> RequeueResult:
         """Failed and Canceled indices (all, or those listed) go back to Queued with fresh retries."""
         job, requeued = await asyncio.to_thread(self._requeue, job_id, indices)
         batches = sorted(set(requeued))
         await self._restart_or_notify(job, batches, orchestrations)
         self._catalog.invalidate(job_id)
         self._signal.notify()
-        return {"job": job_id, "requeued": len(requeued), "batches": batches}
+        return RequeueResult(job=job_id, requeued=len(requeued), batches=batches)
 
     def _requeue(self, job_id: str, indices: list[int] | None) -> tuple[Job, list[int]]:
         """The job as it was, and the batch of every index put back in the queue."""
