@@ -2,9 +2,18 @@
 
 import azure.durable_functions as df
 
-from functions import agent_http, dispatch_queue, jobs_http, nodes_http, timers
+from functions import agent_http, dispatch_queue, jobs_http, nodes_http, openapi_http, timers
 from orchestrations import activities, job_orchestrator
 
 app = df.DFApp()
-for module in (jobs_http, nodes_http, agent_http, dispatch_queue, timers, job_orchestrator, activities):
+for module in (
+    jobs_http,
+    nodes_http,
+    agent_http,
+    openapi_http,
+    dispatch_queue,
+    timers,
+    job_orchestrator,
+    activities,
+):
     app.register_functions(module.bp)
