@@ -7,11 +7,11 @@ OpenAPI document is generated from the same classes the functions return.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from hpcburst.domain.job import Job
+from hpcburst.domain.job import MAX_INDEX, Job
 from hpcburst.domain.node import NodeView
 from hpcburst.domain.task import TaskInstance
 
@@ -47,7 +47,7 @@ class NodeList(BaseModel):
 class RequeueRequest(BaseModel):
     """Which Failed or Canceled indices to requeue (all of them when ``indices`` is null or absent)."""
 
-    indices: list[int] | None = None
+    indices: list[Annotated[int, Field(ge=0, le=MAX_INDEX)]] | None = None
 
 
 class Health(BaseModel):

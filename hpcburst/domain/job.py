@@ -8,15 +8,24 @@ Bad input raises pydantic's ValidationError; services turn it into InvalidSpec n
 from __future__ import annotations
 
 import shlex
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from hpcburst.domain.staging import InputFile, OutputFile
 from hpcburst.domain.states import JobState, Priority
 
 MAX_INDICES_PER_JOB = 10_000_000
+# The largest index a JSON number holds exactly: Cosmos DB and JavaScript clients store numbers as doubles.
+MAX_INDEX = 2**53 - 1
 _NAME = Field(default=None, max_length=200)
+# What a request may send as a command: a command line, or argv (joined with shell quoting).
+_COMMAND = {
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    ]
+}
 
 
 class SweepRange(BaseModel):
@@ -24,9 +33,9 @@ class SweepRange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: int = Field(ge=0)
-    end: int = Field(ge=0)
-    step: int = Field(default=1, gt=0)
+    start: int = Field(ge=0, le=MAX_INDEX)
+    end: int = Field(ge=0, le=MAX_INDEX)
+    step: int = Field(default=1, gt=0, le=MAX_INDEX)
 
     @model_validator(mode="after")
     def _end_not_before_start(self) -> SweepRange:
@@ -41,7 +50,9 @@ class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = _NAME
-    command: str = Field(min_length=1, description="command line, run by the shell; `*` is the index")
+    command: Annotated[str, WithJsonSchema(_COMMAND, mode="validation")] = Field(
+        min_length=1, description="command line, run by the shell; `*` is the index"
+    )
     sweep: SweepRange | None = None
     environment: dict[str, str] = Field(default_factory=dict)
     workdir: str | None = None
@@ -58,7 +69,9 @@ class TaskSpec(BaseModel):
     def _argv_to_command_line(cls, value: Any) -> Any:
         # The CLI and SDK may pass argv; the scheduler keeps one command line (as HPC Pack does).
         if isinstance(value, list | tuple):
-            return shlex.join(str(v) for v in value)
+            if not value or not all(isinstance(v, str) for v in value):
+                raise ValueError("command must be a command line or a non-empty list of strings (argv)")
+            return shlex.join(value)
         return value
 
     @field_validator("command")
