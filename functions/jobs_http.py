@@ -58,7 +58,7 @@ async def submit_job(req: func.HttpRequest, client: df.DurableOrchestrationClien
 @handles_errors
 def list_jobs(req: func.HttpRequest) -> func.HttpResponse:
     jobs, token = services().jobs.list_jobs(
-        state=req.params.get("state") or None,
+        state=req.params.get("state"),  # present but empty is a 400, as for any other bad state
         owner=req.params.get("owner") or None,
         limit=query_int(req, "limit", 50),
         continuation=req.params.get("continuation") or None,
@@ -94,7 +94,7 @@ async def requeue_job(req: func.HttpRequest, client: df.DurableOrchestrationClie
 def list_tasks(req: func.HttpRequest) -> func.HttpResponse:
     tasks, token = services().results.tasks(
         req.route_params["job"],
-        state=req.params.get("state") or None,
+        state=req.params.get("state"),
         limit=query_int(req, "limit", 100),
         continuation=req.params.get("continuation") or None,
     )

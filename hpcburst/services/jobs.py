@@ -130,7 +130,7 @@ class JobService:
         continuation: str | None = None,
     ) -> tuple[list[Job], str | None]:
         where: dict[str, Any] = {}
-        if state:
+        if state is not None:
             where["state"] = _job_state(state)
         if owner:
             where["owner"] = owner
