@@ -98,6 +98,12 @@ def _operation(route: Route, refs: dict[ModelKey, dict[str, Any]]) -> dict[str, 
             "content": {JSON: {"schema": refs[(route.body, "validation")]}},
         }
     responses = {str(status): _answer(answer, refs) for status, answer in route.answers.items()}
+    if route.links:
+        first = responses[str(min(route.answers))]
+        first["links"] = {
+            f"{route.function}_to_{target}": {"operationId": target, "parameters": dict(parameters)}
+            for target, parameters in route.links.items()
+        }
     errors = sorted({*route.errors, *(SECURED_ERRORS if route.secured else ())})
     error_ref = refs[(ErrorBody, "serialization")]
     for status in errors:

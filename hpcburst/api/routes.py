@@ -67,6 +67,8 @@ class Route:
     body_required: bool = True
     query: tuple[Query, ...] = ()
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # path parameter schemas
+    # OpenAPI links from the first success answer: operation (function name) -> {parameter: expression}
+    links: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def secured(self) -> bool:
@@ -85,6 +87,9 @@ _CONTINUATION = Query("continuation", {"type": "string"}, "the previous page's c
 _JOB = {"type": "string", "minLength": 1, "description": "job id, e.g. 12"}
 _INDEX = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "INDEX or TASK.INDEX"}
 _NODE = {"type": "string", "minLength": 1, "maxLength": 200, "description": "node name"}
+_NEW_JOB = {"job": "$response.body#/id"}
+_JOB_LINKS = {op: _NEW_JOB for op in ("view_job", "cancel_job", "requeue_job", "list_tasks", "view_task")}
+_NEW_NODE = {"node": "$response.body#/node"}
 U, A, N = Audience.USER, Audience.ADMIN, Audience.NODE
 
 # fmt: off
@@ -92,7 +97,8 @@ ROUTES: tuple[Route, ...] = (
     Route("health", "GET", "/api/health", "Liveness: the app answers", Audience.PUBLIC, {200: Health}, ()),
     Route("openapi", "GET", "/api/openapi.json", "This OpenAPI document", U, {200: OPENAPI}, ()),
     # --- jobs (functions/jobs_http.py) ---
-    Route("submit_job", "POST", "/api/jobs", "Submit a job", U, {201: Job}, (400, 413), body=JobSpec),
+    Route("submit_job", "POST", "/api/jobs", "Submit a job", U, {201: Job}, (400, 413), body=JobSpec,
+          links=_JOB_LINKS),
     Route("list_jobs", "GET", "/api/jobs", "List jobs, newest first", U, {200: JobList},
           query=(Query("state", _states(JobState)), Query("owner", {"type": "string"}), _limit(50),
                  _CONTINUATION)),
@@ -119,7 +125,8 @@ ROUTES: tuple[Route, ...] = (
           (400, 404, 409), params={"node": _NODE}),
     # --- node agents (functions/agent_http.py) ---
     Route("agent_register", "POST", "/api/agent/register", "Register (or re-register) a node", N,
-          {200: RegisterResponse}, (400, 409, 413), body=RegisterRequest),
+          {200: RegisterResponse}, (400, 409, 413), body=RegisterRequest,
+          links={"node_offline": _NEW_NODE, "node_online": _NEW_NODE}),
     Route("agent_heartbeat", "POST", "/api/agent/heartbeat", "Heartbeat: what to kill, whether to drain", N,
           {200: HeartbeatResponse}, (400, 404, 409, 413), body=HeartbeatRequest),
     Route("agent_lease", "POST", "/api/agent/lease", "Lease indices to run (long-poll)", N,
