@@ -24,10 +24,10 @@ M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"
 
 
-def json_response(body: Any, status: int = 200, exclude_none: bool = False) -> func.HttpResponse:
+def json_response(body: Any, status: int = 200) -> func.HttpResponse:
     """``body`` (a pydantic model, as the route table documents it; or plain JSON data) as JSON."""
     if isinstance(body, BaseModel):
-        text = body.model_dump_json(exclude_none=exclude_none)
+        text = body.model_dump_json()
     else:
         text = json.dumps(body, default=str)
     return func.HttpResponse(text, status_code=status, mimetype=JSON)

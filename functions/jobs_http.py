@@ -98,14 +98,13 @@ def list_tasks(req: func.HttpRequest) -> func.HttpResponse:
         limit=query_int(req, "limit", 100),
         continuation=req.params.get("continuation") or None,
     )
-    return json_response(TaskList(tasks=tasks, continuation=token), exclude_none=True)
+    return json_response(TaskList(tasks=tasks, continuation=token))
 
 
 @bp.route(route="jobs/{job}/tasks/{index}", methods=["GET"], auth_level=ANON)
 @handles_errors
 def view_task(req: func.HttpRequest) -> func.HttpResponse:
-    task = services().results.task(req.route_params["job"], req.route_params["index"])
-    return json_response(task, exclude_none=True)
+    return json_response(services().results.task(req.route_params["job"], req.route_params["index"]))
 
 
 @bp.route(route="jobs/{job}/tasks/{index}/output", methods=["GET"], auth_level=ANON)

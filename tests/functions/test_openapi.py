@@ -87,3 +87,13 @@ def test_every_operation_but_the_health_check_needs_the_bearer_token_and_may_ans
 def test_the_health_check_answers_ok(http):
     response = http.get("/health")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_answers_keep_the_shapes_the_sdk_reads(http):
+    job = http.post("/jobs", json={"pool": "no-agents-here", "tasks": [{"command": "echo *"}]}).json()
+    page = http.get(f"/jobs/{job['id']}/tasks").json()
+    assert page["continuation"] is None  # present on the last page, as before
+    (task,) = page["tasks"]
+    assert "node" not in task and "exit_code" not in task  # unset facts are left out
+    assert "holder" not in task and "open_batch" not in task  # store-only markers never leak
+    assert http.get(f"/jobs/{job['id']}/tasks/0").json()["command"] == "echo *"
