@@ -2,7 +2,16 @@
 
 import azure.durable_functions as df
 
-from functions import agent_http, dispatch_queue, jobs_http, nodes_http, pools_http, timers, users_http
+from functions import (
+    agent_http,
+    dispatch_queue,
+    jobs_http,
+    nodes_http,
+    openapi_http,
+    pools_http,
+    timers,
+    users_http,
+)
 from orchestrations import activities, job_orchestrator
 
 app = df.DFApp()
@@ -12,6 +21,7 @@ for module in (
     agent_http,
     users_http,
     pools_http,
+    openapi_http,
     dispatch_queue,
     timers,
     job_orchestrator,

@@ -28,6 +28,7 @@ DEFAULT_MAX_BODY = 1024 * 1024
 
 
 def json_response(body: Any, status: int = 200) -> func.HttpResponse:
+    """``body`` (a pydantic model, as the route table documents it; or plain JSON data) as JSON."""
     if isinstance(body, BaseModel):
         text = body.model_dump_json()
     else:
@@ -73,23 +74,27 @@ def body_of(req: func.HttpRequest) -> bytes:
 
 
 def parse(model: type[M], req: func.HttpRequest) -> M:
-    """The request body as ``model``; InvalidSpec (400) when it is not JSON or does not validate."""
+    """The request body as ``model``; InvalidSpec (400) when it is not a JSON object or does not validate.
+
+    Strict, as the OpenAPI document says: ``0`` is not a boolean, ``false`` or ``"3"`` not an integer
+    (JSON mode still takes enum values and whole numbers for floats). Text that is not Unicode (a
+    lone surrogate escape such as ``"\\ud800"``) is refused by the parser, before it reaches storage.
+    """
     body_of(req)
     try:
-        data = req.get_json()
-    except ValueError:
-        raise InvalidSpec("request body must be a JSON object", field="body") from None
-    if not isinstance(data, dict):
-        raise InvalidSpec("request body must be a JSON object", field="body")
-    try:
-        return model.model_validate(data)
+        return model.model_validate_json(req.get_body() or b"", strict=True)
     except ValidationError as e:
+        first = e.errors()[0]
+        if first["type"] == "json_invalid":
+            raise InvalidSpec(f"request body is not valid JSON: {first['msg']}", field="body") from None
+        if first["type"] == "model_type":
+            raise InvalidSpec("request body must be a JSON object", field="body") from None
         raise invalid_spec(e) from None
 
 
 def query_int(req: func.HttpRequest, name: str, default: int, low: int = 1, high: int = 1000) -> int:
     raw = req.params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)

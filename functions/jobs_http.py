@@ -41,9 +41,9 @@ import azure.functions as func
 
 from functions.auth import caller
 from functions.durable_port import DurableOrchestrations
-from functions.http_common import body_of, handles_errors, json_response, parse, query_int
+from functions.http_common import handles_errors, json_response, parse, query_int
+from hpcburst.api.models import JobList, RequeueRequest, TaskList
 from hpcburst.domain.job import JobSpec
-from hpcburst.errors import InvalidSpec
 from hpcburst.services.root import services
 
 bp = df.Blueprint()
@@ -57,7 +57,7 @@ async def submit_job(req: func.HttpRequest, client: df.DurableOrchestrationClien
     who = caller(req)
     spec = parse(JobSpec, req)
     job = await services().jobs.submit(spec, DurableOrchestrations(client), owner=who.name)
-    return json_response({"id": job.id, **job.document()}, status=201)
+    return json_response(job, status=201)
 
 
 @bp.route(route="jobs", methods=["GET"], auth_level=ANON)
@@ -65,12 +65,12 @@ async def submit_job(req: func.HttpRequest, client: df.DurableOrchestrationClien
 def list_jobs(req: func.HttpRequest) -> func.HttpResponse:
     jobs, token = services().jobs.list_jobs(
         caller(req),
-        state=req.params.get("state") or None,
+        state=req.params.get("state"),  # present but empty is a 400, as for any other bad state
         owner=req.params.get("owner") or None,
         limit=query_int(req, "limit", 50),
         continuation=req.params.get("continuation") or None,
     )
-    return json_response({"jobs": jobs, "continuation": token})
+    return json_response(JobList(jobs=jobs, continuation=token))
 
 
 @bp.route(route="jobs/{job}", methods=["GET"], auth_level=ANON)
@@ -85,7 +85,7 @@ def view_job(req: func.HttpRequest) -> func.HttpResponse:
 async def cancel_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     who = caller(req)
     job = await services().jobs.cancel(req.route_params["job"], DurableOrchestrations(client), who)
-    return json_response({"id": job.id, **job.document()})
+    return json_response(job)
 
 
 @bp.route(route="jobs/{job}/requeue", methods=["POST"], auth_level=ANON)
@@ -93,22 +93,11 @@ async def cancel_job(req: func.HttpRequest, client: df.DurableOrchestrationClien
 @handles_errors
 async def requeue_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     who = caller(req)
-    indices = _indices(req)
+    indices = parse(RequeueRequest, req).indices if req.get_body() else None
     result = await services().jobs.requeue(
         req.route_params["job"], DurableOrchestrations(client), who, indices
     )
     return json_response(result)
-
-
-def _indices(req: func.HttpRequest) -> list[int] | None:
-    if not body_of(req):
-        return None
-    try:
-        body = req.get_json()
-        raw = body.get("indices") if isinstance(body, dict) else None
-        return None if raw is None else [int(i) for i in raw]
-    except (ValueError, TypeError, AttributeError):
-        raise InvalidSpec('body must be {"indices": [numbers]} or empty', field="indices") from None
 
 
 @bp.route(route="jobs/{job}/tasks", methods=["GET"], auth_level=ANON)
@@ -117,11 +106,11 @@ def list_tasks(req: func.HttpRequest) -> func.HttpResponse:
     tasks, token = services().results.tasks(
         req.route_params["job"],
         caller(req),
-        state=req.params.get("state") or None,
+        state=req.params.get("state"),
         limit=query_int(req, "limit", 100),
         continuation=req.params.get("continuation") or None,
     )
-    return json_response({"tasks": tasks, "continuation": token})
+    return json_response(TaskList(tasks=tasks, continuation=token))
 
 
 @bp.route(route="jobs/{job}/tasks/{index}", methods=["GET"], auth_level=ANON)

@@ -14,6 +14,7 @@ import azure.functions as func
 
 from functions.auth import caller
 from functions.http_common import handles_errors, json_response
+from hpcburst.api.models import NodeList
 from hpcburst.domain.states import NodeState
 from hpcburst.services.root import services
 
@@ -25,7 +26,7 @@ ANON = func.AuthLevel.ANONYMOUS
 @handles_errors
 def list_nodes(req: func.HttpRequest) -> func.HttpResponse:
     caller(req)
-    return json_response({"nodes": services().nodes.list_nodes()})
+    return json_response(NodeList(nodes=services().nodes.list_nodes()))
 
 
 @bp.route(route="nodes/{node}/offline", methods=["POST"], auth_level=ANON)

@@ -4,7 +4,7 @@ GET    /api/pools                     -> 200 {"pools": [Pool]}
 POST   /api/pools                     body {"name", "allowed_workdirs"?: ["/abs"], "description"?} -> 201 Pool
 GET    /api/pools/{pool}              -> 200 Pool
 PATCH  /api/pools/{pool}              body {"allowed_workdirs"?, "description"?} -> 200 Pool
-DELETE /api/pools/{pool}              -> 204 (its join secrets are revoked; registered nodes keep their credentials)
+DELETE /api/pools/{pool}              -> 200 Pool (its join secrets are revoked; registered nodes keep theirs)
 POST   /api/pools/{pool}/join-tokens  body {"revoke_others"?: false} -> 201 {"pool", "token"} (shown once)
 Pool {"name", "allowed_workdirs", "description", "created_at"}
 """
@@ -15,6 +15,7 @@ import azure.functions as func
 
 from functions.auth import caller
 from functions.http_common import handles_errors, json_response, parse
+from hpcburst.api.models import JoinTokenAnswer, PoolList
 from hpcburst.domain.pool import JoinTokenRequest, NewPool, PoolChange, PoolSpec
 from hpcburst.services.root import services
 
@@ -26,7 +27,7 @@ ANON = func.AuthLevel.ANONYMOUS
 @handles_errors
 def list_pools(req: func.HttpRequest) -> func.HttpResponse:
     caller(req, admin=True)
-    return json_response({"pools": [p.document() for p in services().pools.list_pools()]})
+    return json_response(PoolList(pools=services().pools.list_pools()))
 
 
 @bp.route(route="pools", methods=["POST"], auth_level=ANON)
@@ -59,8 +60,7 @@ def change_pool(req: func.HttpRequest) -> func.HttpResponse:
 @handles_errors
 def delete_pool(req: func.HttpRequest) -> func.HttpResponse:
     caller(req, admin=True)
-    services().pools.delete(req.route_params["pool"])
-    return func.HttpResponse(status_code=204)
+    return json_response(services().pools.delete(req.route_params["pool"]))
 
 
 @bp.route(route="pools/{pool}/join-tokens", methods=["POST"], auth_level=ANON)
@@ -70,4 +70,4 @@ def join_token(req: func.HttpRequest) -> func.HttpResponse:
     spec = parse(JoinTokenRequest, req) if req.get_body() else JoinTokenRequest()
     name = req.route_params["pool"]
     secret = services().pools.join_token(name, revoke_others=spec.revoke_others)
-    return json_response({"pool": name, "token": secret}, status=201)
+    return json_response(JoinTokenAnswer(pool=name, token=secret), status=201)

@@ -1,12 +1,12 @@
 """Users and tokens (admins manage users; every user manages their own tokens).
 
-GET    /api/whoami              -> 200 {"kind", "name", "admin", "pool"}
-GET    /api/users               -> 200 {"users": [{"name", "admin", "created_at", "created_by"}]}   (admin)
+GET    /api/whoami              -> 200 WhoAmI {"kind", "name", "admin", "pool"}   (any credential)
+GET    /api/users               -> 200 {"users": [User]}                                        (admin)
 POST   /api/users               body {"name", "admin"?: false} -> 201 {"user": User, "token": secret}  (admin)
 DELETE /api/users/{name}        -> 200 User (and every token of theirs is revoked)                   (admin)
-GET    /api/tokens?user=        -> 200 {"tokens": [{"id", "kind", "subject", "created_at", ...}]}  (own; admin: any)
+GET    /api/tokens?user=        -> 200 {"tokens": [TokenInfo]}  (own; admin: any user's, or every token)
 POST   /api/tokens              body {"user"?, "description"?, "expires_in"?: s} -> 201 {"token", "record"}
-DELETE /api/tokens/{id}         -> 200 record (own tokens; admin: any token, node and join ones too)
+DELETE /api/tokens/{id}         -> 200 TokenInfo (own tokens; admin: any token, node and join ones too)
 Secrets are shown once, at creation; the service keeps only their sha256.
 """
 
@@ -16,7 +16,8 @@ import azure.functions as func
 
 from functions.auth import JOIN, NODE, USER, caller
 from functions.http_common import handles_errors, json_response, parse
-from hpcburst.domain.identity import CredentialKind, NewToken, NewUser
+from hpcburst.api.models import NewTokenAnswer, NewUserAnswer, TokenList, UserList
+from hpcburst.domain.identity import CredentialKind, NewToken, NewUser, WhoAmI
 from hpcburst.errors import NotFound
 from hpcburst.services.root import services
 
@@ -28,14 +29,14 @@ ANON = func.AuthLevel.ANONYMOUS
 @handles_errors
 def whoami(req: func.HttpRequest) -> func.HttpResponse:
     who = caller(req, USER, NODE, JOIN)
-    return json_response({"kind": who.kind.value, "name": who.name, "admin": who.admin, "pool": who.pool})
+    return json_response(WhoAmI(kind=who.kind, name=who.name, admin=who.admin, pool=who.pool))
 
 
 @bp.route(route="users", methods=["GET"], auth_level=ANON)
 @handles_errors
 def list_users(req: func.HttpRequest) -> func.HttpResponse:
     caller(req, admin=True)
-    return json_response({"users": [u.model_dump(mode="json") for u in services().identity.list_users()]})
+    return json_response(UserList(users=services().identity.list_users()))
 
 
 @bp.route(route="users", methods=["POST"], auth_level=ANON)
@@ -44,16 +45,14 @@ def add_user(req: func.HttpRequest) -> func.HttpResponse:
     who = caller(req, admin=True)
     spec = parse(NewUser, req)
     user, secret = services().identity.add_user(spec.name, spec.admin, by=who.name)
-    return json_response({"user": user.model_dump(mode="json"), "token": secret}, status=201)
+    return json_response(NewUserAnswer(user=user, token=secret), status=201)
 
 
 @bp.route(route="users/{name}", methods=["DELETE"], auth_level=ANON)
 @handles_errors
 def remove_user(req: func.HttpRequest) -> func.HttpResponse:
     who = caller(req, admin=True)
-    return json_response(
-        services().identity.remove_user(req.route_params["name"], who).model_dump(mode="json")
-    )
+    return json_response(services().identity.remove_user(req.route_params["name"], who))
 
 
 @bp.route(route="tokens", methods=["GET"], auth_level=ANON)
@@ -65,7 +64,7 @@ def list_tokens(req: func.HttpRequest) -> func.HttpResponse:
         user = who.name
     kind = CredentialKind.USER if not who.admin or user else None
     records = services().identity.list_tokens(kind, user)
-    return json_response({"tokens": [r.public() for r in records]})
+    return json_response(TokenList(tokens=[r.public() for r in records]))
 
 
 @bp.route(route="tokens", methods=["POST"], auth_level=ANON)
@@ -82,7 +81,7 @@ def create_token(req: func.HttpRequest) -> func.HttpResponse:
     secret, record = identity.issue(
         CredentialKind.USER, user, description=spec.description, lifetime=spec.expires_in
     )
-    return json_response({"token": secret, "record": record.public()}, status=201)
+    return json_response(NewTokenAnswer(token=secret, record=record.public()), status=201)
 
 
 @bp.route(route="tokens/{id}", methods=["DELETE"], auth_level=ANON)

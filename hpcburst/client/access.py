@@ -60,8 +60,8 @@ class Access:
     def change_pool(self, name: str, **fields: Any) -> dict[str, Any]:
         return self._call("PATCH", f"/api/pools/{name}", json=fields)  # type: ignore[no-any-return]
 
-    def delete_pool(self, name: str) -> None:
-        self._call("DELETE", f"/api/pools/{name}")
+    def delete_pool(self, name: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/api/pools/{name}")  # type: ignore[no-any-return]
 
     def join_token(self, pool: str, revoke_others: bool = False) -> str:
         body = self._call("POST", f"/api/pools/{pool}/join-tokens", json={"revoke_others": revoke_others})

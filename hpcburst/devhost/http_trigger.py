@@ -115,7 +115,10 @@ class HttpTriggers:
                 f"function {spec.name!r} needs a{'n admin' if spec.auth_level == 'admin' else ' function'} key: "
                 "send it as ?code=KEY or the x-functions-key header",
             )
-        body = await request.read()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge as too_large:
+            return error_response(413, "PayloadTooLarge", f"request body too large: {too_large.text}")
         http_request = func.HttpRequest(
             method=request.method,
             url=str(request.url),

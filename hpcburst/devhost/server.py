@@ -185,7 +185,8 @@ class DevHost:
         AdminApi(self).mount(app)
         if self.engine is not None:
             app.router.add_route("*", WEBHOOK_ROUTE, self._when_ready(self.engine.handle_http))
-        app.router.add_route("*", "/{tail:.*}", self._when_ready(http.handle))
+        # `[\s\S]`, not `.`: a path may hold a (percent-encoded) newline, and must still reach the app.
+        app.router.add_route("*", "/{tail:[\\s\\S]*}", self._when_ready(http.handle))
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=self.grace)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, port)

@@ -55,14 +55,11 @@ class User(BaseModel):
     created_by: str | None = None
 
 
-class TokenRecord(BaseModel):
-    """A stored credential: only the sha256 of the secret is kept (container ``tokens``, id = ``id``).
-
-    ``id`` is public (the first 16 hex digits of the hash): it names the token in listings and revokes.
-    """
+class TokenInfo(BaseModel):
+    """What listings show of a credential: never its secret or hash. ``id`` is public (the first 16 hex
+    digits of the hash): it names the token in listings and revokes."""
 
     id: str
-    hash: str
     kind: CredentialKind
     subject: str  # the user's name, the node's name, or the pool's name for a join secret
     pool: str | None = None
@@ -70,9 +67,23 @@ class TokenRecord(BaseModel):
     expires_at: float | None = None
     description: str = Field(default="", max_length=200)
 
-    def public(self) -> dict[str, object]:
-        """What listings show: never the hash."""
-        return self.model_dump(mode="json", exclude={"hash"})
+
+class TokenRecord(TokenInfo):
+    """A stored credential: only the sha256 of the secret is kept (container ``tokens``, id = ``id``)."""
+
+    hash: str
+
+    def public(self) -> TokenInfo:
+        return TokenInfo.model_validate(self.model_dump(exclude={"hash"}))
+
+
+class WhoAmI(BaseModel):
+    """GET /api/whoami"""
+
+    kind: CredentialKind
+    name: str
+    admin: bool
+    pool: str | None = None
 
 
 def valid_user_name(name: str) -> bool:

@@ -8,9 +8,9 @@ Bad input raises pydantic's ValidationError; services turn it into InvalidSpec n
 from __future__ import annotations
 
 import shlex
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from hpcburst.domain.identity import Principal
 from hpcburst.domain.staging import InputFile, OutputFile
@@ -25,7 +25,16 @@ MAX_ENV_BYTES = 64 * 1024  # all names and values of one task
 MAX_PATH = 1024
 MAX_FILES = 1000  # input or output file specs per task
 MAX_JOB_DOCUMENT = 1024 * 1024  # the whole job as stored
+# The largest index a JSON number holds exactly: Cosmos DB and JavaScript clients store numbers as doubles.
+MAX_INDEX = 2**53 - 1
 _NAME = Field(default=None, max_length=200)
+# What a request may send as a command: a command line, or argv (joined with shell quoting).
+_COMMAND = {
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    ]
+}
 _PATH = Field(default=None, max_length=MAX_PATH)
 
 
@@ -34,9 +43,9 @@ class SweepRange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: int = Field(ge=0)
-    end: int = Field(ge=0)
-    step: int = Field(default=1, gt=0)
+    start: int = Field(ge=0, le=MAX_INDEX)
+    end: int = Field(ge=0, le=MAX_INDEX)
+    step: int = Field(default=1, gt=0, le=MAX_INDEX)
 
     @model_validator(mode="after")
     def _end_not_before_start(self) -> SweepRange:
@@ -51,7 +60,7 @@ class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = _NAME
-    command: str = Field(
+    command: Annotated[str, WithJsonSchema(_COMMAND, mode="validation")] = Field(
         min_length=1, max_length=MAX_COMMAND, description="command line, run by the shell; `*` is the index"
     )
     sweep: SweepRange | None = None
@@ -70,7 +79,9 @@ class TaskSpec(BaseModel):
     def _argv_to_command_line(cls, value: Any) -> Any:
         # The CLI and SDK may pass argv; the scheduler keeps one command line (as HPC Pack does).
         if isinstance(value, list | tuple):
-            return shlex.join(str(v) for v in value)
+            if not value or not all(isinstance(v, str) for v in value):
+                raise ValueError("command must be a command line or a non-empty list of strings (argv)")
+            return shlex.join(value)
         return value
 
     @field_validator("command")
@@ -149,15 +160,27 @@ class Job(BaseModel):
         return cls.model_validate({**body, "id": id})
 
 
+class JobView(Job):
+    """A job as ``GET /api/jobs/{job}`` shows it: the document plus indices per task state."""
+
+    counts: dict[str, int]  # every TaskState name; undispatched indices count as Submitted
+
+
+class RequeueResult(BaseModel):
+    """What ``requeue`` did: how many indices went back to Queued, and the batches they belong to."""
+
+    job: str
+    requeued: int
+    batches: list[int]
+
+
 HIDDEN = "***"
 
 
-def shown_to(who: Principal, body: dict[str, Any]) -> dict[str, Any]:
-    """A job document as ``who`` may see it: environment values of another user's job are hidden
-    (an admin sees the variable names, never their values: they often hold secrets)."""
-    if who.name == body.get("owner") and who.is_user:
-        return body
-    tasks = [
-        {**t, "environment": {k: HIDDEN for k in t.get("environment", {})}} for t in body.get("tasks", [])
-    ]
-    return {**body, "tasks": tasks}
+def shown_to(who: Principal, job: Job) -> Job:
+    """A job as ``who`` may see it: environment values of another user's job are hidden (an admin sees
+    the variable names, never their values: they often hold secrets)."""
+    if who.is_user and who.name == job.owner:
+        return job
+    tasks = [t.model_copy(update={"environment": dict.fromkeys(t.environment, HIDDEN)}) for t in job.tasks]
+    return job.model_copy(update={"tasks": tasks})

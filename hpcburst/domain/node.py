@@ -23,3 +23,9 @@ class Node(BaseModel):
 
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+class NodeView(Node):
+    """A node as ``GET /api/nodes`` lists it: the record plus how long ago it last heartbeated."""
+
+    alive_seconds_ago: float

@@ -25,7 +25,9 @@ from hpcburst.domain.staging import InputFile, OutputFile
 from hpcburst.domain.states import NodeState
 from hpcburst.domain.task import OutputRef
 
-_NODE = Field(min_length=1, max_length=200, pattern=r"^[^/\\?#]+$")
+# Names become store ids and log text: no path or URL delimiters, no control characters.
+_NAME_PATTERN = r"^[^/\\?#\x00-\x1f\x7f]+$"
+_NODE = Field(min_length=1, max_length=200, pattern=_NAME_PATTERN)
 
 
 class _Request(BaseModel):
@@ -39,7 +41,7 @@ class RunningRef(BaseModel):
 
 class RegisterRequest(_Request):
     node: str = _NODE
-    pool: str = Field(default="default", min_length=1, max_length=100, pattern=r"^[^/\\?#]+$")
+    pool: str = Field(default="default", min_length=1, max_length=100, pattern=_NAME_PATTERN)
     slots: int = Field(ge=1, le=4096)
     hostname: str | None = None
     cloud: bool = False

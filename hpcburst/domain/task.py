@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from hpcburst import constants as c
 from hpcburst.domain.states import TaskState
@@ -55,9 +55,20 @@ class TaskInstance(BaseModel):
     stderr: OutputRef | None = None
     message: str | None = None
 
+    @model_serializer(mode="wrap")
+    def _omit_none(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Unset facts (node, exit_code...) are left out, in the store and in API answers alike.
+        return {k: v for k, v in handler(self).items() if v is not None}
+
     def document(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"id"}, exclude_none=True)
+        return self.model_dump(mode="json", exclude={"id"})
 
     @classmethod
     def from_document(cls, id: str, body: dict[str, Any]) -> TaskInstance:
         return cls.model_validate({**body, "id": id})
+
+
+class TaskView(TaskInstance):
+    """One index as ``GET /api/jobs/{job}/tasks/{index}`` shows it: the record plus its substituted command."""
+
+    command: str

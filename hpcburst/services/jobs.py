@@ -19,7 +19,7 @@ from typing import Any
 from hpcburst import constants as c
 from hpcburst.domain.grants import check_blob_refs
 from hpcburst.domain.identity import Principal
-from hpcburst.domain.job import Job, JobSpec, shown_to
+from hpcburst.domain.job import Job, JobSpec, JobView, RequeueResult, shown_to
 from hpcburst.domain.leasing import closed, reopened
 from hpcburst.domain.planning import batch_count, batch_size_for
 from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, TaskState
@@ -116,7 +116,7 @@ class JobService:
                 continue
 
     # --- read ---
-    def view(self, job_id: str, who: Principal) -> dict[str, Any]:
+    def view(self, job_id: str, who: Principal) -> JobView:
         """The job document plus ``counts``: indices per task state (undispatched ones count as Submitted)."""
         job = self._catalog.visible(job_id, who, fresh=True)
         counts = self._catalog.counts(job, lambda: self._count_states(job_id))
@@ -124,7 +124,7 @@ class JobService:
         counts[TaskState.CANCELED if job.state == JobState.CANCELED else TaskState.SUBMITTED] += max(
             0, missing
         )
-        return {"id": job.id, **shown_to(who, job.document()), "counts": counts}
+        return JobView(**dict(shown_to(who, job)), counts=counts)
 
     def _count_states(self, job_id: str) -> dict[str, int]:
         # Configuring is never stored (jobs are submitted whole): no need to count it.
@@ -141,9 +141,9 @@ class JobService:
         owner: str | None = None,
         limit: int = 50,
         continuation: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Job], str | None]:
         where: dict[str, Any] = {}
-        if state:
+        if state is not None:
             where["state"] = _job_state(state)
         if not who.admin:
             owner = who.name  # a user lists their own jobs only
@@ -157,7 +157,11 @@ class JobService:
             limit=limit,
             continuation=continuation,
         )
-        jobs = [{"id": d.id, **shown_to(who, d.body)} for d in page.items if d.partition != META_PARTITION]
+        jobs = [
+            shown_to(who, Job.from_document(d.id, d.body))
+            for d in page.items
+            if d.partition != META_PARTITION
+        ]
         return jobs, page.continuation
 
     # --- cancel / requeue ---
@@ -193,7 +197,7 @@ class JobService:
 
     async def requeue(
         self, job_id: str, orchestrations: Orchestrations, who: Principal, indices: list[int] | None = None
-    ) -> dict[str, Any]:
+    ) -> RequeueResult:
         """Failed and Canceled indices (all, or those listed) go back to Queued with fresh retries."""
         await asyncio.to_thread(self._catalog.visible, job_id, who)
         job, requeued = await asyncio.to_thread(self._requeue, job_id, indices)
@@ -201,7 +205,7 @@ class JobService:
         await self._restart_or_notify(job, batches, orchestrations)
         self._catalog.invalidate(job_id)
         self._signal.notify()
-        return {"job": job_id, "requeued": len(requeued), "batches": batches}
+        return RequeueResult(job=job_id, requeued=len(requeued), batches=batches)
 
     def _requeue(self, job_id: str, indices: list[int] | None) -> tuple[Job, list[int]]:
         """The job as it was, and the batch of every index put back in the queue."""

@@ -14,7 +14,7 @@ from typing import Any
 from hpcburst import constants as c
 from hpcburst.domain.identity import CredentialKind, Principal
 from hpcburst.domain.leasing import HOLDER, requeued
-from hpcburst.domain.node import Node
+from hpcburst.domain.node import Node, NodeView
 from hpcburst.domain.protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
@@ -196,13 +196,13 @@ class NodeService:
         return cancel
 
     # --- operators ---
-    def list_nodes(self) -> list[dict[str, Any]]:
+    def list_nodes(self) -> list[NodeView]:
         return [
-            {**d.body, "alive_seconds_ago": round(self._clock() - d.body["last_heartbeat"], 1)}
+            NodeView(**d.body, alive_seconds_ago=round(self._clock() - d.body["last_heartbeat"], 1))
             for d in query_all(self._store, c.NODES, limit=500)
         ]
 
-    def set_state(self, name: str, state: NodeState) -> dict[str, Any]:
+    def set_state(self, name: str, state: NodeState) -> Node:
         """Take a node offline (drain: it finishes what it runs, leases nothing new) or bring it online."""
         if state not in (NodeState.ONLINE, NodeState.OFFLINE):
             raise InvalidSpec("a node can only be set Online or Offline")
@@ -214,7 +214,7 @@ class NodeService:
                 except Conflict:
                     return self.set_state(name, state)
                 self._signal.notify()
-                return body
+                return Node.model_validate(body)
         raise NotFound(f"node {name!r} is not registered; see `hpcburst node list`")
 
     # --- expiry ---

@@ -61,10 +61,11 @@ class PoolService:
             except Conflict:
                 continue
 
-    def delete(self, name: str) -> None:
-        self.get(name)
+    def delete(self, name: str) -> Pool:
+        pool = self.get(name)
         self._identity.revoke_all(CredentialKind.JOIN, name)
         self._store.delete(c.POOLS, c.POOLS, name)
+        return pool
 
     def join_token(self, name: str, revoke_others: bool = False) -> str:
         """A new join secret for the pool (shown once); ``revoke_others`` retires the earlier ones."""

@@ -10,16 +10,16 @@ prefix in ``hpc-output``) are served.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from hpcburst import constants as c
 from hpcburst.domain.grants import served_ref
 from hpcburst.domain.identity import Principal
 from hpcburst.domain.job import Job
 from hpcburst.domain.leasing import lease_for
+from hpcburst.domain.planning import batch_of
 from hpcburst.domain.states import TaskState
 from hpcburst.domain.sweep import index_position
-from hpcburst.domain.task import OutputRef, task_key
+from hpcburst.domain.task import OutputRef, TaskInstance, TaskView, task_key
 from hpcburst.errors import InvalidSpec, NotFound
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.storage.blob.port import BlobStore
@@ -59,18 +59,18 @@ class ResultsService:
         state: str | None = None,
         limit: int = 100,
         continuation: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[TaskInstance], str | None]:
         self._catalog.visible(job_id, who)  # NotFound for an unknown job, or another user's
         where = {} if state is None else {"state": _task_state(state)}
         page = self._store.query(
             c.TASKS, job_id, where=where, order_by="index", limit=limit, continuation=continuation
         )
-        return [{"id": d.id, **d.body} for d in page.items], page.continuation
+        return [TaskInstance.from_document(d.id, d.body) for d in page.items], page.continuation
 
-    def task(self, job_id: str, ref: str, who: Principal) -> dict[str, Any]:
+    def task(self, job_id: str, ref: str, who: Principal) -> TaskView:
         """One index: ``ref`` is "INDEX" (of the job's task holding it) or "TASK.INDEX"."""
         job = self._catalog.visible(job_id, who)
-        task, index = resolve_ref(job, ref)
+        task, index, position = resolve_ref(job, ref)
         key = task_key(job_id, task, index)
         try:
             body = self._store.get(c.TASKS, job_id, key).body
@@ -79,11 +79,12 @@ class ResultsService:
                 "job": job_id,
                 "task": task,
                 "index": index,
+                "batch": batch_of(job.tasks, job.batch_size, task, position),
                 "state": TaskState.SUBMITTED.value,
                 "attempt": 0,
             }
         command = lease_for(job, {**body, "attempt": body.get("attempt", 0)}, key).command
-        return {"id": key, **body, "command": command}
+        return TaskView.model_validate({**body, "id": key, "command": command})
 
     def output(
         self, job_id: str, ref: str, stream: str, who: Principal, offset: int = 0, length: int | None = None
@@ -94,15 +95,14 @@ class ResultsService:
         if offset < 0 or (length is not None and length < 0):
             raise InvalidSpec("offset and length must not be negative", field="offset")
         task = self.task(job_id, ref, who)
-        raw = task.get(stream)
-        if not raw:
-            raise NotFound(f"{task['id']} has no {stream} (not run yet, or it wrote nothing)")
+        out: OutputRef | None = getattr(task, stream)
+        if out is None:
+            raise NotFound(f"{task.id} has no {stream} (not run yet, or it wrote nothing)")
         if self._blobs is None:
             raise NotFound("no blob storage configured, so no task output is kept")
-        out = OutputRef.model_validate(raw)
         if not served_ref(out):
             raise NotFound(
-                f"{task['id']} has no {stream} kept ({out.container}/{out.blob} is not a node's output)"
+                f"{task.id} has no {stream} kept ({out.container}/{out.blob} is not a node's output)"
             )
         size = out.length
         if size is None:
@@ -114,20 +114,23 @@ class ResultsService:
         return OutputPage(data, offset, size)
 
 
-def resolve_ref(job: Job, ref: str) -> tuple[int, int]:
-    """(task number, index) for "INDEX" or "TASK.INDEX"; NotFound when the job has no such index."""
+def resolve_ref(job: Job, ref: str) -> tuple[int, int, int]:
+    """(task number, index, its position in the task) for "INDEX" or "TASK.INDEX"; NotFound when the
+    job has no such index."""
     try:
         parts = [int(p) for p in ref.split(".")]
     except ValueError:
         raise InvalidSpec(f"task reference {ref!r} must be INDEX or TASK.INDEX (numbers)") from None
     if len(parts) == 2:
         task, index = parts
-        if 1 <= task <= len(job.tasks) and index_position(job.tasks[task - 1], index) is not None:
-            return task, index
+        position = index_position(job.tasks[task - 1], index) if 1 <= task <= len(job.tasks) else None
+        if position is not None:
+            return task, index, position
     elif len(parts) == 1:
         for number, spec in enumerate(job.tasks, start=1):
-            if index_position(spec, parts[0]) is not None:
-                return number, parts[0]
+            position = index_position(spec, parts[0])
+            if position is not None:
+                return number, parts[0], position
     else:
         raise InvalidSpec(f"task reference {ref!r} must be INDEX or TASK.INDEX")
     raise NotFound(f"job {job.id} has no index {ref}")

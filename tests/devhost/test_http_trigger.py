@@ -160,3 +160,16 @@ def test_route_prefix_from_host_json(start_host):
 def test_host_status_answers_without_a_key(http_app):
     status = httpx.get(http_app.host.base_url + "/admin/host/status").json()
     assert status["state"] == "Running"
+
+
+def test_a_path_holding_an_encoded_newline_still_reaches_the_function(http_app):
+    response = http_app.get("/hello/two%0Alines")
+    assert (response.status_code, response.text) == (200, "hello two\nlines")
+
+
+def test_a_body_over_the_size_limit_is_a_413_with_the_json_error_body(start_host, monkeypatch):
+    monkeypatch.setattr("hpcburst.devhost.server.MAX_BODY", 1024)
+    host = start_host("http")
+    response = httpx.post(host.base_url + "/api/echo", content=b"x" * 4096, timeout=10)
+    assert response.status_code == 413
+    assert response.json()["error"] == "PayloadTooLarge"

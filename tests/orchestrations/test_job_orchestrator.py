@@ -65,7 +65,7 @@ def test_a_sweep_of_many_batches_finishes_through_continue_as_new_with_bounded_h
     assert status["input"]["generation"] >= 1  # it continued as new (3 events per generation here)
     assert len(status["historyEvents"]) < 60
     view = services.jobs.view(job.id, ADMIN)
-    assert (view["state"], view["counts"]["Finished"]) == ("Finished", 3000)
+    assert (view.state, view.counts["Finished"]) == ("Finished", 3000)
 
 
 def test_a_failed_index_fails_the_job_and_requeue_runs_it_again(services, durable_db):
@@ -82,9 +82,9 @@ def test_a_failed_index_fails_the_job_and_requeue_runs_it_again(services, durabl
 
     job, first, requeued, second = asyncio.run(scenario())
     assert first["output"]["state"] == "Failed"
-    assert requeued["requeued"] == 1
+    assert requeued.requeued == 1
     assert second["output"]["state"] == "Finished"
-    assert services.jobs.view(job.id, ADMIN)["counts"]["Finished"] == 5
+    assert services.jobs.view(job.id, ADMIN).counts["Finished"] == 5
 
 
 def test_cancel_ends_the_orchestration_with_the_job_canceled(services, durable_db):
@@ -99,7 +99,7 @@ def test_cancel_ends_the_orchestration_with_the_job_canceled(services, durable_d
 
     job, status = asyncio.run(scenario())
     assert status["output"] == {"job": job.id, "state": "Canceled"}
-    counts = services.jobs.view(job.id, ADMIN)["counts"]
+    counts = services.jobs.view(job.id, ADMIN).counts
     assert counts["Canceled"] == 1000 and counts["Queued"] == counts["Running"] == 0
 
 

@@ -15,6 +15,7 @@ from principals import ADMIN, joiner
 from hpcburst.domain.identity import CredentialKind, Principal
 from hpcburst.domain.job import JobSpec
 from hpcburst.domain.protocol import LeaseRequest, RegisterRequest, ReportRequest, TaskResult
+from hpcburst.domain.task import TaskView
 from hpcburst.services.orchestrations import RecordingOrchestrations
 from hpcburst.services.root import Services, build
 from hpcburst.storage.state.cosmos import CosmosStateStore
@@ -73,7 +74,7 @@ class Cluster:
             ),
         )
 
-    def task(self, job: str, ref: str) -> dict[str, Any]:
+    def task(self, job: str, ref: str) -> TaskView:
         return self.s.results.task(job, ref, ADMIN)
 
 

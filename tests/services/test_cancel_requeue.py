@@ -16,7 +16,7 @@ def test_cancel_cancels_queued_and_running_indices_and_tells_the_orchestrator(cl
     running = cluster.lease("n1", slots=1).leases
     canceled = asyncio.run(cluster.s.jobs.cancel(job, cluster.orch, ADMIN))
     assert canceled.state == JobState.CANCELED
-    assert cluster.s.jobs.view(job, ADMIN)["counts"]["Canceled"] == 4
+    assert cluster.s.jobs.view(job, ADMIN).counts["Canceled"] == 4
     assert cluster.orch.events == [(f"job-{job}", {"kind": "cancel"})]
     refs = [RunningRef(task=lease.task, attempt=lease.attempt) for lease in running]
     assert cluster.lease("n1", running=refs).cancel == [running[0].task]
@@ -38,10 +38,10 @@ def test_requeue_of_a_running_job_reopens_failed_indices_through_the_orchestrato
     a, b, c = cluster.lease("n1", slots=3).leases
     cluster.finish("n1", a, exit_code=1)
     result = asyncio.run(cluster.s.jobs.requeue(job, cluster.orch, ADMIN))
-    assert (result["requeued"], result["batches"]) == (1, [0])
+    assert (result.requeued, result.batches) == (1, [0])
     assert cluster.orch.events[-1] == (f"job-{job}", {"kind": "requeue", "batches": [0]})
     task = cluster.task(job, "1")
-    assert (task["state"], task.get("exit_code"), task["retry_count"]) == (TaskState.QUEUED, None, 0)
+    assert (task.state, task.exit_code, task.retry_count) == (TaskState.QUEUED, None, 0)
     (again,) = cluster.lease("n1", slots=3).leases
     assert (again.index, again.attempt) == (1, 2)
 
@@ -54,7 +54,7 @@ def test_requeue_of_a_failed_job_starts_a_new_orchestration(cluster):
     cluster.s.completion.finish(job)
     asyncio.run(cluster.s.jobs.requeue(job, cluster.orch, ADMIN, indices=[2]))
     view = cluster.s.jobs.view(job, ADMIN)
-    assert (view["state"], view["instance_id"]) == ("Queued", f"job-{job}-r1")
+    assert (view.state, view.instance_id) == ("Queued", f"job-{job}-r1")
     assert cluster.orch.started[-1] == (f"job-{job}-r1", {"job": job, "batches": 1, "next": 1, "open": [0]})
     assert [lease.index for lease in cluster.lease("n1", slots=2).leases] == [2]
 
@@ -110,7 +110,7 @@ def test_submit_cancel_and_requeue_do_their_store_work_off_the_event_loop(tmp_pa
         await services.jobs.cancel(job.id, orch, ADMIN)
         return await services.jobs.requeue(job.id, orch, ADMIN)
 
-    assert asyncio.run(scenario())["requeued"] == 3
+    assert asyncio.run(scenario()).requeued == 3
     assert store.on_loop == []
     services.close()
 
@@ -122,4 +122,4 @@ def test_a_canceled_job_requeued_before_its_orchestration_closed_it_is_left_to_t
     late = cluster.s.completion.finish(job, instance=f"job-{job}")  # the canceled run, closing late
     assert late == {"job": job, "state": "Queued", "superseded_by": f"job-{job}-r1"}
     view = cluster.s.jobs.view(job, ADMIN)
-    assert (view["state"], view["counts"]["Queued"], view["counts"]["Canceled"]) == ("Queued", 1, 3)
+    assert (view.state, view.counts["Queued"], view.counts["Canceled"]) == ("Queued", 1, 3)

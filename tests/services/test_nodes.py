@@ -19,13 +19,13 @@ def test_a_node_that_stops_heartbeating_has_its_work_run_elsewhere_exactly_once(
     _heartbeat(cluster, "alive")
     clock.advance(6)  # "dead" silent for 11 s, "alive" for 6 s (timeout 10 s)
     assert cluster.s.nodes.expire() == ["dead"]
-    assert cluster.task(job, "1")["state"] == TaskState.QUEUED
+    assert cluster.task(job, "1").state == TaskState.QUEUED
     rerun = cluster.lease("alive", slots=2).leases
     assert sorted(lease.attempt for lease in rerun) == [2, 2]
     assert cluster.finish("dead", taken[0]).response.ignored == [taken[0].task]  # too late
     for lease in rerun:
         cluster.finish("alive", lease, exit_code=0)
-    assert cluster.s.jobs.view(job, ADMIN)["counts"]["Finished"] == 2
+    assert cluster.s.jobs.view(job, ADMIN).counts["Finished"] == 2
 
 
 def test_a_node_back_from_the_dead_is_told_to_kill_what_it_still_runs(cluster, clock):
@@ -43,7 +43,7 @@ def test_a_restarted_agent_gives_back_what_it_ran(cluster):
     cluster.register("n1")
     cluster.lease("n1", slots=2)
     cluster.register("n1")
-    assert cluster.s.jobs.view(job, ADMIN)["counts"]["Queued"] == 4
+    assert cluster.s.jobs.view(job, ADMIN).counts["Queued"] == 4
 
 
 def test_an_offline_node_drains_and_gets_no_new_work(cluster):
@@ -62,7 +62,7 @@ def test_an_offline_node_drains_and_gets_no_new_work(cluster):
 def test_nodes_are_listed_with_their_state(cluster):
     cluster.register("n1", slots=4)
     (node,) = cluster.s.nodes.list_nodes()
-    assert (node["name"], node["slots"], node["state"]) == ("n1", 4, "Online")
+    assert (node.name, node.slots, node.state) == ("n1", 4, "Online")
 
 
 def test_work_leased_to_a_node_that_never_got_it_is_requeued(cluster, clock):
@@ -73,8 +73,8 @@ def test_work_leased_to_a_node_that_never_got_it_is_requeued(cluster, clock):
     assert cluster.s.nodes.reconcile("n1", held) == 0  # too young: may still be in flight
     clock.advance(11)
     _heartbeat(cluster, "n1", held)
-    assert cluster.task(job, str(lost.index))["state"] == TaskState.QUEUED
-    assert cluster.task(job, str(kept.index))["state"] == TaskState.RUNNING
+    assert cluster.task(job, str(lost.index)).state == TaskState.QUEUED
+    assert cluster.task(job, str(kept.index)).state == TaskState.RUNNING
 
 
 def test_a_lease_call_names_the_indices_its_node_should_kill_and_only_those(cluster, clock):

@@ -5,6 +5,7 @@ from principals import ADMIN
 
 from hpcburst.domain.protocol import TaskResult
 from hpcburst.domain.states import TaskState
+from hpcburst.domain.task import OutputRef
 
 
 def _one(cluster, **task):
@@ -22,7 +23,7 @@ def test_a_successful_result_finishes_the_index_and_its_batch(cluster):
     assert outcome.response.accepted == [lease.task]
     assert outcome.completed == [(f"job-{job}", job, 0)]
     task = cluster.task(job, "1")
-    assert (task["state"], task["exit_code"]) == (TaskState.FINISHED, 0)
+    assert (task.state, task.exit_code) == (TaskState.FINISHED, 0)
 
 
 def test_a_duplicate_report_is_ignored(cluster):
@@ -31,13 +32,13 @@ def test_a_duplicate_report_is_ignored(cluster):
     again = cluster.finish("n1", lease, exit_code=7)
     assert again.response.ignored == [lease.task]
     assert again.completed == []
-    assert cluster.task(job, "1")["exit_code"] == 0
+    assert cluster.task(job, "1").exit_code == 0
 
 
 def test_a_result_from_a_node_that_does_not_hold_the_lease_is_ignored(cluster):
     job, lease = _one(cluster)
     assert cluster.finish("n2", lease).response.ignored == [lease.task]
-    assert cluster.task(job, "1")["state"] == TaskState.RUNNING
+    assert cluster.task(job, "1").state == TaskState.RUNNING
 
 
 def test_a_result_for_an_unknown_task_is_ignored(cluster):
@@ -51,12 +52,12 @@ def test_a_result_for_an_unknown_task_is_ignored(cluster):
 def test_a_failure_with_retries_left_runs_again_with_the_next_attempt(cluster):
     job, lease = _one(cluster, retries=1)
     cluster.finish("n1", lease, exit_code=3)
-    assert cluster.task(job, "1")["state"] == TaskState.QUEUED
+    assert cluster.task(job, "1").state == TaskState.QUEUED
     (again,) = cluster.lease("n1", slots=1).leases
     assert (again.attempt, again.retry_count) == (2, 1)
     cluster.finish("n1", again, exit_code=3)
     task = cluster.task(job, "1")
-    assert (task["state"], task["exit_code"], task["retry_count"]) == (TaskState.FAILED, 3, 1)
+    assert (task.state, task.exit_code, task.retry_count) == (TaskState.FAILED, 3, 1)
 
 
 def test_a_late_result_of_an_earlier_attempt_is_ignored(cluster):
@@ -65,21 +66,21 @@ def test_a_late_result_of_an_earlier_attempt_is_ignored(cluster):
     (again,) = cluster.lease("n1", slots=1).leases
     assert cluster.finish("n1", lease, exit_code=0).response.ignored == [lease.task]
     cluster.finish("n1", again, exit_code=0)
-    assert cluster.task(job, "1")["attempt"] == 2
+    assert cluster.task(job, "1").attempt == 2
 
 
 def test_running_past_max_run_time_counts_as_a_failure(cluster):
     job, lease = _one(cluster, max_run_time=5)
     cluster.finish("n1", lease, exit_code=-9, timed_out=True)
     task = cluster.task(job, "1")
-    assert (task["state"], task["timed_out"]) == (TaskState.FAILED, True)
+    assert (task.state, task.timed_out) == (TaskState.FAILED, True)
 
 
 def test_output_refs_are_kept_on_the_task(cluster):
     job, lease = _one(cluster)
     ref = {"blob": "nodes/default/n1/0a1b.seg", "offset": 10, "length": 5}
     cluster.finish("n1", lease, stdout=ref)
-    assert cluster.task(job, "1")["stdout"] == {"container": "hpc-output", **ref}
+    assert cluster.task(job, "1").stdout == OutputRef(container="hpc-output", **ref)
 
 
 @pytest.mark.parametrize(
@@ -110,7 +111,7 @@ def test_the_job_finishes_failed_when_an_index_failed(cluster):
     cluster.finish("n1", a, exit_code=0)
     cluster.finish("n1", b, exit_code=1)
     assert cluster.s.completion.finish(job)["state"] == "Failed"
-    assert cluster.s.jobs.view(job, ADMIN)["ended_at"] is not None
+    assert cluster.s.jobs.view(job, ADMIN).ended_at is not None
 
 
 def test_the_job_finishes_finished_when_all_succeeded(cluster):
@@ -125,4 +126,4 @@ def test_the_same_result_twice_in_one_report_counts_once(cluster):
     result = TaskResult(task=lease.task, attempt=lease.attempt, exit_code=0)
     response = cluster.report("n1", result, result).response
     assert (response.accepted, response.ignored) == ([lease.task], [lease.task])
-    assert cluster.task(job, "1")["state"] == TaskState.FINISHED
+    assert cluster.task(job, "1").state == TaskState.FINISHED

@@ -12,8 +12,8 @@ from hpcburst.errors import NotFound
 def test_submit_stores_a_queued_job_and_starts_its_orchestration(cluster):
     job = cluster.submit(name="render")
     view = cluster.s.jobs.view(job, ADMIN)
-    assert (view["name"], view["owner"], view["state"], view["total"]) == ("render", "tester", "Queued", 4)
-    assert view["counts"]["Queued"] == 4
+    assert (view.name, view.owner, view.state, view.total) == ("render", "tester", "Queued", 4)
+    assert view.counts["Queued"] == 4
     instance, data = cluster.orch.started[0]
     assert instance == f"job-{job}"
     assert data == {"job": job, "batches": 1, "next": 1, "open": [0]}
@@ -39,9 +39,9 @@ def test_a_lease_hands_out_substituted_commands_and_marks_them_running(cluster):
     assert [(lease.index, lease.attempt) for lease in leases] == [(1, 1), (2, 1)]
     assert leases[0].command == "echo 001 > o1.txt"
     assert (leases[0].workdir, leases[0].environment) == ("w1", {"X": "i1"})
-    assert cluster.task(job, "1")["state"] == TaskState.RUNNING
-    assert cluster.task(job, "1")["node"] == "n1"
-    assert cluster.s.jobs.view(job, ADMIN)["state"] == JobState.RUNNING
+    assert cluster.task(job, "1").state == TaskState.RUNNING
+    assert cluster.task(job, "1").node == "n1"
+    assert cluster.s.jobs.view(job, ADMIN).state == JobState.RUNNING
 
 
 def test_an_unregistered_node_gets_not_found(cluster):
@@ -76,7 +76,7 @@ def test_the_per_sweep_cap_is_never_exceeded(cluster):
     cluster.finish("n1", first[0])
     more = cluster.lease("n2", slots=8).leases
     assert len(more) == 1
-    assert cluster.s.jobs.view(job, ADMIN)["counts"]["Running"] == 2
+    assert cluster.s.jobs.view(job, ADMIN).counts["Running"] == 2
 
 
 def test_short_tasks_are_leased_many_per_slot_once_their_runtime_is_known(cluster):
@@ -147,7 +147,7 @@ def test_a_job_whose_orchestration_cannot_start_is_failed_not_left_queued(cluste
     with pytest.raises(ConnectionError):
         asyncio.run(cluster.s.jobs.submit(JobSpec(tasks=[{"command": "x"}]), Down(), owner="tester"))
     (job,) = cluster.s.jobs.list_jobs(ADMIN)[0]
-    assert (job["state"], job["message"]) == (
+    assert (job.state, job.message) == (
         "Failed",
         "could not start its orchestration: durable runtime unreachable",
     )

@@ -1,0 +1,85 @@
+"""The bodies of API answers that are not domain documents: list pages, the error body, the health check.
+
+Domain documents (``Job``, ``JobView``, ``TaskInstance``, ``TaskView``, ``Node``, ``NodeView``, the agent
+protocol) are answered as they are; these wrap them, so every answer is a pydantic model and the
+OpenAPI document is generated from the same classes the functions return.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from hpcburst.domain.identity import TokenInfo, User
+from hpcburst.domain.job import MAX_INDEX, Job
+from hpcburst.domain.node import NodeView
+from hpcburst.domain.pool import Pool
+from hpcburst.domain.task import TaskInstance
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer (``hpcburst.errors.error_body``)."""
+
+    error: str = Field(description="the error's type, e.g. InvalidSpec, NotFound, InvalidState")
+    message: str
+    details: dict[str, Any] | None = Field(
+        default=None, description="e.g. field: the request field at fault (400)"
+    )
+
+
+class JobList(BaseModel):
+    """A page of jobs, newest first; pass ``continuation`` back for the next page (null: no more)."""
+
+    jobs: list[Job]
+    continuation: str | None = None
+
+
+class TaskList(BaseModel):
+    """A page of a job's dispatched indices in index order; ``continuation`` as in JobList."""
+
+    tasks: list[TaskInstance]
+    continuation: str | None = None
+
+
+class NodeList(BaseModel):
+    nodes: list[NodeView]
+
+
+class RequeueRequest(BaseModel):
+    """Which Failed or Canceled indices to requeue (all of them when ``indices`` is null or absent)."""
+
+    indices: list[Annotated[int, Field(ge=0, le=MAX_INDEX)]] | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class UserList(BaseModel):
+    users: list[User]
+
+
+class NewUserAnswer(BaseModel):
+    """The new user and their first token: the secret is shown this once."""
+
+    user: User
+    token: str
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenInfo]
+
+
+class NewTokenAnswer(BaseModel):
+    token: str  # the secret, shown this once
+    record: TokenInfo
+
+
+class PoolList(BaseModel):
+    pools: list[Pool]
+
+
+class JoinTokenAnswer(BaseModel):
+    pool: str
+    token: str  # the join secret, shown this once
