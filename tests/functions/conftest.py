@@ -87,6 +87,13 @@ def http(app_url: str, admin_token: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
+def joining(app_url: str, join_token: str) -> Iterator[httpx.Client]:
+    """The API as the holder of pool "fn"'s join secret (before registering)."""
+    with client_for(app_url, join_token) as client:
+        yield client
+
+
+@pytest.fixture
 def register(app_url: str, join_token: str) -> Iterator[Callable[..., httpx.Client]]:
     """``register(node, slots=2)``: registers a node in pool "fn" with the join secret; the API as that node."""
     clients: list[httpx.Client] = []

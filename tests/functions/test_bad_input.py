@@ -17,8 +17,8 @@ def _field(response) -> str:
     return body["details"]["field"]
 
 
-def test_a_number_for_a_boolean_is_a_400(http):
-    response = http.post("/agent/register", json={"node": "strict-a", "slots": 1, "cloud": 0})
+def test_a_number_for_a_boolean_is_a_400(joining):
+    response = joining.post("/agent/register", json={"node": "strict-a", "slots": 1, "cloud": 0})
     assert _field(response) == "cloud"
 
 
@@ -27,8 +27,8 @@ def test_a_boolean_for_a_number_is_a_400(http):
     assert _field(response) == "tasks.0.retries"
 
 
-def test_a_number_in_a_string_is_not_a_number(http):
-    response = http.post("/agent/register", json={"node": "strict-b", "slots": "2"})
+def test_a_number_in_a_string_is_not_a_number(joining):
+    response = joining.post("/agent/register", json={"node": "strict-b", "slots": "2"})
     assert _field(response) == "slots"
 
 
@@ -40,9 +40,10 @@ def test_requeue_indices_must_be_whole_numbers(http):
     assert http.post(f"/jobs/{job['id']}/requeue", json={"indices": [2]}).json()["requeued"] == 1
 
 
-def test_a_report_with_a_boolean_output_length_is_a_400(http):
+def test_a_report_with_a_boolean_output_length_is_a_400(register):
+    node = register("strict-c")
     result = {"task": "1.1.1", "attempt": 1, "stderr": {"blob": "b", "length": False}}
-    response = http.post("/agent/report", json={"node": "strict-c", "results": [result]})
+    response = node.post("/agent/report", json={"node": "strict-c", "pool": "fn", "results": [result]})
     assert _field(response) == "results.0.stderr.length"
 
 
@@ -53,15 +54,15 @@ def test_a_command_is_a_command_line_or_argv_of_strings(http):
     assert _field(http.post("/jobs", json={"tasks": [{"command": []}]})) == "tasks.0.command"
 
 
-def test_a_lone_surrogate_is_not_text(http):
+def test_a_lone_surrogate_is_not_text(joining):
     body = b'{"node": "\\ud800", "slots": 1}'
-    response = http.post("/agent/register", content=body, headers={"content-type": "application/json"})
+    response = joining.post("/agent/register", content=body, headers={"content-type": "application/json"})
     assert _field(response) == "body"
     assert "not valid JSON" in response.json()["message"]
 
 
-def test_a_body_that_is_not_an_object_is_a_400(http):
-    response = http.post("/agent/heartbeat", json=[{"node": "x"}])
+def test_a_body_that_is_not_an_object_is_a_400(register):
+    response = register("strict-d").post("/agent/heartbeat", json=[{"node": "x"}])
     assert _field(response) == "body"
     assert response.json()["message"] == "request body must be a JSON object"
 
@@ -73,9 +74,9 @@ def test_a_sweep_index_beyond_what_json_holds_exactly_is_a_400(http):
     assert _field(http.post("/jobs", json={"tasks": [{**TASK, "sweep": big}]})) == "tasks.0.sweep.start"
 
 
-def test_node_names_hold_no_control_characters(http):
+def test_node_names_hold_no_control_characters(joining):
     for name in ("bad\x00node", "bad\nnode"):
-        response = http.post("/agent/register", json={"node": name, "slots": 1})
+        response = joining.post("/agent/register", json={"node": name, "slots": 1})
         assert _field(response) == "node"
 
 

@@ -45,3 +45,10 @@ def test_the_old_anonymous_register_gets_no_grant_and_no_node(cluster):
     assert response.status_code == 401 and "output_url" not in response.text
     with api(cluster, cluster.admin_token) as admin:
         assert "rogue" not in {n["name"] for n in admin.get("/nodes").json()["nodes"]}
+
+
+def test_the_health_check_is_the_one_open_endpoint(cluster):
+    with api(cluster) as anonymous:
+        response = anonymous.get("/health")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert [r for r in app_routes() if r in ANONYMOUS_OK] == [("GET", "health")]

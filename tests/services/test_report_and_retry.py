@@ -99,9 +99,9 @@ def test_a_forged_output_ref_is_dropped_but_the_result_counts(cluster, forged):
     response = cluster.finish("n1", lease, stdout=forged, stderr=mine).response
     assert response.accepted == [lease.task]
     task = cluster.task(job, "1")
-    assert (task["state"], task["exit_code"]) == (TaskState.FINISHED, 0)
-    assert "stdout" not in task and task["stderr"]["blob"] == mine["blob"]
-    assert "outside the node's output prefix" in task["message"]
+    assert (task.state, task.exit_code) == (TaskState.FINISHED, 0)
+    assert task.stdout is None and task.stderr is not None and task.stderr.blob == mine["blob"]
+    assert task.message is not None and "outside the node's output prefix" in task.message
 
 
 def test_the_job_finishes_failed_when_an_index_failed(cluster):
