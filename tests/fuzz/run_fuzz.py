@@ -22,11 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
 from hpcburst.client.local_cluster import LocalCluster  # noqa: E402
 
+FUZZ_NODE, FUZZ_POOL = "fuzz-node", "default"  # the node the agent endpoints are fuzzed as (hooks.py)
 TOKEN_FILE = "admin.token"  # written into the cluster's data dir by LocalCluster.start() once auth exists
 
 
@@ -39,20 +42,25 @@ def find_token(data_dir: Path) -> str | None:
 
 
 def schemathesis_command(url: str, token: str | None, examples: int, seed: int, reports: Path) -> list[str]:
+    """The schemathesis run. The document is fetched first (it needs a credential, like every endpoint but
+    the health check) and fuzzed from a file; credentials go per operation through hooks.ClusterAuth."""
     excluded = ["unsupported_method"] + ([] if token else ["ignored_auth"])
+    schema = reports / "openapi.json"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    schema.write_text(
+        httpx.get(f"{url}/api/openapi.json", headers=headers, timeout=30).raise_for_status().text
+    )
     cmd = [
         str(Path(sys.executable).with_name("schemathesis")),
         *("--config-file", str(HERE / "schemathesis.toml")),
-        *("run", f"{url}/api/openapi.json"),
+        *("run", str(schema), "--url", url),
         *("--checks", "all", "--exclude-checks", ",".join(excluded)),
         *("--phases", "examples,coverage,fuzzing,stateful"),
         *("--max-examples", str(examples), "--seed", str(seed), "--generation-database", "none"),
-        *("--workers", "2", "--request-timeout", "20", "--wait-for-schema", "30", "--no-color"),
+        *("--workers", "2", "--request-timeout", "20", "--no-color"),
         *("--report", "junit", "--report-junit-path", str(reports / "fuzz-junit.xml")),
     ]
-    if token:
-        cmd += ["--header", f"Authorization: Bearer {token}"]
-    else:  # nothing checks a token yet: a request without one is not "invalid" until auth exists
+    if not token:  # no credential to send: a request without one is not "invalid" then
         cmd += ["--generation-with-security-parameters", "false"]
     return cmd
 
@@ -72,6 +80,27 @@ def counts(output: str) -> tuple[int, int, int, int]:
     return operations, 0, 0, 0
 
 
+def node_credentials(cluster: LocalCluster) -> dict[str, str]:
+    """The agent endpoints are fuzzed as an agent would call them: registration with the pool's join
+    secret, the rest with a registered node's own credential (see hooks.py)."""
+    join = cluster.access().join_token(FUZZ_POOL)
+    answer = httpx.post(
+        f"{cluster.url}/api/agent/register",
+        json={"node": FUZZ_NODE, "pool": FUZZ_POOL, "slots": 1},
+        headers={"Authorization": f"Bearer {join}"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    return {"HPCBURST_FUZZ_JOIN_TOKEN": join, "HPCBURST_FUZZ_NODE_TOKEN": answer.json()["credential"]}
+
+
+def credentials(cluster: LocalCluster, token: str | None) -> dict[str, str]:
+    """What hooks.ClusterAuth sends: the user token, and an agent's join secret and node credential."""
+    if not token:
+        return {}
+    return {"HPCBURST_FUZZ_USER_TOKEN": token, **node_credentials(cluster)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--examples", type=int, default=int(os.environ.get("HPCBURST_FUZZ_EXAMPLES", "100")))
@@ -86,7 +115,12 @@ def main() -> int:
         cluster.start(agents=0)
         token = find_token(data_dir)
         cmd = schemathesis_command(cluster.url, token, args.examples, args.seed, data_dir)
-        env = {**os.environ, "SCHEMATHESIS_HOOKS": "hooks", "PYTHONPATH": str(HERE)}
+        env = {
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "hooks",
+            "PYTHONPATH": str(HERE),
+            **credentials(cluster, token),
+        }
         run = subprocess.run(cmd, env=env, cwd=data_dir, capture_output=True, text=True)
     finally:
         cluster.stop()
