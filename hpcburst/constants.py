@@ -39,6 +39,7 @@ QUEUE_INLINE_LIMIT = 48 * 1024
 # --- environment variables (user-facing contract) ---
 ENV_URL = "HPCBURST_URL"  # CLI/SDK: where the cluster's HTTP API is
 ENV_TOKEN = "HPCBURST_TOKEN"  # CLI/SDK/agent: bearer token (roadmap: per-user tokens)
+ENV_JOIN_TOKEN = "HPCBURST_JOIN_TOKEN"  # agent: the token a node joins the cluster with
 ENV_STATE_BACKEND = "HPCBURST_STATE_BACKEND"  # "sqlite" (default) | "cosmos"
 ENV_SQLITE_PATH = "HPCBURST_SQLITE_PATH"
 ENV_COSMOS_ENDPOINT = "HPCBURST_COSMOS_ENDPOINT"
@@ -52,6 +53,9 @@ ENV_STORAGE_ACCOUNT_URL = (
 ENV_DATA_DIR = "HPCBURST_DATA_DIR"
 ENV_HEARTBEAT_INTERVAL = "HPCBURST_HEARTBEAT_INTERVAL"  # seconds between agent heartbeats (service side)
 ENV_NODE_TIMEOUT = "HPCBURST_NODE_TIMEOUT"  # seconds without heartbeat before a node's work is re-queued
+ENV_TASK_USER = "HPCBURST_TASK_USER"  # agent running as root: the account tasks run as (no user-map entry)
+ENV_USER_MAP = "HPCBURST_USER_MAP"  # agent running as root: file of `hpcburst_user=local_account` lines
+ENV_KEEP_TASK_DIRS = "HPCBURST_KEEP_TASK_DIRS"  # "1": keep each index's directory after it is reported
 
 # HPC Pack task environment, set by the node agent for every index it runs.
 CCP_ENV = (

@@ -22,6 +22,7 @@ from hpcburst.domain.leasing import closed, reopened
 from hpcburst.domain.planning import batch_count, batch_size_for
 from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, TaskState
 from hpcburst.domain.sweep import index_count
+from hpcburst.domain.task_paths import validate_task_paths
 from hpcburst.errors import Conflict, InvalidSpec, InvalidState, NotFound
 from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.catalog import META_PARTITION, JobCatalog
@@ -63,6 +64,7 @@ class JobService:
         return job
 
     def _create(self, spec: JobSpec, owner: str | None) -> Job:
+        validate_task_paths(spec, self._allowed_roots(spec.pool))
         job_id = self._next_id()
         total = sum(index_count(t) for t in spec.tasks)
         size = batch_size_for(total)
@@ -73,6 +75,7 @@ class JobService:
             priority=spec.priority,
             pool=spec.pool,
             never_burst=spec.never_burst,
+            shared_workdir=spec.shared_workdir,
             tasks=spec.tasks,
             state=JobState.QUEUED,
             submitted_at=self._clock(),
@@ -83,6 +86,9 @@ class JobService:
         )
         self._store.create(c.JOBS, job_id, job_id, job.document())
         return job
+
+    def _allowed_roots(self, pool: str | None) -> list[str]:
+        return []  # placeholder: the pool's admin-listed roots for absolute workdirs
 
     def _next_id(self) -> str:
         while True:
