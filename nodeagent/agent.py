@@ -30,13 +30,16 @@ from hpcburst.domain.protocol import (
     TaskResult,
 )
 from hpcburst.domain.states import NodeState
-from hpcburst.errors import ConfigError
+from hpcburst.errors import ConfigError, Forbidden, HpcBurstError
 from nodeagent.api import AgentApi
+from nodeagent.beneath import open_readable
 from nodeagent.environment import base_environment, task_environment
 from nodeagent.ledger import Finished, Held, Ledger, RunKey, canceled
 from nodeagent.outputs import Output, OutputWriter
+from nodeagent.runas import RunAs
 from nodeagent.runner import ProcessRunner, RunResult, RunSpec
 from nodeagent.staging import Stager
+from nodeagent.taskdirs import DEFAULT_TTL, TaskDir, TaskDirs
 
 log = logging.getLogger("nodeagent")
 
@@ -56,6 +59,14 @@ class AgentConfig:
     lease_wait: float = 20.0  # long-poll seconds (capped by the service's max_lease_wait)
     report_interval: float = 0.05  # seconds results may wait to share a report call
     report_max: int = 2000  # results per report call
+    task_user: str | None = None  # as root: tasks of owners not in the user map run as this account
+    user_map: dict[str, str] = field(default_factory=dict)  # as root: hpcburst user -> local account
+    keep_task_dirs: bool = False  # keep each index's directory after its result is reported (debugging)
+    task_dir_ttl: float = DEFAULT_TTL  # seconds a job's directory outlives its last index here
+
+    @property
+    def packages(self) -> Path:
+        return self.package_root or self.workdir / "packages"
 
 
 class Agent:
@@ -75,11 +86,18 @@ class Agent:
         self._apis = threading.local()
         self._register_lock = threading.Lock()
         self._base_env = base_environment()
-        self._made_dirs: set[str] = set()
+        self.run_as = RunAs(config.task_user, config.user_map)
+        self.dirs = TaskDirs(
+            config.workdir,
+            config.packages,
+            self.run_as.accounts(),
+            config.keep_task_dirs,
+            config.task_dir_ttl,
+        )
         self._short_tasks = False  # the last lease gave more than one index per free slot
         # Inputs are staged on the lease thread, outputs collected on the report thread: one stager, made
         # here (its pool starts threads only when given work) so two threads never each make their own.
-        self.stager = Stager(config.workdir / ".cache", config.slots)
+        self.stager = Stager(self.dirs.cache_root, config.slots)
         self._last_lease = 0  # size of the last lease answer (a backlog below half of it is refilled)
         # Results whose outputs are stored, until acknowledged (report thread only): a report retried
         # after a failed call sends them again without uploading their outputs again.
@@ -134,7 +152,7 @@ class Agent:
         for held in starting:
             try:
                 self.runner.start(self._spec(held))
-            except OSError as e:  # e.g. its workdir cannot be created: the index fails, the agent goes on
+            except (OSError, HpcBurstError) as e:  # e.g. a workdir that cannot be made or leads out
                 now = time.time()
                 failure = RunResult(held.key, 1, now, now, error=f"cannot start: {e}")
                 with ledger.lock:
@@ -146,6 +164,7 @@ class Agent:
             for result in results:
                 held = ledger.running.pop(result.key, None)  # type: ignore[call-overload]
                 if held is None or result.canceled:  # canceled by the service: nothing to tell it
+                    self.dirs.release(result.key)  # type: ignore[arg-type]
                     continue
                 done = Finished(held, result)
                 ledger.unreported.append(done)
@@ -200,11 +219,11 @@ class Agent:
     def _stage(self, held: Held) -> None:
         """Place inputs on the staging pool; the index joins the backlog when they are in place."""
         try:
-            workdir = self._workdir(held.lease.workdir)
-        except OSError as e:  # as in step: the index fails, the agent (and the rest of this lease) go on
+            task_dir = self._task_dir(held)
+        except (OSError, HpcBurstError) as e:  # as in step: the index fails, the agent and the lease go on
             self._placed(held, e)
             return
-        future = self.stager.stage_inputs(held, workdir)
+        future = self.stager.stage_inputs(held, task_dir)
         future.add_done_callback(lambda f: self._placed(held, f.exception()))
 
     def _placed(self, held: Held, error: BaseException | None) -> None:
@@ -260,15 +279,26 @@ class Agent:
             self.ledger.lock.notify_all()
         for f in batch:
             self._prepared.pop(f.held.key, None)
+            self.dirs.release(f.held.key)
         return len(batch)
+
+    # --- heartbeat thread (clean-up) ---
+    def clean_task_dirs(self, now: float | None = None) -> list[str]:
+        """Remove the directories of jobs this node has held nothing of for a while (``TaskDirs.sweep``)."""
+        with self.ledger.lock:
+            held = self.ledger.refs()
+        return self.dirs.sweep({r.task.rsplit(".", 2)[0] for r in held}, now)
 
     def _collect_output_files(self, batch: list[Finished]) -> dict[RunKey, str]:
         """Upload each finished index's output files; a failure becomes the result's message."""
         notes: dict[RunKey, str] = {}
         for f in batch:
-            if f.held.lease.output_files and f.result.error is None:
+            task_dir = self.dirs.get(f.held.key)
+            if f.held.lease.output_files and f.result.error is None and task_dir is not None:
                 try:
-                    self.stager.collect_outputs(f.held, self._workdir(f.held.lease.workdir))
+                    self.stager.collect_outputs(f.held, task_dir)
+                except Forbidden as e:  # a path leading out of the task's directory fails the index
+                    f.result.error = f"exit code {f.result.exit_code}, but {e.message}"
                 except Exception as e:  # noqa: BLE001 - reported to the user, the exit code stays
                     notes[f.held.key] = f"collecting output files failed: {e}"
         return notes
@@ -277,8 +307,8 @@ class Agent:
         groups: dict[tuple[str | None, str], list[Output]] = {}
         for f in batch:
             lease, result = f.held.lease, f.result
-            stdout = result.stdout or self._file_tail(lease.workdir, lease.stdout)
-            stderr = result.stderr or self._file_tail(lease.workdir, lease.stderr)
+            stdout = result.stdout or self._file_tail(f.held, lease.stdout)
+            stderr = result.stderr or self._file_tail(f.held, lease.stderr)
             group = groups.setdefault((f.held.output_url, f.held.output_prefix), [])
             group.append(Output(lease.job, lease.task, "stdout", stdout))
             group.append(Output(lease.job, lease.task, "stderr", stderr))
@@ -290,36 +320,30 @@ class Agent:
                 log.warning("output not stored: %s", e.message)
         return refs
 
-    def _file_tail(self, workdir: str | None, path: str | None) -> bytes:
-        if not path:
+    def _file_tail(self, held: Held, path: str | None) -> bytes:
+        task_dir = self.dirs.get(held.key)
+        if not path or task_dir is None:
             return b""
-        full = self._workdir_path(workdir) / path
-        try:
-            with open(full, "rb") as fh:
-                size = fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, size - STDOUT_FILE_LIMIT))
-                return fh.read()
-        except OSError:
+        try:  # read as the task could: never through a link out of its directory
+            fd = open_readable(task_dir.cwd, path, "stdout file", task_dir.owner)
+        except (OSError, HpcBurstError):
             return b""
+        with open(fd, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - STDOUT_FILE_LIMIT))
+            return fh.read()
 
     # --- helpers ---
+    def _task_dir(self, held: Held) -> TaskDir:
+        return self.dirs.prepare(held.lease, self.run_as.for_owner(held.lease.owner))
+
     def _spec(self, held: Held) -> RunSpec:
-        lease = held.lease
-        workdir = self._workdir(lease.workdir)
-        package_root = str(self.config.package_root or self.config.workdir / "packages")
-        env = task_environment(self._base_env, lease, self.config.node, workdir, package_root)
-        return RunSpec(held.key, lease.command, env, workdir, lease.max_run_time, lease.stdout, lease.stderr)
-
-    def _workdir_path(self, requested: str | None) -> Path:
-        return self.config.workdir / requested if requested else self.config.workdir
-
-    def _workdir(self, requested: str | None) -> str:
-        """The absolute working directory of a task, created on first use."""
-        path = str(self._workdir_path(requested))
-        if path not in self._made_dirs:
-            os.makedirs(path, exist_ok=True)
-            self._made_dirs.add(path)
-        return path
+        lease, task_dir = held.lease, self._task_dir(held)
+        account = task_dir.account
+        env = task_environment(self._base_env, lease, self.config.node, task_dir.cwd, str(self.config.packages),
+                               home=task_dir.root, user=account.name if account else None)  # fmt: skip
+        return RunSpec(held.key, lease.command, env, task_dir.cwd, lease.max_run_time, lease.stdout, lease.stderr,
+                       argv_prefix=account.prefix if account else (), owner=task_dir.owner)  # fmt: skip
 
 
 def _task_result(f: Finished, refs: dict[tuple[str, str], object], note: str | None = None) -> TaskResult:

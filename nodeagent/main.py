@@ -14,8 +14,11 @@ from pathlib import Path
 
 from hpcburst import constants as c
 from hpcburst.client.http import cluster_url
+from hpcburst.errors import ConfigError
 from nodeagent.agent import Agent, AgentConfig
+from nodeagent.runas import load_user_map
 from nodeagent.service import AgentService
+from nodeagent.taskdirs import DEFAULT_TTL
 
 
 def make_config(
@@ -25,8 +28,14 @@ def make_config(
     node: str | None = None,
     workdir: str | None = None,
     cloud: bool = False,
+    task_user: str | None = None,
+    user_map: str | None = None,
+    keep_task_dirs: bool = False,
+    task_dir_ttl: float = DEFAULT_TTL,
 ) -> AgentConfig:
+    """Flags win over the environment ($HPCBURST_TASK_USER, $HPCBURST_USER_MAP, $HPCBURST_KEEP_TASK_DIRS)."""
     node = node or socket.gethostname()
+    map_file = user_map or os.environ.get(c.ENV_USER_MAP)
     data_dir = Path(os.environ.get(c.ENV_DATA_DIR, ".hpcburst"))
     root = Path(workdir) if workdir else data_dir / "agent" / node
     return AgentConfig(
@@ -37,6 +46,10 @@ def make_config(
         workdir=root.resolve(),
         token=os.environ.get(c.ENV_TOKEN),
         cloud=cloud,
+        task_user=task_user or os.environ.get(c.ENV_TASK_USER) or None,
+        user_map=load_user_map(Path(map_file)) if map_file else {},
+        keep_task_dirs=keep_task_dirs or os.environ.get(c.ENV_KEEP_TASK_DIRS, "") in ("1", "true", "yes"),
+        task_dir_ttl=task_dir_ttl,
     )
 
 
@@ -45,8 +58,9 @@ def serve(config: AgentConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # The Azure SDK logs every request at INFO: a line per blob call would drown the agent's own log.
     logging.getLogger("azure").setLevel(logging.WARNING)
+    os.umask(0o022)  # what the agent makes (packages, cache) tasks can never write, whatever umask it got
     config.workdir.mkdir(parents=True, exist_ok=True)
-    os.chdir(config.workdir)  # tasks without a workdir then start by plain posix_spawn (no chdir)
+    os.chdir(config.workdir)
     service = AgentService(Agent(config))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: service.stop())
@@ -61,7 +75,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--node", default=None, help="node name (default: host name)")
     parser.add_argument("--workdir", default=None, help="root of task working directories")
     parser.add_argument("--cloud", action="store_true", help="this node is a burst (cloud) worker")
+    parser.add_argument("--task-user", default=None,
+                        help=f"as root: the account tasks run as (${c.ENV_TASK_USER}; default hpcburst-task, "
+                             "else nobody)")  # fmt: skip
+    parser.add_argument("--user-map", default=None,
+                        help=f"as root: file of hpcburst_user=local_account lines (${c.ENV_USER_MAP})")  # fmt: skip
+    parser.add_argument("--keep-task-dirs", action="store_true",
+                        help=f"keep each index's directory after it is reported (${c.ENV_KEEP_TASK_DIRS}=1)")  # fmt: skip
+    parser.add_argument("--task-dir-ttl", type=float, default=DEFAULT_TTL,
+                        help="seconds a job's directory stays after its last index on this node")  # fmt: skip
     args = parser.parse_args(argv)
     if args.slots is not None and args.slots < 1:
         parser.error("--slots must be at least 1")
-    serve(make_config(args.url, args.pool, args.slots, args.node, args.workdir, args.cloud))
+    try:
+        config = make_config(args.url, args.pool, args.slots, args.node, args.workdir, args.cloud,
+                             args.task_user, args.user_map, args.keep_task_dirs, args.task_dir_ttl)  # fmt: skip
+        serve(config)
+    except ConfigError as e:
+        raise SystemExit(f"hpcburst agent: {e.message}") from None

@@ -32,11 +32,11 @@ def service(blobs: AzureBlobStore) -> FakeService:
 
 
 @pytest.fixture
-def make_agent(service: FakeService, tmp_path: Path) -> Iterator[Callable[..., Agent]]:
+def make_agent(service: FakeService, task_root: Path) -> Iterator[Callable[..., Agent]]:
     agents: list[Agent] = []
 
-    def make(slots: int = 2, node: str = "n1") -> Agent:
-        config = AgentConfig(url="http://fake", node=node, slots=slots, workdir=tmp_path / node)
+    def make(slots: int = 2, node: str = "n1", **settings: object) -> Agent:
+        config = AgentConfig(url="http://fake", node=node, slots=slots, workdir=task_root / node, **settings)  # type: ignore[arg-type]
         agent = Agent(config, runner=ProcessRunner(kill_grace=0.5), api=service.api)
         agent.register()
         agents.append(agent)
@@ -95,11 +95,12 @@ def test_failures_timeouts_and_missing_programs_are_reported_with_their_reason(
 
 
 def test_a_stdout_file_is_written_in_the_workdir_and_kept_in_blob_storage(
-    service: FakeService, make_agent: Callable[..., Agent], blobs: AzureBlobStore, tmp_path: Path
+    service: FakeService, make_agent: Callable[..., Agent], blobs: AzureBlobStore, task_root: Path
 ) -> None:
     (key,) = service.add("files", "echo tile-7", workdir="run", stdout="out/tile.txt")
-    run_until_reported(make_agent(), service, 1)
-    assert (tmp_path / "n1" / "run" / "out" / "tile.txt").read_bytes() == b"tile-7\n"
+    run_until_reported(make_agent(keep_task_dirs=True), service, 1)
+    index_dir = task_root / "n1" / "tasks" / "files" / "1.0.1"
+    assert (index_dir / "run" / "out" / "tile.txt").read_bytes() == b"tile-7\n"
     assert read_ref(blobs, service.results[key].stdout) == b"tile-7\n"
 
 
@@ -135,19 +136,21 @@ def test_tiny_tasks_are_leased_ahead_so_the_backlog_never_runs_dry(
 
 
 def test_a_cancel_from_the_heartbeat_kills_the_running_process_tree(
-    service: FakeService, make_agent: Callable[..., Agent], tmp_path: Path
+    service: FakeService, make_agent: Callable[..., Agent], task_root: Path
 ) -> None:
-    pidfile = tmp_path / "child.pid"
-    (key,) = service.add("cancel", f"sleep 60 & echo $! > {pidfile}; wait")
+    pidfile = task_root / "n1" / "tasks" / "cancel" / "1.0.1" / "child.pid"  # in the index's directory
+    (key,) = service.add("cancel", "sleep 60 & echo $! > child.pid; wait")
     agent = make_agent()
     agent.lease_once(wait=0)
     while not pidfile.exists() or not pidfile.read_text().strip():
         agent.step(0.05)
+    child = int(pidfile.read_text())
     service.cancel.add(key)
     agent.heartbeat_once()
     while agent.runner.running:
         agent.step(0.1)
-    assert not Path(f"/proc/{int(pidfile.read_text())}").exists() or _zombie(int(pidfile.read_text()))
+    assert not Path(f"/proc/{child}").exists() or _zombie(child)
+    assert not pidfile.parent.exists()  # a canceled index's directory goes too
     assert agent.ledger.unreported == type(agent.ledger.unreported)()  # a canceled run is not reported
 
 
