@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agent_fakes import FakeService
+from agent_fakes import FakeService, read_ref, run_until_reported
 
 from hpcburst import constants as c
 from hpcburst.domain.protocol import ReportRequest, ReportResponse, RunningRef
@@ -14,52 +14,8 @@ from hpcburst.domain.states import NodeState
 from hpcburst.emulators import Azurite
 from hpcburst.errors import ClusterUnreachable
 from hpcburst.storage.blob.azure import AzureBlobStore
-from nodeagent.agent import Agent, AgentConfig
-from nodeagent.runner import ProcessRunner
+from nodeagent.agent import Agent
 from nodeagent.service import AgentService
-
-
-@pytest.fixture
-def blobs(azurite: Azurite) -> AzureBlobStore:
-    store = AzureBlobStore.from_connection_string(azurite.connection_string)
-    store.ensure_container(c.BLOB_OUTPUT)
-    return store
-
-
-@pytest.fixture
-def service(blobs: AzureBlobStore) -> FakeService:
-    return FakeService(output_url=blobs.sas_url(c.BLOB_OUTPUT, permission="rcw"))
-
-
-@pytest.fixture
-def make_agent(service: FakeService, task_root: Path) -> Iterator[Callable[..., Agent]]:
-    agents: list[Agent] = []
-
-    def make(slots: int = 2, node: str = "n1", **settings: object) -> Agent:
-        config = AgentConfig(url="http://fake", node=node, slots=slots, workdir=task_root / node, **settings)  # type: ignore[arg-type]
-        agent = Agent(config, runner=ProcessRunner(kill_grace=0.5), api=service.api)
-        agent.register()
-        agents.append(agent)
-        return agent
-
-    yield make
-    for agent in agents:
-        agent.close()
-
-
-def run_until_reported(agent: Agent, service: FakeService, count: int) -> None:
-    """Lease, run and report until the service holds ``count`` results (bounded, no sleeps)."""
-    for _ in range(2000):
-        if len(service.results) >= count:
-            return
-        agent.lease_once(wait=0)
-        agent.step(0.05)
-        agent.report_once()
-    raise AssertionError(f"only {len(service.results)} of {count} results reported")
-
-
-def read_ref(blobs: AzureBlobStore, ref: object) -> bytes:
-    return blobs.download_range(ref.container, ref.blob, ref.offset, ref.length)  # type: ignore[attr-defined]
 
 
 def test_each_index_runs_with_the_hpc_pack_environment_and_its_output_lands_in_blob_storage(
