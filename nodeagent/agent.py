@@ -30,12 +30,12 @@ from hpcburst.domain.protocol import (
     TaskResult,
 )
 from hpcburst.domain.states import NodeState
-from hpcburst.errors import ConfigError, Forbidden, HpcBurstError
+from hpcburst.errors import HpcBurstError
 from nodeagent.api import AgentApi
-from nodeagent.beneath import open_readable
 from nodeagent.environment import base_environment, task_environment
 from nodeagent.ledger import Finished, Held, Ledger, RunKey, canceled
-from nodeagent.outputs import Output, OutputWriter
+from nodeagent.outputs import OutputWriter
+from nodeagent.results import ResultMaker
 from nodeagent.runas import RunAs
 from nodeagent.runner import ProcessRunner, RunResult, RunSpec
 from nodeagent.staging import Stager
@@ -98,6 +98,7 @@ class Agent:
         # Inputs are staged on the lease thread, outputs collected on the report thread: one stager, made
         # here (its pool starts threads only when given work) so two threads never each make their own.
         self.stager = Stager(self.dirs.cache_root, config.slots)
+        self.results = ResultMaker(self.outputs, self.stager, self.dirs)
         self._last_lease = 0  # size of the last lease answer (a backlog below half of it is refilled)
         # Results whose outputs are stored, until acknowledged (report thread only): a report retried
         # after a failed call sends them again without uploading their outputs again.
@@ -267,10 +268,7 @@ class Agent:
             return 0
         fresh = [f for f in batch if f.held.key not in self._prepared]
         if fresh:
-            notes = self._collect_output_files(fresh)
-            refs = self._store_outputs(fresh)
-            for f in fresh:
-                self._prepared[f.held.key] = _task_result(f, refs, notes.get(f.held.key))
+            self._prepared.update(self.results.prepare(fresh))
         results = [self._prepared[f.held.key] for f in batch]
         self.api().report(ReportRequest(node=self.config.node, results=results))
         with self.ledger.lock:
@@ -289,50 +287,6 @@ class Agent:
             held = self.ledger.refs()
         return self.dirs.sweep({r.task.rsplit(".", 2)[0] for r in held}, now)
 
-    def _collect_output_files(self, batch: list[Finished]) -> dict[RunKey, str]:
-        """Upload each finished index's output files; a failure becomes the result's message."""
-        notes: dict[RunKey, str] = {}
-        for f in batch:
-            task_dir = self.dirs.get(f.held.key)
-            if f.held.lease.output_files and f.result.error is None and task_dir is not None:
-                try:
-                    self.stager.collect_outputs(f.held, task_dir)
-                except Forbidden as e:  # a path leading out of the task's directory fails the index
-                    f.result.error = f"exit code {f.result.exit_code}, but {e.message}"
-                except Exception as e:  # noqa: BLE001 - reported to the user, the exit code stays
-                    notes[f.held.key] = f"collecting output files failed: {e}"
-        return notes
-
-    def _store_outputs(self, batch: list[Finished]) -> dict[tuple[str, str], object]:
-        groups: dict[tuple[str | None, str], list[Output]] = {}
-        for f in batch:
-            lease, result = f.held.lease, f.result
-            stdout = result.stdout or self._file_tail(f.held, lease.stdout)
-            stderr = result.stderr or self._file_tail(f.held, lease.stderr)
-            group = groups.setdefault((f.held.output_url, f.held.output_prefix), [])
-            group.append(Output(lease.job, lease.task, "stdout", stdout))
-            group.append(Output(lease.job, lease.task, "stderr", stderr))
-        refs: dict[tuple[str, str], object] = {}
-        for (url, prefix), outputs in groups.items():
-            try:
-                refs.update(self.outputs.write(outputs, url, prefix))
-            except ConfigError as e:  # nowhere to keep output: still report the exit codes
-                log.warning("output not stored: %s", e.message)
-        return refs
-
-    def _file_tail(self, held: Held, path: str | None) -> bytes:
-        task_dir = self.dirs.get(held.key)
-        if not path or task_dir is None:
-            return b""
-        try:  # read as the task could: never through a link out of its directory
-            fd = open_readable(task_dir.cwd, path, "stdout file", task_dir.owner)
-        except (OSError, HpcBurstError):
-            return b""
-        with open(fd, "rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, size - STDOUT_FILE_LIMIT))
-            return fh.read()
-
     # --- helpers ---
     def _task_dir(self, held: Held) -> TaskDir:
         return self.dirs.prepare(held.lease, self.run_as.for_owner(held.lease.owner))
@@ -344,19 +298,3 @@ class Agent:
                                home=task_dir.root, user=account.name if account else None)  # fmt: skip
         return RunSpec(held.key, lease.command, env, task_dir.cwd, lease.max_run_time, lease.stdout, lease.stderr,
                        argv_prefix=account.prefix if account else (), owner=task_dir.owner)  # fmt: skip
-
-
-def _task_result(f: Finished, refs: dict[tuple[str, str], object], note: str | None = None) -> TaskResult:
-    lease, r = f.held.lease, f.result
-    message = r.error or ("killed after its max run time" if r.timed_out else None) or note
-    return TaskResult(
-        task=lease.task,
-        attempt=lease.attempt,
-        exit_code=None if r.error else r.exit_code,
-        started_at=r.started_at,
-        ended_at=r.ended_at,
-        timed_out=r.timed_out,
-        stdout=refs.get((lease.task, "stdout")),  # type: ignore[arg-type]
-        stderr=refs.get((lease.task, "stderr")),  # type: ignore[arg-type]
-        message=message,
-    )
