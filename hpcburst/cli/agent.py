@@ -12,7 +12,16 @@ def agent(
     workdir: str = typer.Option(None, "--workdir", help="Root of task working directories."),
     url: str = typer.Option(None, "--url", envvar="HPCBURST_URL", help="The cluster's API URL."),
     cloud: bool = typer.Option(False, "--cloud", help="This node is a burst (cloud) worker."),
+    task_user: str = typer.Option(
+        None, "--task-user", help="As root: the account tasks run as (default hpcburst-task, else nobody)."
+    ),
+    user_map: str = typer.Option(
+        None, "--user-map", help="As root: file of hpcburst_user=local_account lines (who runs as whom)."
+    ),
+    keep_task_dirs: bool = typer.Option(
+        False, "--keep-task-dirs", help="Keep each index's directory after it is reported (debugging)."
+    ),
 ) -> None:
     from nodeagent.main import make_config, serve
 
-    serve(make_config(url, pool, slots, node, workdir, cloud))
+    serve(make_config(url, pool, slots, node, workdir, cloud, task_user, user_map, keep_task_dirs))
