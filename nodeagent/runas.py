@@ -16,6 +16,7 @@ its tasks, and they can read its cache.
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 import shutil
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hpcburst.errors import ConfigError
+
+log = logging.getLogger("nodeagent")
 
 DEFAULT_TASK_USERS = ("hpcburst-task", "nobody")
 
@@ -57,6 +60,10 @@ class RunAs:
         self._default: Account | None = None
         self._mapped: dict[str, Account] = {}
         if not self.privileged:
+            if task_user or user_map:
+                log.warning(
+                    "not root: tasks run as this agent's own account; the task user and map are unused"
+                )
             return
         tool = setpriv or shutil.which("setpriv")
         if not tool:
