@@ -67,6 +67,9 @@ ENV_ENTRA_JWKS_URL = "HPCBURST_ENTRA_JWKS_URL"  # override; default derived from
 ENV_ENTRA_ADMIN_ROLE = "HPCBURST_ENTRA_ADMIN_ROLE"  # app role that makes a user a cluster admin
 ENV_TRUST_APP_SERVICE_AUTH = "HPCBURST_TRUST_APP_SERVICE_AUTH"  # honour X-MS-CLIENT-PRINCIPAL (Easy Auth on)
 ENV_MAX_OUTPUT_BYTES = "HPCBURST_MAX_OUTPUT_BYTES"  # most stdout/stderr bytes one output request serves
+ENV_TASK_USER = "HPCBURST_TASK_USER"  # agent running as root: the account tasks run as (no user-map entry)
+ENV_USER_MAP = "HPCBURST_USER_MAP"  # agent running as root: file of `hpcburst_user=local_account` lines
+ENV_KEEP_TASK_DIRS = "HPCBURST_KEEP_TASK_DIRS"  # "1": keep each index's directory after it is reported
 
 # HPC Pack task environment, set by the node agent for every index it runs.
 CCP_ENV = (

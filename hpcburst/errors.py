@@ -39,6 +39,10 @@ class Forbidden(HpcBurstError):
     status = 403
 
 
+class PathRefused(Forbidden):
+    """A path a task named leads out of its directory (through '..', a link or a swap): refused on the node."""
+
+
 class NotFound(HpcBurstError):
     """The addressed item does not exist."""
 

@@ -30,15 +30,18 @@ from hpcburst.domain.protocol import (
     TaskResult,
 )
 from hpcburst.domain.states import NodeState
-from hpcburst.errors import ConfigError, Unauthenticated
+from hpcburst.errors import HpcBurstError, Unauthenticated
 from nodeagent.api import AgentApi
 from nodeagent.credential import CREDENTIAL_FILE, Credentials
 from nodeagent.environment import base_environment, task_environment
 from nodeagent.grants import GrantBook
 from nodeagent.ledger import Finished, Held, Ledger, RunKey, canceled
-from nodeagent.outputs import Output, OutputWriter
+from nodeagent.outputs import OutputWriter
+from nodeagent.results import ResultMaker
+from nodeagent.runas import RunAs
 from nodeagent.runner import ProcessRunner, RunResult, RunSpec
 from nodeagent.staging import Stager
+from nodeagent.taskdirs import DEFAULT_TTL, TaskDir, TaskDirs
 
 log = logging.getLogger("nodeagent")
 
@@ -58,6 +61,14 @@ class AgentConfig:
     lease_wait: float = 20.0  # long-poll seconds (capped by the service's max_lease_wait)
     report_interval: float = 0.05  # seconds results may wait to share a report call
     report_max: int = 2000  # results per report call
+    task_user: str | None = None  # as root: tasks of owners not in the user map run as this account
+    user_map: dict[str, str] = field(default_factory=dict)  # as root: hpcburst user -> local account
+    keep_task_dirs: bool = False  # keep each index's directory after its result is reported (debugging)
+    task_dir_ttl: float = DEFAULT_TTL  # seconds a job's directory outlives its last index here
+
+    @property
+    def packages(self) -> Path:
+        return self.package_root or self.workdir / "packages"
 
 
 class Agent:
@@ -81,11 +92,19 @@ class Agent:
         self.outputs = outputs or OutputWriter(self.grants.next_segment)
         self._register_lock = threading.Lock()
         self._base_env = base_environment()
-        self._made_dirs: set[str] = set()
+        self.run_as = RunAs(config.task_user, config.user_map)
+        self.dirs = TaskDirs(
+            config.workdir,
+            config.packages,
+            self.run_as.accounts(),
+            config.keep_task_dirs,
+            config.task_dir_ttl,
+        )
         self._short_tasks = False  # the last lease gave more than one index per free slot
         # Inputs are staged on the lease thread, outputs collected on the report thread: one stager, made
         # here (its pool starts threads only when given work) so two threads never each make their own.
-        self.stager = Stager(config.workdir / ".cache", config.slots, self.grants.lease_store)
+        self.stager = Stager(self.dirs.cache_root, config.slots, self.grants.lease_store)
+        self.results = ResultMaker(self.outputs, self.stager, self.dirs)
         self._last_lease = 0  # size of the last lease answer (a backlog below half of it is refilled)
         # Results whose outputs are stored, until acknowledged (report thread only): a report retried
         # after a failed call sends them again without uploading their outputs again.
@@ -148,7 +167,7 @@ class Agent:
         for held in starting:
             try:
                 self.runner.start(self._spec(held))
-            except OSError as e:  # e.g. its workdir cannot be created: the index fails, the agent goes on
+            except (OSError, HpcBurstError) as e:  # e.g. a workdir that cannot be made or leads out
                 now = time.time()
                 failure = RunResult(held.key, 1, now, now, error=f"cannot start: {e}")
                 with ledger.lock:
@@ -160,6 +179,7 @@ class Agent:
             for result in results:
                 held = ledger.running.pop(result.key, None)  # type: ignore[call-overload]
                 if held is None or result.canceled:  # canceled by the service: nothing to tell it
+                    self.dirs.release(result.key)  # type: ignore[arg-type]
                     continue
                 done = Finished(held, result)
                 ledger.unreported.append(done)
@@ -215,11 +235,11 @@ class Agent:
     def _stage(self, held: Held) -> None:
         """Place inputs on the staging pool; the index joins the backlog when they are in place."""
         try:
-            workdir = self._workdir(held.lease.workdir)
-        except OSError as e:  # as in step: the index fails, the agent (and the rest of this lease) go on
+            task_dir = self._task_dir(held)
+        except (OSError, HpcBurstError) as e:  # as in step: the index fails, the agent and the lease go on
             self._placed(held, e)
             return
-        future = self.stager.stage_inputs(held, workdir)
+        future = self.stager.stage_inputs(held, task_dir)
         future.add_done_callback(lambda f: self._placed(held, f.exception()))
 
     def _placed(self, held: Held, error: BaseException | None) -> None:
@@ -263,10 +283,7 @@ class Agent:
             return 0
         fresh = [f for f in batch if f.held.key not in self._prepared]
         if fresh:
-            notes = self._collect_output_files(fresh)
-            refs = self._store_outputs(fresh)
-            for f in fresh:
-                self._prepared[f.held.key] = _task_result(f, refs, notes.get(f.held.key))
+            self._prepared.update(self.results.prepare(fresh))
         results = [self._prepared[f.held.key] for f in batch]
         response = self.api().report(
             ReportRequest(node=self.config.node, pool=self.config.pool, results=results)
@@ -278,76 +295,24 @@ class Agent:
             self.ledger.lock.notify_all()
         for f in batch:
             self._prepared.pop(f.held.key, None)
+            self.dirs.release(f.held.key)
         return len(batch)
 
-    def _collect_output_files(self, batch: list[Finished]) -> dict[RunKey, str]:
-        """Upload each finished index's output files; a failure becomes the result's message."""
-        notes: dict[RunKey, str] = {}
-        for f in batch:
-            if f.held.lease.output_files and f.result.error is None:
-                try:
-                    self.stager.collect_outputs(f.held, self._workdir(f.held.lease.workdir))
-                except Exception as e:  # noqa: BLE001 - reported to the user, the exit code stays
-                    notes[f.held.key] = f"collecting output files failed: {e}"
-        return notes
-
-    def _store_outputs(self, batch: list[Finished]) -> dict[tuple[str, str], object]:
-        outputs: list[Output] = []
-        for f in batch:
-            lease, result = f.held.lease, f.result
-            stdout = result.stdout or self._file_tail(lease.workdir, lease.stdout)
-            stderr = result.stderr or self._file_tail(lease.workdir, lease.stderr)
-            outputs.append(Output(lease.job, lease.task, "stdout", stdout))
-            outputs.append(Output(lease.job, lease.task, "stderr", stderr))
-        try:
-            return dict(self.outputs.write(outputs))
-        except ConfigError as e:  # nowhere to keep output: still report the exit codes
-            log.warning("output not stored: %s", e.message)
-            return {}
-
-    def _file_tail(self, workdir: str | None, path: str | None) -> bytes:
-        if not path:
-            return b""
-        full = self._workdir_path(workdir) / path
-        try:
-            with open(full, "rb") as fh:
-                size = fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, size - STDOUT_FILE_LIMIT))
-                return fh.read()
-        except OSError:
-            return b""
+    # --- heartbeat thread (clean-up) ---
+    def clean_task_dirs(self, now: float | None = None) -> list[str]:
+        """Remove the directories of jobs this node has held nothing of for a while (``TaskDirs.sweep``)."""
+        with self.ledger.lock:
+            held = self.ledger.refs()
+        return self.dirs.sweep({r.task.rsplit(".", 2)[0] for r in held}, now)
 
     # --- helpers ---
+    def _task_dir(self, held: Held) -> TaskDir:
+        return self.dirs.prepare(held.lease, self.run_as.for_owner(held.lease.owner))
+
     def _spec(self, held: Held) -> RunSpec:
-        lease = held.lease
-        workdir = self._workdir(lease.workdir)
-        package_root = str(self.config.package_root or self.config.workdir / "packages")
-        env = task_environment(self._base_env, lease, self.config.node, workdir, package_root)
-        return RunSpec(held.key, lease.command, env, workdir, lease.max_run_time, lease.stdout, lease.stderr)
-
-    def _workdir_path(self, requested: str | None) -> Path:
-        return self.config.workdir / requested if requested else self.config.workdir
-
-    def _workdir(self, requested: str | None) -> str:
-        """The absolute working directory of a task, created on first use."""
-        path = str(self._workdir_path(requested))
-        if path not in self._made_dirs:
-            os.makedirs(path, exist_ok=True)
-            self._made_dirs.add(path)
-        return path
-
-
-def _task_result(f: Finished, refs: dict[tuple[str, str], object], note: str | None = None) -> TaskResult:
-    lease, r = f.held.lease, f.result
-    message = r.error or ("killed after its max run time" if r.timed_out else None) or note
-    return TaskResult(
-        task=lease.task,
-        attempt=lease.attempt,
-        exit_code=None if r.error else r.exit_code,
-        started_at=r.started_at,
-        ended_at=r.ended_at,
-        timed_out=r.timed_out,
-        stdout=refs.get((lease.task, "stdout")),  # type: ignore[arg-type]
-        stderr=refs.get((lease.task, "stderr")),  # type: ignore[arg-type]
-        message=message,
-    )
+        lease, task_dir = held.lease, self._task_dir(held)
+        account = task_dir.account
+        env = task_environment(self._base_env, lease, self.config.node, task_dir.cwd, str(self.config.packages),
+                               home=task_dir.root, user=account.name if account else None)  # fmt: skip
+        return RunSpec(held.key, lease.command, env, task_dir.cwd, lease.max_run_time, lease.stdout, lease.stderr,
+                       argv_prefix=account.prefix if account else (), owner=task_dir.owner)  # fmt: skip

@@ -18,7 +18,9 @@ from hpcburst import constants as c
 from hpcburst.client.http import cluster_url
 from hpcburst.errors import ConfigError
 from nodeagent.agent import Agent, AgentConfig
+from nodeagent.runas import load_user_map
 from nodeagent.service import AgentService
+from nodeagent.taskdirs import DEFAULT_TTL
 
 
 def make_config(
@@ -28,12 +30,19 @@ def make_config(
     node: str | None = None,
     workdir: str | None = None,
     cloud: bool = False,
+    *,
     join_token: str | None = None,
     insecure: bool = False,
+    task_user: str | None = None,
+    user_map: str | None = None,
+    keep_task_dirs: bool = False,
+    task_dir_ttl: float = DEFAULT_TTL,
 ) -> AgentConfig:
-    """The agent's settings; ConfigError for a plain-http URL to another machine (unless ``insecure``):
-    the join secret and node credential would cross the network in clear text."""
+    """The agent's settings; flags win over the environment ($HPCBURST_JOIN_TOKEN, $HPCBURST_TASK_USER,
+    $HPCBURST_USER_MAP, $HPCBURST_KEEP_TASK_DIRS). ConfigError for a plain-http URL to another machine
+    (unless ``insecure``): the join secret and node credential would cross the network in clear text."""
     node = node or socket.gethostname()
+    map_file = user_map or os.environ.get(c.ENV_USER_MAP)
     url = cluster_url(url)
     if not insecure and not secure_enough(url):
         raise ConfigError(
@@ -50,6 +59,10 @@ def make_config(
         workdir=root.resolve(),
         join_token=join_token or os.environ.get(c.ENV_JOIN_TOKEN) or None,
         cloud=cloud,
+        task_user=task_user or os.environ.get(c.ENV_TASK_USER) or None,
+        user_map=load_user_map(Path(map_file)) if map_file else {},
+        keep_task_dirs=keep_task_dirs or os.environ.get(c.ENV_KEEP_TASK_DIRS, "") in ("1", "true", "yes"),
+        task_dir_ttl=task_dir_ttl,
     )
 
 
@@ -72,8 +85,9 @@ def serve(config: AgentConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # The Azure SDK logs every request at INFO: a line per blob call would drown the agent's own log.
     logging.getLogger("azure").setLevel(logging.WARNING)
+    os.umask(0o022)  # what the agent makes (packages, cache) tasks can never write, whatever umask it got
     config.workdir.mkdir(parents=True, exist_ok=True)
-    os.chdir(config.workdir)  # tasks without a workdir then start by plain posix_spawn (no chdir)
+    os.chdir(config.workdir)
     agent = Agent(config)
     if config.join_token is None and not agent.credentials.has_node_credential():
         raise ConfigError(
@@ -98,20 +112,24 @@ def main(argv: list[str] | None = None) -> None:
         "--join-token", default=None, help=f"the pool's join secret (default ${c.ENV_JOIN_TOKEN})"
     )
     parser.add_argument("--insecure", action="store_true", help="allow a plain-http URL to another machine")
+    parser.add_argument("--task-user", default=None,
+                        help=f"as root: the account tasks run as (${c.ENV_TASK_USER}; default hpcburst-task, "
+                             "else nobody)")  # fmt: skip
+    parser.add_argument("--user-map", default=None,
+                        help=f"as root: file of hpcburst_user=local_account lines (${c.ENV_USER_MAP})")  # fmt: skip
+    parser.add_argument("--keep-task-dirs", action="store_true",
+                        help=f"keep each index's directory after it is reported (${c.ENV_KEEP_TASK_DIRS}=1)")  # fmt: skip
+    parser.add_argument("--task-dir-ttl", type=float, default=DEFAULT_TTL,
+                        help="seconds a job's directory stays after its last index on this node")  # fmt: skip
     args = parser.parse_args(argv)
     if args.slots is not None and args.slots < 1:
         parser.error("--slots must be at least 1")
     try:
         config = make_config(
-            args.url,
-            args.pool,
-            args.slots,
-            args.node,
-            args.workdir,
-            args.cloud,
-            args.join_token,
-            args.insecure,
-        )
+            args.url, args.pool, args.slots, args.node, args.workdir, args.cloud,
+            join_token=args.join_token, insecure=args.insecure, task_user=args.task_user,
+            user_map=args.user_map, keep_task_dirs=args.keep_task_dirs, task_dir_ttl=args.task_dir_ttl,
+        )  # fmt: skip
         serve(config)
     except ConfigError as e:
-        raise SystemExit(f"nodeagent: {e.message}") from None
+        raise SystemExit(f"hpcburst agent: {e.message}") from None

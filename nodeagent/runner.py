@@ -19,6 +19,8 @@ import time
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
+from hpcburst.errors import PathRefused
+from nodeagent.beneath import create_file
 from nodeagent.command import SHELL, ExecutableResolver, argv_for
 
 MAX_CAPTURE = 8 * 1024 * 1024  # bytes kept per stream; the rest is dropped (use --stdout FILE for more)
@@ -36,8 +38,10 @@ class RunSpec:
     env: Mapping[str, str]
     cwd: str | None = None
     timeout: float | None = None  # max run time, seconds
-    stdout_path: str | None = None  # write stdout to this file (relative to cwd) instead of a pipe
+    stdout_path: str | None = None  # write stdout to this file (inside cwd) instead of a pipe
     stderr_path: str | None = None
+    argv_prefix: tuple[str, ...] = ()  # run the command through this (setpriv: as another account)
+    owner: tuple[int, int] | None = None  # (uid, gid) that gets the stdout/stderr files
 
 
 @dataclass
@@ -104,13 +108,20 @@ class ProcessRunner:
         if exe is None:  # a shell builtin (exit, cd, export...) or a typo: the shell runs or explains it
             argv = [SHELL, "-c", spec.command]
             exe = SHELL
+        program = argv[0]
+        if spec.argv_prefix:  # the prefix execs the command by its name, searching the task's PATH
+            argv = [*spec.argv_prefix, exe if "/" in program else program, *argv[1:]]
+            exe = spec.argv_prefix[0]
         cwd = spec.cwd if spec.cwd and os.path.abspath(spec.cwd) != self._cwd else None
         try:
             pid, pipes = self._spawn(exe, argv, spec, cwd)
         except OSError as e:
-            self._resolver.forget(argv[0], spec.env.get("PATH"))
+            self._resolver.forget(program, spec.env.get("PATH"))
             code = 127 if e.errno == errno.ENOENT else 126
-            self._fail(spec, code, f"{argv[0]}: {e.strerror or e}", now)
+            self._fail(spec, code, f"{program}: {e.strerror or e}", now)
+            return
+        except PathRefused as e:  # a stdout/stderr path that leads out of the task's directory
+            self._fail(spec, 126, e.message, now)
             return
         pidfd = os.pidfd_open(pid)
         mono = time.monotonic()
@@ -166,12 +177,11 @@ class ProcessRunner:
         parent_fds: dict[int, int] = {}
         try:
             for stream, path in targets.items():
-                if path:
-                    full = os.path.join(base, path)
-                    os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
-                    child_fds[stream] = os.open(
-                        full, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644
-                    )
+                if path and stream == 2 and path == spec.stdout_path:
+                    child_fds[2] = os.dup(child_fds[1])  # one file for both: one offset, no clobbering
+                elif path:
+                    what = "stdout" if stream == 1 else "stderr"
+                    child_fds[stream] = create_file(base, path, what, spec.owner)
                 else:
                     r, w = os.pipe2(os.O_CLOEXEC)
                     parent_fds[r], child_fds[stream] = stream, w

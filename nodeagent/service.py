@@ -89,12 +89,13 @@ class AgentService:
     def _heartbeat_loop(self) -> None:
         while not self.stop_event.is_set():
             self._once(self.agent.heartbeat_once, "heartbeat")
+            self._once(self.agent.clean_task_dirs, "clean-up")
             interval = self.agent.registration.heartbeat_interval if self.agent.registration else 5.0
             self.stop_event.wait(interval)
 
     def _package_loop(self) -> None:
         config = self.agent.config
-        root = config.package_root or config.workdir / "packages"
+        root = config.packages
         while not self.stop_event.is_set():
             if not sync_packages(root, config.pool, self.agent.grants.packages_store()):
                 return  # no storage connection or grant: nothing to sync from

@@ -5,8 +5,11 @@ A missing emulator is a failure, not a skip: run `npm ci` first (the README's te
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +35,13 @@ def cosmos_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CosmosSe
 @pytest.fixture
 def storage_connection(azurite: Azurite) -> str:
     return azurite.connection_string
+
+
+@pytest.fixture
+def task_root() -> Iterator[Path]:
+    """An agent's work root outside pytest's temp tree, whose directories are 0700: an agent running as root
+    runs tasks as an unprivileged account, which must be able to pass through every directory above its own."""
+    path = Path(tempfile.mkdtemp(prefix="hpcburst-agent-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

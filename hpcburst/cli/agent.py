@@ -22,7 +22,30 @@ def agent(
         help="The pool's join secret (`hpcburst pool join-token`).",
     ),
     insecure: bool = typer.Option(False, "--insecure", help="Allow a plain-http URL to another machine."),
+    task_user: str = typer.Option(
+        None, "--task-user", help="As root: the account tasks run as (default hpcburst-task, else nobody)."
+    ),
+    user_map: str = typer.Option(
+        None, "--user-map", help="As root: file of hpcburst_user=local_account lines (who runs as whom)."
+    ),
+    keep_task_dirs: bool = typer.Option(
+        False, "--keep-task-dirs", help="Keep each index's directory after it is reported (debugging)."
+    ),
 ) -> None:
     from nodeagent.main import make_config, serve
 
-    serve(make_config(url, pool, slots, node, workdir, cloud, join_token, insecure))
+    serve(
+        make_config(
+            url,
+            pool,
+            slots,
+            node,
+            workdir,
+            cloud,
+            join_token=join_token,
+            insecure=insecure,
+            task_user=task_user,
+            user_map=user_map,
+            keep_task_dirs=keep_task_dirs,
+        )  # fmt: skip
+    )

@@ -88,7 +88,11 @@ class LocalCluster:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, agents: int = 2, slots: int = 2, pool: str = "default") -> ClusterState:
-        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        # Agents run tasks as other accounts, which need to reach agents/ only: storage, state and logs
+        # (blobs, the SQLite state, connection strings in logs) stay the cluster's own.
+        for private in ("logs", "azurite", "devhost", "state"):
+            (self.data_dir / private).mkdir(parents=True, exist_ok=True)
+            (self.data_dir / private).chmod(0o700)
         azurite = start_azurite(self.data_dir / "azurite")
         self.state = ClusterState(self.url, str(self.data_dir), azurite.connection_string, self.port)
         self.state.pids["azurite"] = azurite.proc.pid

@@ -14,10 +14,12 @@ Interface for the node agent (``nodeagent/``)::
 - A shared input is downloaded once per node: the cache is keyed by the blob's recorded sha256
   (hpcburst uploads) or by container/path/etag; concurrent task slots (threads) wait on one
   download per key, and other processes on the node wait on a file lock (``fcntl.flock``) under
-  ``root/locks``; entries appear by atomic rename, so nobody sees a half-written file.
+  ``root/locks``; entries appear by atomic rename, so nobody sees a half-written file, and an entry
+  keyed by sha256 is committed only when the downloaded bytes have that sha256 (else IntegrityError).
 - Inputs are hard-linked into the workdir (copied across file systems, or with ``link=False``).
   Cache entries are read-only and carry a sentinel mtime: an entry a task changed through its
-  hard link is noticed on the next hit and fetched again.
+  hard link is noticed on the next hit and fetched again. (The node agent places inputs its own way,
+  ``nodeagent.staging``: never a link a task's account could write through.)
 - Outputs go up through the verified, parallel ``upload``; a pattern matching nothing uploads nothing.
 """
 
@@ -38,7 +40,7 @@ from hpcburst.data.manifest import META_SHA256, META_SIZE
 from hpcburst.data.transfer_download import download
 from hpcburst.data.transfer_upload import upload
 from hpcburst.domain.staging import InputFile, OutputFile, check_relative
-from hpcburst.errors import InvalidSpec
+from hpcburst.errors import IntegrityError, InvalidSpec
 from hpcburst.storage.blob.port import BlobInfo, BlobStore
 
 CACHE_MTIME_NS = 1_000_000_000 * 10**9  # 2001-09-09: a cached entry's mtime; any other means it was modified
@@ -73,10 +75,15 @@ class NodeCache:
             if self._fresh(entry, info):
                 return self._hit(entry)
             entry.parent.mkdir(parents=True, exist_ok=True)
-            entry.unlink(missing_ok=True)
-            download(self.store, container, path, entry, concurrency=self.concurrency)  # atomic rename
-            entry.chmod(0o444)
-            os.utime(entry, ns=(CACHE_MTIME_NS, CACHE_MTIME_NS))
+            fetched = entry.with_name(f".{key}.{os.getpid()}-{threading.get_ident()}.fetched")
+            try:
+                stats = download(self.store, container, path, fetched, concurrency=self.concurrency)
+                _check_content(key, stats.sha256, f"{container}/{path}")
+                fetched.chmod(0o444)
+                os.utime(fetched, ns=(CACHE_MTIME_NS, CACHE_MTIME_NS))
+                os.replace(fetched, entry)  # committed only once verified: nobody sees a wrong entry
+            finally:
+                fetched.unlink(missing_ok=True)
             with self._counter_lock:
                 self.downloads += 1
         return entry
@@ -160,6 +167,17 @@ def cache_key(info: BlobInfo) -> str:
         return f"sha256-{digest}"
     where = f"{info.container}/{info.name}@{info.etag}".encode()
     return f"etag-{hashlib.sha256(where).hexdigest()}"
+
+
+def _check_content(key: str, sha256: str, blob: str) -> None:
+    """A content-addressed key must name the bytes downloaded: a blob whose recorded sha256 lies (its
+    metadata rewritten by anyone who may write the container) would otherwise poison that key for every job."""
+    if key.startswith("sha256-") and key != f"sha256-{sha256}":
+        raise IntegrityError(
+            f"{blob}: its bytes have sha256 {sha256}, not the {key.removeprefix('sha256-')} its metadata "
+            "records; not cached",
+            blob=blob,
+        )
 
 
 def _inside(workdir: Path, file: Path, pattern: str) -> str:

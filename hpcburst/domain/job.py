@@ -117,6 +117,9 @@ class JobSpec(BaseModel):
     priority: Priority = Priority.NORMAL
     pool: str | None = Field(default=None, max_length=100, description="node group the job must run on")
     never_burst: bool = False  # roadmap: keep this job on on-premises nodes
+    # Each index runs in its own fresh directory on its node; True: a job's indices on a node share one
+    # (``tasks/<job>/shared``), e.g. to reuse what an earlier index left behind.
+    shared_workdir: bool = False
     tasks: list[TaskSpec] = Field(min_length=1, max_length=MAX_TASKS_PER_JOB)
 
     @model_validator(mode="after")
@@ -141,6 +144,7 @@ class Job(BaseModel):
     priority: Priority
     pool: str | None = None
     never_burst: bool = False
+    shared_workdir: bool = False
     tasks: list[TaskSpec]
     state: JobState
     submitted_at: float  # epoch seconds

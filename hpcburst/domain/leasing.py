@@ -66,6 +66,8 @@ def lease_for(job: Job, doc: dict[str, Any], key: str) -> Lease:
         attempt=doc["attempt"],
         retry_count=doc.get("retry_count", 0),
         job_name=job.name,
+        owner=job.owner,
+        shared_workdir=job.shared_workdir,
         command=sub(spec.command),
         environment={k: sub(v) for k, v in spec.environment.items()},
         workdir=opt(spec.workdir),

@@ -93,6 +93,8 @@ class Lease(BaseModel):
     attempt: int
     retry_count: int  # CCP_RETRY_COUNT
     job_name: str  # CCP_JOBNAME
+    owner: str = ""  # the submitting user: the agent maps it to the local account the task runs as
+    shared_workdir: bool = False  # run in the job's shared directory on the node, not a fresh one per index
     command: str  # substituted command line, run by the shell
     environment: dict[str, str] = Field(default_factory=dict)
     workdir: str | None = None  # substituted

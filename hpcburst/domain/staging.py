@@ -58,7 +58,8 @@ def parse_location(text: str, need_path: bool = True) -> BlobLocation:
 def check_relative(path: str, what: str) -> str:
     """``path`` if it stays inside a workdir (relative, no '..'); InvalidSpec otherwise."""
     pure = PurePosixPath(path.replace("\\", "/"))
-    if not path or pure.is_absolute() or ".." in pure.parts or re.match(r"^[A-Za-z]:", path):
+    bad = "\0" in path or pure.is_absolute() or ".." in pure.parts or re.match(r"^[A-Za-z]:", path)
+    if not path or bad:
         raise InvalidSpec(f"{what} {path!r} must be a relative path inside the task's working directory")
     return path
 

@@ -85,6 +85,7 @@ class JobService:
             priority=spec.priority,
             pool=spec.pool,
             never_burst=spec.never_burst,
+            shared_workdir=spec.shared_workdir,
             tasks=spec.tasks,
             state=JobState.QUEUED,
             submitted_at=self._clock(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from hpcburst.domain.grants import (
     READ,
@@ -41,6 +42,10 @@ from hpcburst.domain.states import NodeState
 from hpcburst.errors import ClusterUnreachable, Forbidden, NotFound
 from hpcburst.storage.blob.port import BlobStore
 
+if TYPE_CHECKING:
+    from hpcburst.storage.blob.port import BlobStore
+    from nodeagent.agent import Agent
+
 
 @dataclass
 class FakeService:
@@ -61,9 +66,9 @@ class FakeService:
     def api(self, url: str, token: str | None = None) -> FakeService:
         return self  # every agent thread shares this one fake
 
-    def add(self, job: str, command: str, count: int = 1, **fields: object) -> list[str]:
+    def add(self, job: str, command: str, count: int = 1, start: int = 0, **fields: object) -> list[str]:
         keys = []
-        for index in range(count):
+        for index in range(start, start + count):
             key = f"{job}.1.{index}"
             self.queued.append(
                 Lease(
@@ -182,3 +187,18 @@ class FakeService:
 
     def close(self) -> None:
         pass
+
+
+def run_until_reported(agent: Agent, service: FakeService, count: int) -> None:
+    """Lease, run and report until the service holds ``count`` results (bounded, no sleeps)."""
+    for _ in range(2000):
+        if len(service.results) >= count:
+            return
+        agent.lease_once(wait=0)
+        agent.step(0.05)
+        agent.report_once()
+    raise AssertionError(f"only {len(service.results)} of {count} results reported")
+
+
+def read_ref(blobs: BlobStore, ref: object) -> bytes:
+    return blobs.download_range(ref.container, ref.blob, ref.offset, ref.length)  # type: ignore[attr-defined]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agent_fakes import FakeService
+from agent_fakes import FakeService, read_ref, run_until_reported
 
 from hpcburst import constants as c
 from hpcburst.domain.protocol import ReportRequest, ReportResponse, RunningRef
@@ -17,52 +17,6 @@ from hpcburst.storage.blob.azure import AzureBlobStore
 from nodeagent.agent import Agent, AgentConfig
 from nodeagent.runner import ProcessRunner
 from nodeagent.service import AgentService
-
-
-@pytest.fixture
-def blobs(azurite: Azurite) -> AzureBlobStore:
-    store = AzureBlobStore.from_connection_string(azurite.connection_string)
-    store.ensure_container(c.BLOB_OUTPUT)
-    return store
-
-
-@pytest.fixture
-def service(blobs: AzureBlobStore) -> FakeService:
-    return FakeService(signer=blobs)
-
-
-@pytest.fixture
-def make_agent(
-    service: FakeService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., Agent]]:
-    monkeypatch.delenv(c.ENV_STORAGE_CONNECTION, raising=False)  # agents work through grants alone
-    agents: list[Agent] = []
-
-    def make(slots: int = 2, node: str = "n1") -> Agent:
-        config = AgentConfig(url="http://fake", node=node, slots=slots, workdir=tmp_path / node)
-        agent = Agent(config, runner=ProcessRunner(kill_grace=0.5), api=service.api)
-        agent.register()
-        agents.append(agent)
-        return agent
-
-    yield make
-    for agent in agents:
-        agent.close()
-
-
-def run_until_reported(agent: Agent, service: FakeService, count: int) -> None:
-    """Lease, run and report until the service holds ``count`` results (bounded, no sleeps)."""
-    for _ in range(2000):
-        if len(service.results) >= count:
-            return
-        agent.lease_once(wait=0)
-        agent.step(0.05)
-        agent.report_once()
-    raise AssertionError(f"only {len(service.results)} of {count} results reported")
-
-
-def read_ref(blobs: AzureBlobStore, ref: object) -> bytes:
-    return blobs.download_range(ref.container, ref.blob, ref.offset, ref.length)  # type: ignore[attr-defined]
 
 
 def test_each_index_runs_with_the_hpc_pack_environment_and_its_output_lands_in_blob_storage(
@@ -98,11 +52,12 @@ def test_failures_timeouts_and_missing_programs_are_reported_with_their_reason(
 
 
 def test_a_stdout_file_is_written_in_the_workdir_and_kept_in_blob_storage(
-    service: FakeService, make_agent: Callable[..., Agent], blobs: AzureBlobStore, tmp_path: Path
+    service: FakeService, make_agent: Callable[..., Agent], blobs: AzureBlobStore, task_root: Path
 ) -> None:
     (key,) = service.add("files", "echo tile-7", workdir="run", stdout="out/tile.txt")
-    run_until_reported(make_agent(), service, 1)
-    assert (tmp_path / "n1" / "run" / "out" / "tile.txt").read_bytes() == b"tile-7\n"
+    run_until_reported(make_agent(keep_task_dirs=True), service, 1)
+    index_dir = task_root / "n1" / "tasks" / "files" / "1.0.1"
+    assert (index_dir / "run" / "out" / "tile.txt").read_bytes() == b"tile-7\n"
     assert read_ref(blobs, service.results[key].stdout) == b"tile-7\n"
 
 
@@ -138,19 +93,21 @@ def test_tiny_tasks_are_leased_ahead_so_the_backlog_never_runs_dry(
 
 
 def test_a_cancel_from_the_heartbeat_kills_the_running_process_tree(
-    service: FakeService, make_agent: Callable[..., Agent], tmp_path: Path
+    service: FakeService, make_agent: Callable[..., Agent], task_root: Path
 ) -> None:
-    pidfile = tmp_path / "child.pid"
-    (key,) = service.add("cancel", f"sleep 60 & echo $! > {pidfile}; wait")
+    pidfile = task_root / "n1" / "tasks" / "cancel" / "1.0.1" / "child.pid"  # in the index's directory
+    (key,) = service.add("cancel", "sleep 60 & echo $! > child.pid; wait")
     agent = make_agent()
     agent.lease_once(wait=0)
     while not pidfile.exists() or not pidfile.read_text().strip():
         agent.step(0.05)
+    child = int(pidfile.read_text())
     service.cancel.add(key)
     agent.heartbeat_once()
     while agent.runner.running:
         agent.step(0.1)
-    assert not Path(f"/proc/{int(pidfile.read_text())}").exists() or _zombie(int(pidfile.read_text()))
+    assert not Path(f"/proc/{child}").exists() or _zombie(child)
+    assert not pidfile.parent.exists()  # a canceled index's directory goes too
     assert agent.ledger.unreported == type(agent.ledger.unreported)()  # a canceled run is not reported
 
 
@@ -382,7 +339,7 @@ def test_an_index_with_inputs_whose_workdir_cannot_be_made_fails_and_the_next_is
 
 
 def test_a_node_with_its_own_storage_connection_uses_it_and_names_segments_under_its_prefix(
-    azurite: Azurite, blobs: AzureBlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    azurite: Azurite, blobs: AzureBlobStore, task_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     unsigned = FakeService()  # hands out no grants at all
     monkeypatch.setenv(c.ENV_STORAGE_CONNECTION, azurite.connection_string)  # the admin's choice
@@ -391,7 +348,7 @@ def test_a_node_with_its_own_storage_connection_uses_it_and_names_segments_under
     (key,) = unsigned.add(
         "own", "cat in.txt", input_files=[{"blob": "hpc-data/own/in.txt", "path": "in.txt"}]
     )
-    config = AgentConfig(url="http://fake", node="own-1", workdir=tmp_path / "own-1")
+    config = AgentConfig(url="http://fake", node="own-1", workdir=task_root / "own-1")
     agent = Agent(config, runner=ProcessRunner(kill_grace=0.5), api=unsigned.api)
     try:
         agent.register()
@@ -404,12 +361,14 @@ def test_a_node_with_its_own_storage_connection_uses_it_and_names_segments_under
 
 
 def test_with_no_grants_and_no_connection_the_exit_codes_are_still_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    task_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(c.ENV_STORAGE_CONNECTION, raising=False)
     unsigned = FakeService()  # a cluster without blob storage grants nothing
     (key,) = unsigned.add("nostore", "echo lost")
-    agent = Agent(AgentConfig(url="http://fake", node="bare-1", workdir=tmp_path), api=unsigned.api)
+    agent = Agent(
+        AgentConfig(url="http://fake", node="bare-1", workdir=task_root / "bare-1"), api=unsigned.api
+    )
     try:
         agent.register()
         run_until_reported(agent, unsigned, 1)

@@ -67,11 +67,11 @@ def test_unknown_things_are_one_line_errors(scheduler: Scheduler) -> None:
 
 
 def test_up_starts_a_cluster_in_the_background_and_down_stops_every_part(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    task_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port = free_port()
     monkeypatch.setenv("HPCBURST_URL", f"http://127.0.0.1:{port}")
-    data = str(tmp_path / "cluster")
+    data = str(task_root / "cluster")  # its agent's tasks run unprivileged: they must reach its directory
     out = cli("up", "--agents", "1", "--slots", "1", "--port", str(port), "--data-dir", data)
     assert f"http://127.0.0.1:{port}" in out
     state = ClusterState.load(Path(data))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -85,11 +84,13 @@ def _processes(marker: str) -> list[int]:
     return found
 
 
-def test_requeue_runs_the_failed_indices_again(scheduler: Scheduler, tmp_path: Path) -> None:
-    job, view = run(scheduler, f"test -f {tmp_path}/ok-*", sweep="1-6")
+def test_requeue_runs_the_failed_indices_again(cluster: LocalCluster, scheduler: Scheduler) -> None:
+    flags = cluster.data_dir / "requeue-flags"  # where the tasks' unprivileged account can look
+    flags.mkdir(mode=0o755)
+    job, view = run(scheduler, f"test -f {flags}/ok-*", sweep="1-6")
     assert view["state"] == "Failed" and view["counts"]["Failed"] == 6
     for index in range(1, 7):
-        (tmp_path / f"ok-{index}").touch()
+        (flags / f"ok-{index}").touch()
     scheduler.requeue_job(job)
     view = scheduler.wait(job, timeout=WAIT, interval=0.1)
     assert view["state"] == "Finished"
