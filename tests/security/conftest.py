@@ -3,8 +3,11 @@ plus credentials of every kind: an admin, two users, a node's credential, a pool
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from security_support import api
@@ -24,12 +27,16 @@ class Secrets:
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+def cluster() -> Iterator[LocalCluster]:
+    # Outside pytest's 0700 temp tree: the agent runs tasks as an unprivileged account, which must reach it.
+    path = Path(tempfile.mkdtemp(prefix="hpcburst-security-"))
+    path.chmod(0o711)
     env = {c.ENV_HEARTBEAT_INTERVAL: "0.5", c.ENV_NODE_TIMEOUT: "3"}
-    local = LocalCluster(tmp_path_factory.mktemp("secure-cluster"), env=env)
+    local = LocalCluster(path, env=env)
     local.start(agents=1, slots=2)
     yield local
     local.stop()
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
