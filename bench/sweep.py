@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of xargs and sweep")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hpcburst-bench-") as tmp:
+        Path(tmp).chmod(0o711)  # agents run as root here: their tasks' account must reach its directory
         cluster = LocalCluster(Path(tmp))
         cluster.start(agents=AGENTS, slots=SLOTS)
         try:

@@ -35,6 +35,7 @@ from nodeagent.api import AgentApi
 from nodeagent.credential import CREDENTIAL_FILE, Credentials
 from nodeagent.environment import base_environment, task_environment
 from nodeagent.grants import GrantBook
+from nodeagent.launcher import build_launcher
 from nodeagent.ledger import Finished, Held, Ledger, RunKey, canceled
 from nodeagent.outputs import OutputWriter
 from nodeagent.results import ResultMaker
@@ -81,7 +82,7 @@ class Agent:
     ) -> None:
         self.config = config
         self.ledger = Ledger(config.slots)
-        self.runner = runner or ProcessRunner()
+        self.runner = runner or ProcessRunner(launcher=build_launcher(config.workdir / ".bin"))
         self.registration: RegisterResponse | None = None
         self.credentials = Credentials(
             config.workdir / CREDENTIAL_FILE, config.url, config.pool, config.node, config.join_token
@@ -315,4 +316,5 @@ class Agent:
         env = task_environment(self._base_env, lease, self.config.node, task_dir.cwd, str(self.config.packages),
                                home=task_dir.root, user=account.name if account else None)  # fmt: skip
         return RunSpec(held.key, lease.command, env, task_dir.cwd, lease.max_run_time, lease.stdout, lease.stderr,
-                       argv_prefix=account.prefix if account else (), owner=task_dir.owner)  # fmt: skip
+                       argv_prefix=account.prefix if account else (), owner=task_dir.owner,
+                       account=account.ids if account else None)  # fmt: skip

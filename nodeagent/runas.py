@@ -39,11 +39,17 @@ class Account:
     name: str
     uid: int
     gid: int
-    prefix: tuple[str, ...]
+    prefix: tuple[str, ...]  # setpriv ..., for a runner without the launcher
+    groups: tuple[int, ...] = ()  # supplementary groups (as setpriv --init-groups sets them)
 
     @property
     def owner(self) -> tuple[int, int]:
         return (self.uid, self.gid)
+
+    @property
+    def ids(self) -> tuple[int, int, tuple[int, ...]]:
+        """(uid, gid, groups), as the task launcher takes them."""
+        return (self.uid, self.gid, self.groups)
 
 
 class RunAs:
@@ -136,4 +142,5 @@ def _account(name: str, setpriv: str, what: str) -> Account:
         "--no-new-privs",
         "--",
     )
-    return Account(entry.pw_name, entry.pw_uid, entry.pw_gid, prefix)
+    groups = tuple(g for g in os.getgrouplist(entry.pw_name, entry.pw_gid) if g != 0)
+    return Account(entry.pw_name, entry.pw_uid, entry.pw_gid, prefix, groups)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from hpcburst.errors import PathRefused
 from nodeagent.beneath import create_file
 from nodeagent.command import SHELL, ExecutableResolver, argv_for
+from nodeagent.launcher import launch_argv
 
 MAX_CAPTURE = 8 * 1024 * 1024  # bytes kept per stream; the rest is dropped (use --stdout FILE for more)
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL of a group being stopped
@@ -42,6 +43,8 @@ class RunSpec:
     stderr_path: str | None = None
     argv_prefix: tuple[str, ...] = ()  # run the command through this (setpriv: as another account)
     owner: tuple[int, int] | None = None  # (uid, gid) that gets the stdout/stderr files
+    # (uid, gid, groups) to run as: with the launcher instead of ``argv_prefix`` (nodeagent.launcher)
+    account: tuple[int, int, tuple[int, ...]] | None = None
 
 
 @dataclass
@@ -80,7 +83,10 @@ class _Run:
 
 
 class ProcessRunner:
-    def __init__(self, kill_grace: float = KILL_GRACE) -> None:
+    def __init__(self, kill_grace: float = KILL_GRACE, launcher: str | None = None) -> None:
+        """``launcher``: the built task launcher (``nodeagent.launcher``); without it a task in its own
+        directory starts through a fork, and one as another account through ``argv_prefix`` (setpriv)."""
+        self.launcher = launcher
         self._sel = selectors.DefaultSelector()
         self._runs: dict[Hashable, _Run] = {}
         self._done: list[RunResult] = []
@@ -109,12 +115,16 @@ class ProcessRunner:
             argv = [SHELL, "-c", spec.command]
             exe = SHELL
         program = argv[0]
-        if spec.argv_prefix:  # the prefix execs the command by its name, searching the task's PATH
+        cwd = spec.cwd if spec.cwd and os.path.abspath(spec.cwd) != self._cwd else None
+        launch = self.launcher is not None and (cwd is not None or spec.account is not None)
+        if launch:  # one posix_spawn: the launcher drops to the account, enters cwd, execs the command
+            argv = launch_argv(self.launcher, cwd or self._cwd, exe, argv, spec.account)  # type: ignore[arg-type]
+            exe = argv[0]
+        elif spec.argv_prefix:  # the prefix execs the command by its name, searching the task's PATH
             argv = [*spec.argv_prefix, exe if "/" in program else program, *argv[1:]]
             exe = spec.argv_prefix[0]
-        cwd = spec.cwd if spec.cwd and os.path.abspath(spec.cwd) != self._cwd else None
         try:
-            pid, pipes = self._spawn(exe, argv, spec, cwd)
+            pid, pipes = self._spawn(exe, argv, spec, cwd, launch)
         except OSError as e:
             self._resolver.forget(program, spec.env.get("PATH"))
             code = 127 if e.errno == errno.ENOENT else 126
@@ -170,7 +180,9 @@ class ProcessRunner:
             pass
 
     # --- internals ---
-    def _spawn(self, exe: str, argv: list[str], spec: RunSpec, cwd: str | None) -> tuple[int, dict[int, int]]:
+    def _spawn(
+        self, exe: str, argv: list[str], spec: RunSpec, cwd: str | None, launched: bool = False
+    ) -> tuple[int, dict[int, int]]:
         base = cwd or self._cwd
         targets = {1: spec.stdout_path, 2: spec.stderr_path}
         child_fds: dict[int, int] = {}
@@ -185,7 +197,7 @@ class ProcessRunner:
                 else:
                     r, w = os.pipe2(os.O_CLOEXEC)
                     parent_fds[r], child_fds[stream] = stream, w
-            if cwd is None:
+            if cwd is None or launched:
                 actions: list[tuple[object, ...]] = [
                     (os.POSIX_SPAWN_DUP2, fd, s) for s, fd in child_fds.items()
                 ]

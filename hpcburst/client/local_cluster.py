@@ -17,6 +17,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import httpx
+
 from hpcburst import constants as c
 from hpcburst.client.local_access import ADMIN_TOKEN_FILE, LocalAccess
 from hpcburst.emulators import REPO_ROOT, free_port, start_azurite
@@ -100,8 +102,10 @@ class LocalCluster:
         try:
             self.start_runtime()
             self.access().admin_token()
-            for n in range(1, agents + 1):
-                self.start_agent(f"local-{n}", slots=slots, pool=pool)
+            names = [f"local-{n}" for n in range(1, agents + 1)]
+            for name in names:
+                self.start_agent(name, slots=slots, pool=pool)
+            self.wait_for_agents(names)
         except BaseException:
             self.stop()
             raise
@@ -149,6 +153,28 @@ class LocalCluster:
         if cloud:
             cmd.append("--cloud")
         return self._spawn(f"agent:{name}", cmd, env).pid
+
+    def wait_for_agents(self, names: list[str], timeout: float = START_TIMEOUT) -> None:
+        """Until every agent named has registered; ConfigError with its last log line if one exits first
+        (e.g. a work root its task account cannot reach), so `up` never reports a cluster that cannot run."""
+        assert self.state is not None
+        headers = {"Authorization": f"Bearer {self.admin_token}"}
+        deadline = time.monotonic() + timeout
+        while True:
+            for name in names:
+                pid = self.state.pids.get(f"agent:{name}")
+                if pid is not None and not _alive(pid):
+                    log = self.data_dir / "logs" / f"agent-{name}.log"
+                    raise ConfigError(f"agent {name} exited while starting: {_last_line(log)} (see {log})")
+            try:
+                listed = httpx.get(f"{self.url}/api/nodes", headers=headers, timeout=5).json()["nodes"]
+                if set(names) <= {n["name"] for n in listed}:
+                    return
+            except (httpx.HTTPError, KeyError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise ClusterUnreachable(f"agents {', '.join(names)} did not register within {timeout:.0f}s")
+            time.sleep(0.1)
 
     def kill(self, part: str, sig: int = signal.SIGKILL) -> None:
         """Signal one part's whole process group ("devhost", "agent:NAME", "azurite") and forget it."""
@@ -206,6 +232,14 @@ def stop_parts(state: ClusterState, timeout: float = 10.0) -> None:
             if _alive(pid):
                 _stop_group(pid, signal.SIGKILL)
     state.pids.clear()
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1].strip() if lines else "(empty log)"
 
 
 def _stop_group(pid: int, sig: int) -> None:
