@@ -217,14 +217,17 @@ class Agent:
         self.grants.absorb(response.segment, response.packages_url)
         self._last_lease = len(response.leases)
         to_stage: list[Held] = []
+        ready, failed = self._prepare_dirs(
+            [Held(lease) for lease in response.leases if not lease.input_files]
+        )
         with ledger.lock:
             for lease in response.leases:
-                held = Held(lease)
                 if lease.input_files:
+                    held = Held(lease)
                     ledger.staging[held.key] = held
                     to_stage.append(held)
-                else:
-                    ledger.backlog.append(held)
+            ledger.backlog.extend(ready)
+            ledger.unreported.extend(failed)
             ledger.cancel(response.cancel, running)
             ledger.drain = response.drain
         for held in to_stage:  # (one a re-register drops meanwhile is ignored when placed)
@@ -232,6 +235,20 @@ class Agent:
         if response.leases or response.cancel:
             self.runner.wakeup()
         return len(response.leases)
+
+    def _prepare_dirs(self, leased: list[Held]) -> tuple[list[Held], list[Finished]]:
+        """Make the leased indices' directories here, on the lease thread, so starting one on the runner
+        thread is a lookup; an index whose directory cannot be made fails (as in ``step``)."""
+        ready: list[Held] = []
+        failed: list[Finished] = []
+        for held in leased:
+            try:
+                self._task_dir(held)
+                ready.append(held)
+            except (OSError, HpcBurstError) as e:
+                now = time.time()
+                failed.append(Finished(held, RunResult(held.key, 1, now, now, error=f"cannot start: {e}")))
+        return ready, failed
 
     def _stage(self, held: Held) -> None:
         """Place inputs on the staging pool; the index joins the backlog when they are in place."""

@@ -69,6 +69,8 @@ class TaskDirs:
         self.tasks = work_root / "tasks"
         self.cache_root = work_root / ".cache"
         self._dirs: dict[RunKey, TaskDir] = {}
+        self._job_dirs: set[str] = set()  # tasks/<job> made by this agent (one mkdir per job, not per index)
+        self._making: set[str] = set()  # jobs whose index directory is being made (sweep leaves them be)
         self._last_used: dict[str, float] = {}
         self._last_sweep = 0.0
         self._lock = threading.Lock()
@@ -83,10 +85,18 @@ class TaskDirs:
         """The directory of a leased index, made on first use (staging or start) and then remembered."""
         key = (lease.task, lease.attempt)
         with self._lock:
-            if key not in self._dirs:
-                self._dirs[key] = self._make(lease, account)
-                self._last_used[lease.job] = time.monotonic()
-            return self._dirs[key]
+            known = self._dirs.get(key)
+            if known is not None:
+                return known
+            self._making.add(lease.job)
+        try:  # outside the lock: reports releasing other directories need not wait on this one's mkdir
+            made = self._make(lease, account)
+        finally:
+            with self._lock:
+                self._making.discard(lease.job)
+        with self._lock:
+            self._last_used[lease.job] = time.monotonic()
+            return self._dirs.setdefault(key, made)
 
     def get(self, key: RunKey) -> TaskDir | None:
         with self._lock:
@@ -110,12 +120,13 @@ class TaskDirs:
         self._last_sweep = now
         removed = []
         with self._lock:  # prepare() waits: no directory is made for a job while its tree goes
-            held = set(in_use) | {d.job for d in self._dirs.values()}
+            held = set(in_use) | {d.job for d in self._dirs.values()} | self._making
             for job in held:
                 self._last_used[job] = now
             for entry in os.scandir(self.tasks):
                 last = self._last_used.setdefault(entry.name, now)  # an earlier run's: counted from now
                 if entry.name not in held and now - last >= self.ttl:
+                    self._job_dirs.discard(entry.name)
                     _remove(entry.path)
                     self._last_used.pop(entry.name, None)
                     removed.append(entry.name)
@@ -131,7 +142,9 @@ class TaskDirs:
         if not _SAFE_NAME.match(lease.job):
             raise Forbidden(f"job id {lease.job!r} cannot name a directory; refused")
         job_dir = self.tasks / lease.job
-        job_dir.mkdir(mode=0o711, exist_ok=True)
+        if lease.job not in self._job_dirs:
+            job_dir.mkdir(mode=0o711, exist_ok=True)
+            self._job_dirs.add(lease.job)
         fresh = not lease.shared_workdir
         root = job_dir / (f"{lease.task_id}.{lease.index}.{lease.attempt}" if fresh else "shared")
         if fresh and root.exists():
@@ -150,6 +163,11 @@ class TaskDirs:
 
 
 def _remove(path: str) -> None:
+    try:
+        os.rmdir(path)  # most indices leave nothing behind: one syscall
+        return
+    except OSError:
+        pass
     shutil.rmtree(path, ignore_errors=True)  # fd-based: never follows a link a task left out of the tree
     if os.path.lexists(path):
         log.warning("could not remove task directory %s", path)
