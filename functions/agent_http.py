@@ -51,7 +51,7 @@ import asyncio
 import azure.durable_functions as df
 import azure.functions as func
 
-from functions.auth import JOIN, NODE, caller
+from functions.auth import JOIN, NODE, caller, node_request
 from functions.durable_port import poke
 from functions.http_common import handles_errors, json_response, parse
 from hpcburst.domain.protocol import (
@@ -61,7 +61,6 @@ from hpcburst.domain.protocol import (
     RegisterRequest,
     ReportRequest,
 )
-from hpcburst.services.nodes import check_node
 from hpcburst.services.root import services
 
 bp = df.Blueprint()
@@ -78,28 +77,20 @@ def agent_register(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="agent/heartbeat", methods=["POST"], auth_level=ANON)
 @handles_errors
 def agent_heartbeat(req: func.HttpRequest) -> func.HttpResponse:
-    who = caller(req, NODE)
-    request = parse(HeartbeatRequest, req)
-    check_node(who, request.node, request.pool)
-    return json_response(services().nodes.heartbeat(request))
+    return json_response(services().nodes.heartbeat(node_request(req, HeartbeatRequest)))
 
 
 @bp.route(route="agent/lease", methods=["POST"], auth_level=ANON)
 @handles_errors
 async def agent_lease(req: func.HttpRequest) -> func.HttpResponse:
-    who = caller(req, NODE)
-    request = parse(LeaseRequest, req)
-    check_node(who, request.node, request.pool)
-    return json_response(await services().lease.lease(request))
+    return json_response(await services().lease.lease(node_request(req, LeaseRequest)))
 
 
 @bp.route(route="agent/report", methods=["POST"], auth_level=ANON)
 @bp.durable_client_input(client_name="client")
 @handles_errors
 async def agent_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    who = caller(req, NODE)
-    request = parse(ReportRequest, req)
-    check_node(who, request.node, request.pool)
+    request = node_request(req, ReportRequest)
     outcome = await asyncio.to_thread(services().report.report, request)
     for instance, job, batch in outcome.completed:
         await poke(client, instance, {"kind": "batch_done", "job": job, "batch": batch})
@@ -109,7 +100,4 @@ async def agent_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
 @bp.route(route="agent/grants", methods=["POST"], auth_level=ANON)
 @handles_errors
 def agent_grants(req: func.HttpRequest) -> func.HttpResponse:
-    who = caller(req, NODE)
-    request = parse(GrantsRequest, req)
-    check_node(who, request.node, request.pool)
-    return json_response(services().grants.grant(request))
+    return json_response(services().grants.grant(node_request(req, GrantsRequest)))

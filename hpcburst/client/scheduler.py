@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,22 +23,10 @@ from hpcburst.client.access import Access
 from hpcburst.client.http import auth_headers, cluster_url, error_from, send, unwrap
 from hpcburst.client.specs import JobDraft, command_line, task_spec
 from hpcburst.domain.states import JobState
+from hpcburst.domain.task import OutputPage
 from hpcburst.errors import HpcBurstError
 
 TERMINAL = {s.value for s in JobState if s.terminal}
-
-
-@dataclass(frozen=True)
-class OutputPage:
-    """``data``: the output's bytes from ``offset``; ``size``: the whole output's length."""
-
-    data: bytes
-    offset: int
-    size: int
-
-    @property
-    def truncated(self) -> bool:
-        return self.offset + len(self.data) < self.size
 
 
 class Scheduler:

@@ -7,6 +7,7 @@ may record a result. ``retry_count`` counts re-runs after failures (CCP_RETRY_CO
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
@@ -72,3 +73,16 @@ class TaskView(TaskInstance):
     """One index as ``GET /api/jobs/{job}/tasks/{index}`` shows it: the record plus its substituted command."""
 
     command: str
+
+
+@dataclass(frozen=True)
+class OutputPage:
+    """``data`` is the output's bytes from ``offset``; ``size`` is the whole output's length."""
+
+    data: bytes
+    offset: int
+    size: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.offset + len(self.data) < self.size

@@ -9,8 +9,6 @@ prefix in ``hpc-output``) are served.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from hpcburst import constants as c
 from hpcburst.domain.grants import served_ref
 from hpcburst.domain.identity import Principal
@@ -19,7 +17,7 @@ from hpcburst.domain.leasing import lease_for
 from hpcburst.domain.planning import batch_of
 from hpcburst.domain.states import TaskState
 from hpcburst.domain.sweep import index_position
-from hpcburst.domain.task import OutputRef, TaskInstance, TaskView, task_key
+from hpcburst.domain.task import OutputPage, OutputRef, TaskInstance, TaskView, task_key
 from hpcburst.errors import InvalidSpec, NotFound
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.storage.blob.port import BlobStore
@@ -27,19 +25,6 @@ from hpcburst.storage.state.port import StateStore
 
 STREAMS = ("stdout", "stderr")
 MAX_OUTPUT_BYTES = 8 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class OutputPage:
-    """``data`` is the output's bytes from ``offset``; ``size`` is the whole output's length."""
-
-    data: bytes
-    offset: int
-    size: int
-
-    @property
-    def truncated(self) -> bool:
-        return self.offset + len(self.data) < self.size
 
 
 class ResultsService:
