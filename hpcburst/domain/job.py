@@ -116,7 +116,7 @@ class JobSpec(BaseModel):
     owner: str | None = Field(default=None, max_length=200)
     priority: Priority = Priority.NORMAL
     pool: str | None = Field(default=None, max_length=100, description="node group the job must run on")
-    never_burst: bool = False  # roadmap: keep this job on on-premises nodes
+    never_burst: bool = False  # keep this job on on-premises nodes: a cloud node never leases it
     # Each index runs in its own fresh directory on its node; True: a job's indices on a node share one
     # (``tasks/<job>/shared``), e.g. to reuse what an earlier index left behind.
     shared_workdir: bool = False

@@ -36,8 +36,10 @@ def priority_order(jobs: Iterable[Job]) -> list[Job]:
     return sorted(jobs, key=lambda j: (-j.priority.rank, j.submitted_at, j.id))
 
 
-def runs_on(job: Job, pool: str) -> bool:
-    return job.pool is None or job.pool == pool
+def runs_on(job: Job, pool: str, cloud: bool = False) -> bool:
+    """May an index of ``job`` run on a node of ``pool``? A never-burst job never runs on a cloud node,
+    even one an admin started by hand (the burst policy also leaves it out of the demand)."""
+    return (job.pool is None or job.pool == pool) and not (cloud and job.never_burst)
 
 
 def cap_room(spec: TaskSpec, running: int) -> int | None:

@@ -67,13 +67,13 @@ class LeaseService:
             await self._signal.wait(seen, min(RECHECK_SECONDS, remaining))
 
     def lease_once(self, req: LeaseRequest) -> LeaseResponse:
-        state = self._nodes.state(req.pool, req.node)  # NotFound: register first
+        state, cloud = self._nodes.standing(req.pool, req.node)  # NotFound: register first
         cancel = self._nodes.stale(req.node, req.running) if req.running else []
         if state != NodeState.ONLINE:
             return LeaseResponse(cancel=cancel, drain=state == NodeState.OFFLINE)
         self._nodes.expire(force=False)
         with self._lock:
-            leases = self._take(req)
+            leases = self._take(req, cloud)
         if self._grants is None:
             return LeaseResponse(leases=leases, cancel=cancel)
         return LeaseResponse(
@@ -88,12 +88,12 @@ class LeaseService:
         grants = self._grants.lease_grants(lease)
         return lease.model_copy(update={"grants": grants}) if grants else lease
 
-    def _take(self, req: LeaseRequest) -> list[Lease]:
+    def _take(self, req: LeaseRequest, cloud: bool = False) -> list[Lease]:
         active = self._catalog.active()
         if len(self._first_batch) > 2 * len(active) + 100:  # forget hints of jobs that ended
             ids = {j.id for j in active}
             self._first_batch = {k: v for k, v in self._first_batch.items() if k in ids}
-        jobs = [j for j in priority_order(active) if runs_on(j, req.pool)]
+        jobs = [j for j in priority_order(active) if runs_on(j, req.pool, cloud)]
         if not jobs or req.free_slots <= 0:
             return []
         wanted = lease_count(req.free_slots, self._runtimes.mean(jobs[0].id))

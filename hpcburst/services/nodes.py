@@ -172,6 +172,11 @@ class NodeService:
     def state(self, pool: str, name: str) -> NodeState:
         return NodeState(self._store.get(c.NODES, pool, name).body["state"])
 
+    def standing(self, pool: str, name: str) -> tuple[NodeState, bool]:
+        """The node's state and whether it is a cloud (burst) node, from one read."""
+        body = self._store.get(c.NODES, pool, name).body
+        return NodeState(body["state"]), bool(body.get("cloud"))
+
     def stale(self, node: str, running: list[RunningRef]) -> list[str]:
         """Task keys the node runs that are no longer its current attempt (canceled or re-leased).
 

@@ -46,11 +46,11 @@ class Cluster:
         spec.setdefault("tasks", [{"command": "echo *", "sweep": {"start": 1, "end": 4}}])
         return asyncio.run(self.s.jobs.submit(JobSpec.model_validate(spec), self.orch, owner="tester")).id
 
-    def register(self, node: str, slots: int = 2, pool: str = "default") -> None:
+    def register(self, node: str, slots: int = 2, pool: str = "default", cloud: bool = False) -> None:
         """Join with the pool's secret the first time, then (an agent restart) with the node's credential."""
         known = (pool, node) in self.registered
         who = Principal(kind=CredentialKind.NODE, name=node, pool=pool) if known else joiner(pool)
-        self.s.nodes.register(RegisterRequest(node=node, pool=pool, slots=slots), who)
+        self.s.nodes.register(RegisterRequest(node=node, pool=pool, slots=slots, cloud=cloud), who)
         self.registered.add((pool, node))
 
     def lease(self, node: str, slots: int = 2, pool: str = "default", wait: float = 0.0, running=()):

@@ -184,3 +184,13 @@ def test_a_job_whose_open_work_all_runs_is_not_searched_batch_by_batch(tmp_path)
     assert services.lease.lease_once(LeaseRequest(node="n1", free_slots=1)).leases == []
     assert store.task_queries == 2 < job.batches  # its first open batch, then "anything Queued?"
     services.close()
+
+
+def test_a_never_burst_job_is_never_leased_to_a_cloud_node_even_one_started_by_hand(cluster):
+    kept = cluster.submit(never_burst=True, tasks=[{"command": "x *", "sweep": {"start": 1, "end": 3}}])
+    cluster.register("burst-1", slots=8, cloud=True)
+    assert cluster.lease("burst-1", slots=8).leases == []
+    anywhere = cluster.submit(tasks=[{"command": "y *", "sweep": {"start": 1, "end": 2}}])
+    assert {lease.job for lease in cluster.lease("burst-1", slots=8).leases} == {anywhere}
+    cluster.register("onprem-1", slots=8)
+    assert {lease.job for lease in cluster.lease("onprem-1", slots=8).leases} == {kept}
