@@ -94,9 +94,9 @@ class ReportService:
         outcome.response.accepted += [r.task for _, _, r in written]
         kept = {r.task for _, _, r in written}
         outcome.response.ignored += [r.task for _, _, r in writes if r.task not in kept]  # lost a race
+        ran = [r for _, _, r in written if not r.evicted]  # a given-back index says nothing of runtimes
         self._runtimes.observe(
-            job_id,
-            [r.ended_at - r.started_at for _, _, r in written if r.started_at and r.ended_at and not r.evicted],
+            job_id, [r.ended_at - r.started_at for r in ran if r.started_at and r.ended_at]
         )
         done_batches = sorted({b["batch"] for _, b, _ in written if TaskState(b["state"]).terminal})
         for batch in done_batches:
