@@ -70,6 +70,10 @@ ENV_MAX_OUTPUT_BYTES = "HPCBURST_MAX_OUTPUT_BYTES"  # most stdout/stderr bytes o
 ENV_TASK_USER = "HPCBURST_TASK_USER"  # agent running as root: the account tasks run as (no user-map entry)
 ENV_USER_MAP = "HPCBURST_USER_MAP"  # agent running as root: file of `hpcburst_user=local_account` lines
 ENV_KEEP_TASK_DIRS = "HPCBURST_KEEP_TASK_DIRS"  # "1": keep each index's directory after it is reported
+ENV_SCHEDULED_EVENTS_URL = "HPCBURST_SCHEDULED_EVENTS_URL"  # cloud agent: the VM's IMDS scheduled-events URL
+ENV_DEAD_MAN_MINUTES = (
+    "HPCBURST_DEAD_MAN_MINUTES"  # cloud agent: stop when the service is unreachable this long
+)
 
 # HPC Pack task environment, set by the node agent for every index it runs.
 CCP_ENV = (

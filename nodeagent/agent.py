@@ -5,6 +5,7 @@
   more than one per slot and the agent asks again before its backlog runs dry, so no slot waits on a round trip.
 - ``heartbeat_once``: say what this node holds; learn drain (offline) and what to kill.
 - ``report_once``: store a batch of outputs (segment blobs) and report its results in one call.
+- ``evict``: the VM is going away (``nodeagent.evictions``): give every unfinished index back.
 
 ``nodeagent.service`` runs these in threads. A result leaves the agent only when the service acknowledged
 it, so a killed agent loses nothing acknowledged; what it held is re-leased once its heartbeats stop.
@@ -66,6 +67,12 @@ class AgentConfig:
     user_map: dict[str, str] = field(default_factory=dict)  # as root: hpcburst user -> local account
     keep_task_dirs: bool = False  # keep each index's directory after its result is reported (debugging)
     task_dir_ttl: float = DEFAULT_TTL  # seconds a job's directory outlives its last index here
+    # Cloud agents (``nodeagent.evictions``, ``nodeagent.deadman``); None / 0: off.
+    scheduled_events_url: str | None = None  # the VM's IMDS scheduled-events endpoint
+    scheduled_events_interval: float = 1.0  # seconds between polls
+    acknowledge_evictions: bool = False  # tell IMDS to go ahead once the work is given back
+    dead_man_minutes: float = 0.0  # stop after this long without a successful call to the service
+    on_dead_man: str | None = None  # shell command run when the dead-man switch fires
 
     @property
     def packages(self) -> Path:
@@ -157,7 +164,8 @@ class Agent:
         with ledger.lock:
             cancels = ledger.take_cancels()
             starting: list[Held] = []
-            while ledger.backlog and len(ledger.running) < ledger.slots and not ledger.stopping:
+            halted = ledger.stopping or ledger.evicting
+            while ledger.backlog and len(ledger.running) < ledger.slots and not halted:
                 held = ledger.backlog.popleft()
                 ledger.running[held.key] = held
                 starting.append(held)
@@ -194,7 +202,7 @@ class Agent:
         """Lease for the free slots; the number of leases, or None when there was no room to ask."""
         ledger, slots = self.ledger, self.config.slots
         with ledger.lock:
-            if ledger.drain or ledger.stopping:
+            if ledger.drain or ledger.stopping or ledger.evicting:
                 return None
             free = ledger.free_slots()
             running = ledger.refs(processes_only=True)  # the full list goes with heartbeats
@@ -315,6 +323,27 @@ class Agent:
             self._prepared.pop(f.held.key, None)
             self.dirs.release(f.held.key)
         return len(batch)
+
+    # --- watch thread ---
+    def evict(self, reason: str) -> int:
+        """Give back all unfinished work (the VM is going away): lease and start nothing more, kill what runs,
+        and queue an ``evicted`` result for every held index; how many were given back. Idempotent."""
+        ledger = self.ledger
+        with ledger.lock:
+            ledger.evicting = True
+            held = [*ledger.running.values(), *ledger.backlog, *ledger.staging.values()]
+            ledger.running.clear()  # a killed process's own result is then dropped (``step``)
+            ledger.backlog.clear()
+            ledger.staging.clear()  # staging that ends later finds nothing to place
+            now = time.time()
+            for h in held:
+                ledger.cancels[h.lease.task] = max(ledger.cancels.get(h.lease.task, 0), h.lease.attempt)
+                ledger.unreported.append(Finished(h, RunResult(h.key, -9, now, now), evicted=reason))
+            ledger.lock.notify_all()
+        if held:
+            log.warning("%s: gave back %d indices", reason, len(held))
+            self.runner.wakeup()
+        return len(held)
 
     # --- heartbeat thread (clean-up) ---
     def clean_task_dirs(self, now: float | None = None) -> list[str]:

@@ -32,6 +32,7 @@ class Held:
 class Finished:
     held: Held
     result: RunResult
+    evicted: str | None = None  # given back unfinished, and why ("spot eviction"): reported as ``evicted``
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Ledger:
     cancels: dict[str, int] = field(default_factory=dict)  # task key -> kill attempts up to this one
     drain: bool = False
     stopping: bool = False
+    evicting: bool = False  # the VM is going away: lease and start nothing more (``Agent.evict``)
     lock: threading.Condition = field(default_factory=threading.Condition)
 
     def free_slots(self) -> int:

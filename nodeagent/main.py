@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from hpcburst import constants as c
 from hpcburst.client.http import cluster_url
 from hpcburst.errors import ConfigError
+from nodeagent import deadman, evictions
 from nodeagent.agent import Agent, AgentConfig
 from nodeagent.runas import load_user_map
 from nodeagent.service import AgentService
@@ -37,9 +38,14 @@ def make_config(
     user_map: str | None = None,
     keep_task_dirs: bool = False,
     task_dir_ttl: float = DEFAULT_TTL,
+    scheduled_events_url: str | None = None,
+    acknowledge_evictions: bool = False,
+    dead_man_minutes: float | None = None,
+    on_dead_man: str | None = None,
 ) -> AgentConfig:
     """The agent's settings; flags win over the environment ($HPCBURST_JOIN_TOKEN, $HPCBURST_TASK_USER,
-    $HPCBURST_USER_MAP, $HPCBURST_KEEP_TASK_DIRS). ConfigError for a plain-http URL to another machine
+    $HPCBURST_USER_MAP, $HPCBURST_KEEP_TASK_DIRS, $HPCBURST_SCHEDULED_EVENTS_URL, $HPCBURST_DEAD_MAN_MINUTES).
+    A ``cloud`` agent watches the VM's scheduled events and has a dead-man switch by default. ConfigError for a plain-http URL to another machine
     (unless ``insecure``): the join secret and node credential would cross the network in clear text."""
     node = node or socket.gethostname()
     map_file = user_map or os.environ.get(c.ENV_USER_MAP)
@@ -63,7 +69,27 @@ def make_config(
         user_map=load_user_map(Path(map_file)) if map_file else {},
         keep_task_dirs=keep_task_dirs or os.environ.get(c.ENV_KEEP_TASK_DIRS, "") in ("1", "true", "yes"),
         task_dir_ttl=task_dir_ttl,
+        scheduled_events_url=scheduled_events_url
+        or os.environ.get(c.ENV_SCHEDULED_EVENTS_URL)
+        or (evictions.DEFAULT_URL if cloud else None),
+        acknowledge_evictions=acknowledge_evictions,
+        dead_man_minutes=_dead_man_minutes(dead_man_minutes, cloud),
+        on_dead_man=on_dead_man or None,
     )
+
+
+def _dead_man_minutes(flag: float | None, cloud: bool) -> float:
+    """Minutes without a successful call before a cloud agent stops (0: never; on-premises nodes never do)."""
+    if not cloud:
+        return 0.0
+    raw = flag if flag is not None else os.environ.get(c.ENV_DEAD_MAN_MINUTES, deadman.DEFAULT_MINUTES)
+    try:
+        minutes = float(raw)
+    except ValueError:
+        raise ConfigError(f"{c.ENV_DEAD_MAN_MINUTES} must be a number of minutes, not {raw!r}") from None
+    if minutes < 0:
+        raise ConfigError("the dead-man switch needs a number of minutes >= 0 (0 disables it)")
+    return minutes
 
 
 def secure_enough(url: str) -> bool:
@@ -121,6 +147,17 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"keep each index's directory after it is reported (${c.ENV_KEEP_TASK_DIRS}=1)")  # fmt: skip
     parser.add_argument("--task-dir-ttl", type=float, default=DEFAULT_TTL,
                         help="seconds a job's directory stays after its last index on this node")  # fmt: skip
+    parser.add_argument("--scheduled-events-url", default=None,
+                        help=f"the VM's scheduled-events endpoint (${c.ENV_SCHEDULED_EVENTS_URL}; with --cloud "
+                             f"default {evictions.DEFAULT_URL}): a spot eviction gives all work back")  # fmt: skip
+    parser.add_argument("--acknowledge-evictions", action="store_true",
+                        help="once the work is given back, tell the VM it may go now (stops billing sooner)")  # fmt: skip
+    parser.add_argument("--dead-man-minutes", type=float, default=None,
+                        help=f"with --cloud: stop after this long without reaching the service "
+                             f"(${c.ENV_DEAD_MAN_MINUTES}; default {deadman.DEFAULT_MINUTES:g}; 0: never)")  # fmt: skip
+    parser.add_argument("--on-dead-man", default=None,
+                        help="shell command run when the dead-man switch stops the agent, e.g. "
+                             "'shutdown -h now' on a cloud image so the VM stops billing")  # fmt: skip
     args = parser.parse_args(argv)
     if args.slots is not None and args.slots < 1:
         parser.error("--slots must be at least 1")
@@ -129,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
             args.url, args.pool, args.slots, args.node, args.workdir, args.cloud,
             join_token=args.join_token, insecure=args.insecure, task_user=args.task_user,
             user_map=args.user_map, keep_task_dirs=args.keep_task_dirs, task_dir_ttl=args.task_dir_ttl,
+            scheduled_events_url=args.scheduled_events_url, acknowledge_evictions=args.acknowledge_evictions,
+            dead_man_minutes=args.dead_man_minutes, on_dead_man=args.on_dead_man,
         )  # fmt: skip
         serve(config)
     except ConfigError as e:

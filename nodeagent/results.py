@@ -28,9 +28,11 @@ class ResultMaker:
 
     def prepare(self, batch: list[Finished]) -> dict[RunKey, TaskResult]:
         """Upload output files and store stdout/stderr of ``batch``; the result to report for each."""
+        given_back = {f.held.key: _given_back(f) for f in batch if f.evicted}
+        batch = [f for f in batch if not f.evicted]
         notes = self._collect_output_files(batch)
         refs = self._store_outputs(batch)
-        return {f.held.key: _task_result(f, refs, notes.get(f.held.key)) for f in batch}
+        return given_back | {f.held.key: _task_result(f, refs, notes.get(f.held.key)) for f in batch}
 
     def _collect_output_files(self, batch: list[Finished]) -> dict[RunKey, str]:
         """Upload each finished index's output files; a failure becomes the result's message."""
@@ -88,3 +90,8 @@ def _task_result(f: Finished, refs: dict[tuple[str, str], object], note: str | N
         stderr=refs.get((lease.task, "stderr")),  # type: ignore[arg-type]
         message=message,
     )
+
+
+def _given_back(f: Finished) -> TaskResult:
+    """An index given back unfinished: no outputs, no exit code; the service re-queues it at once."""
+    return TaskResult(task=f.held.lease.task, attempt=f.held.lease.attempt, evicted=True, reason=f.evicted)

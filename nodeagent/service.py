@@ -4,6 +4,10 @@ Threads: lease (long-poll), heartbeat, report; the process runner lives on the c
 answered 404 (the service forgot this node, e.g. after it was presumed dead) re-registers; an unreachable
 service is retried with backoff while processes keep running and results wait, so a restarted runtime
 picks up where it left off.
+
+A cloud agent also runs a watch loop (``watch_step``): the VM's scheduled events (a spot eviction gives all
+work back, ``nodeagent.evictions``) and the dead-man switch (no successful call for a while: stop, and run the
+``on_dead_man`` command, ``nodeagent.deadman``).
 """
 
 from __future__ import annotations
@@ -15,21 +19,33 @@ from collections.abc import Callable
 
 from hpcburst.errors import HpcBurstError, NotFound, Unauthenticated
 from nodeagent.agent import Agent
+from nodeagent.deadman import DeadManSwitch, run_command
+from nodeagent.evictions import EvictionWatcher, ImdsClient
 from nodeagent.packages import SYNC_INTERVAL, sync_packages
 
 log = logging.getLogger("nodeagent")
 
 MAX_BACKOFF = 5.0
 STOP_FLUSH = 5.0  # seconds a stopping agent keeps trying to report what finished
+WATCH_TICK = 0.2  # seconds between watch steps (each watcher keeps its own interval)
 
 
 class AgentService:
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
+    def __init__(self, agent: Agent, clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock``: what the watchers measure time with (tests pass their own)."""
+        self.agent, self._clock = agent, clock
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
         self._backoff: dict[str, float] = {}  # per loop: seconds to wait after its last failure
         self._stop_seen: float | None = None
+        config = agent.config
+        self.dead_man = DeadManSwitch(config.dead_man_minutes * 60.0, self.stop, clock())
+        self.evictions = (
+            None
+            if config.scheduled_events_url is None
+            else EvictionWatcher(ImdsClient(config.scheduled_events_url), {config.node}, agent.evict,
+                                 config.scheduled_events_interval, config.acknowledge_evictions)
+        )  # fmt: skip
 
     def stop(self) -> None:
         """Ask ``run`` to end (safe from signal handlers and other threads)."""
@@ -40,8 +56,31 @@ class AgentService:
 
     def run(self) -> None:
         """Register, then serve until ``stop``: running processes are killed, finished results flushed."""
-        if not self._retrying(self.agent.register, "register"):
-            return
+        watch = threading.Thread(target=self._watch_loop, name="agent-watch", daemon=True)
+        watch.start()
+        try:
+            if self._retrying(self.agent.register, "register"):
+                self._serve()
+        finally:
+            self.stop_event.set()
+            if self.dead_man.fired:
+                run_command(self.agent.config.on_dead_man)
+
+    def watch_step(self, now: float) -> None:
+        """One step of the watchers: scheduled events (when configured), then the dead-man switch."""
+        if self.evictions is not None:
+            self.evictions.step(now)
+        self.dead_man.step(now)
+
+    def _watch_loop(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.watch_step(self._clock())
+            except Exception:  # noqa: BLE001 - the watchers must outlive any one failure
+                log.exception("watch step failed")
+            self.stop_event.wait(WATCH_TICK)
+
+    def _serve(self) -> None:
         log.info(
             "registered %s (pool %s, %d slots)",
             self.agent.config.node,
@@ -127,6 +166,7 @@ class AgentService:
         """One call; on NotFound re-register, on other failures back off. None when it failed."""
         try:
             result = call()
+            self.dead_man.alive(self._clock())
             self._backoff[what] = 0.0
             return result
         except NotFound:
@@ -154,6 +194,7 @@ class AgentService:
         while not self.stop_event.is_set():
             try:
                 call()
+                self.dead_man.alive(self._clock())
                 return True
             except (HpcBurstError, OSError) as e:
                 log.warning("%s failed (%s); retrying in %.1fs", what, e, backoff)

@@ -31,6 +31,17 @@ def agent(
     keep_task_dirs: bool = typer.Option(
         False, "--keep-task-dirs", help="Keep each index's directory after it is reported (debugging)."
     ),
+    scheduled_events_url: str = typer.Option(
+        None, "--scheduled-events-url", help="The VM's scheduled-events URL (--cloud: Azure IMDS by default)."
+    ),
+    dead_man_minutes: float = typer.Option(
+        None,
+        "--dead-man-minutes",
+        help="--cloud: stop after this long unable to reach the service (0: never).",
+    ),
+    on_dead_man: str = typer.Option(
+        None, "--on-dead-man", help="Command run when the dead-man switch fires, e.g. 'shutdown -h now'."
+    ),
 ) -> None:
     from nodeagent.main import make_config, serve
 
@@ -47,5 +58,8 @@ def agent(
             task_user=task_user,
             user_map=user_map,
             keep_task_dirs=keep_task_dirs,
+            scheduled_events_url=scheduled_events_url,
+            dead_man_minutes=dead_man_minutes,
+            on_dead_man=on_dead_man,
         )  # fmt: skip
     )

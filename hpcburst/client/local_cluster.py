@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -142,9 +143,11 @@ class LocalCluster:
         proc = self._spawn("devhost", cmd)
         self._wait_until_up(proc)
 
-    def start_agent(self, name: str, slots: int = 2, pool: str = "default", cloud: bool = False) -> int:
+    def start_agent(self, name: str, slots: int = 2, pool: str = "default", cloud: bool = False,
+                    extra_args: Sequence[str] = ()) -> int:  # fmt: skip
         """Start a node agent holding only the cluster URL: no storage key, so it works through the
-        service's per-blob grants alone (as a cloud worker does). ``cloud``: mark it a burst worker."""
+        service's per-blob grants alone (as a cloud worker does). ``cloud``: mark it a burst worker;
+        ``extra_args``: more agent flags (e.g. ``--scheduled-events-url``)."""
         assert self.state is not None
         cmd = [sys.executable, "-m", "nodeagent", "--url", self.url, "--node", name, "--pool", pool,
                "--slots", str(slots), "--workdir", str(self.data_dir / "agents" / name)]  # fmt: skip
@@ -152,6 +155,7 @@ class LocalCluster:
         env.pop(c.ENV_STORAGE_CONNECTION, None)  # agents work through the grants the service signs
         if cloud:
             cmd.append("--cloud")
+        cmd += extra_args
         return self._spawn(f"agent:{name}", cmd, env).pid
 
     def wait_for_agents(self, names: list[str], timeout: float = START_TIMEOUT) -> None:

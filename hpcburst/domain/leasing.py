@@ -139,7 +139,10 @@ def own_outputs(result: TaskResult, pool: str, node: str) -> TaskResult:
 
 
 def apply_result(doc: dict[str, Any], result: TaskResult, spec: TaskSpec) -> dict[str, Any]:
-    """The document after an accepted result: Finished, Failed, or Queued again for a retry."""
+    """The document after an accepted result: Finished, Failed, Queued again for a retry, or Queued again
+    without counting one (``evicted``: the node gave it back unfinished)."""
+    if result.evicted:
+        return given_back(doc, result)
     succeeded = result.exit_code == 0 and not result.timed_out
     new = {
         **doc,
@@ -168,3 +171,10 @@ def requeued(doc: dict[str, Any], message: str) -> dict[str, Any]:
     new.pop("node", None)
     new.pop(HOLDER, None)
     return new
+
+
+def given_back(doc: dict[str, Any], result: TaskResult) -> dict[str, Any]:
+    """An index its leaseholder gave back unfinished (e.g. a spot eviction): Queued again at once, its retry
+    count untouched; its attempt is fenced as stale (nothing runs it, the next lease takes a new one)."""
+    why = f"{result.reason or 'evicted'} of node {doc.get('node', '?')}"
+    return requeued(doc, f"given back: {why}")

@@ -12,6 +12,9 @@ inputs, create/write for its named outputs); glob outputs and expired grants are
 the node's own prefix ``nodes/<pool>/<node>/`` in ``hpc-output``) and ``packages_url`` (read+list on the
 package container). An agent with its own storage connection may use that instead.
 
+Giving work back: a result with ``evicted`` (e.g. the VM is being preempted) re-queues its index at once,
+without counting a retry, instead of after the node timeout.
+
 Outputs: the agent packs the non-empty stdout/stderr of a report batch into a segment blob and reports
 an ``OutputRef`` (offset/length) per stream; the service keeps only refs inside the node's own prefix.
 """
@@ -125,6 +128,10 @@ class TaskResult(BaseModel):
     stdout: OutputRef | None = None
     stderr: OutputRef | None = None
     message: str | None = None
+    # Not run to completion: give it back. The service re-queues the attempt at once (no retry counted);
+    # ``reason`` says why ("spot eviction") and lands in the index's message.
+    evicted: bool = False
+    reason: str | None = Field(default=None, max_length=200)
 
 
 class ReportRequest(_Request):

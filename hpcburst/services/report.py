@@ -2,7 +2,8 @@
 
 A result counts only for the index's current attempt, from the node holding it (compare-and-set
 on the document's etag); duplicates, late results after a re-lease and results for canceled
-indices are ignored, idempotently. Writes are batched per job partition.
+indices are ignored, idempotently. An ``evicted`` result gives its index back: Queued at once, no retry
+counted (``leasing.given_back``). Writes are batched per job partition.
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ class ReportService:
         outcome.response.accepted += [r.task for _, _, r in written]
         kept = {r.task for _, _, r in written}
         outcome.response.ignored += [r.task for _, _, r in writes if r.task not in kept]  # lost a race
+        ran = [r for _, _, r in written if not r.evicted]  # a given-back index says nothing of runtimes
         self._runtimes.observe(
-            job_id, [r.ended_at - r.started_at for _, _, r in written if r.started_at and r.ended_at]
+            job_id, [r.ended_at - r.started_at for r in ran if r.started_at and r.ended_at]
         )
         done_batches = sorted({b["batch"] for _, b, _ in written if TaskState(b["state"]).terminal})
         for batch in done_batches:

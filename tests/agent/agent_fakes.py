@@ -1,7 +1,7 @@
 """A first-class fake of the agent protocol's service side, in memory, for driving the agent step by step.
 
 It keeps the rules that matter to an agent: leases carry attempts, a result counts once for the current
-attempt, unknown nodes get NotFound, offline nodes drain, canceled tasks and stale attempts are announced to their node.
+attempt (an ``evicted`` one re-queues the index with the next attempt), unknown nodes get NotFound, offline nodes drain, canceled tasks and stale attempts are announced to their node.
 With a ``signer`` (a real blob store holding the key) it hands out real grants as the service does: a segment
 grant with every register, lease and report answer, per-blob grants in leases and on request.
 """
@@ -55,6 +55,7 @@ class FakeService:
     queued: list[Lease] = field(default_factory=list)
     leased: dict[str, tuple[str, int]] = field(default_factory=dict)  # task -> (node, attempt)
     results: dict[str, TaskResult] = field(default_factory=dict)
+    given_back: list[TaskResult] = field(default_factory=list)  # ``evicted`` results, re-queued at once
     nodes: dict[str, NodeState] = field(default_factory=dict)
     cancel: set[str] = field(default_factory=set)
     lease_calls: list[LeaseRequest] = field(default_factory=list)
@@ -133,7 +134,13 @@ class FakeService:
         accepted, ignored = [], []
         for result in request.results:
             holder = self.leased.get(result.task)
-            if holder == (request.node, result.attempt) and result.task not in self.results:
+            if holder == (request.node, result.attempt) and result.evicted:  # given back: queued again
+                self.given_back.append(result)
+                del self.leased[result.task]
+                lease = self.by_key[result.task]
+                self.queued.append(lease.model_copy(update={"attempt": lease.attempt + 1, "grants": {}}))
+                accepted.append(result.task)
+            elif holder == (request.node, result.attempt) and result.task not in self.results:
                 self.results[result.task] = result
                 accepted.append(result.task)
             else:
