@@ -141,8 +141,12 @@ def own_outputs(result: TaskResult, pool: str, node: str) -> TaskResult:
 def apply_result(doc: dict[str, Any], result: TaskResult, spec: TaskSpec) -> dict[str, Any]:
     """The document after an accepted result: Finished, Failed, Queued again for a retry, or Queued again
     without counting one (``evicted``: the node gave it back unfinished)."""
-    if result.evicted:
+    if result.evicted and doc.get(GIVEN_BACK, 0) < FREE_GIVE_BACKS:
         return given_back(doc, result)
+    if result.evicted:  # a node that keeps giving it back: from now on it costs a retry, so it ends
+        result = result.model_copy(
+            update={"message": f"given back {doc[GIVEN_BACK] + 1} times: {result.reason}"}
+        )
     succeeded = result.exit_code == 0 and not result.timed_out
     new = {
         **doc,
@@ -173,8 +177,14 @@ def requeued(doc: dict[str, Any], message: str) -> dict[str, Any]:
     return new
 
 
+# Give-backs that cost no retry. Beyond them a give-back counts as a failed attempt: a broken or rogue node
+# that keeps giving an index back cannot keep its job from ever ending.
+FREE_GIVE_BACKS = 3
+GIVEN_BACK = "given_back"  # in the task document: how many times nodes gave it back unfinished
+
+
 def given_back(doc: dict[str, Any], result: TaskResult) -> dict[str, Any]:
     """An index its leaseholder gave back unfinished (e.g. a spot eviction): Queued again at once, its retry
     count untouched; its attempt is fenced as stale (nothing runs it, the next lease takes a new one)."""
     why = f"{result.reason or 'evicted'} of node {doc.get('node', '?')}"
-    return requeued(doc, f"given back: {why}")
+    return {**requeued(doc, f"given back: {why}"), GIVEN_BACK: doc.get(GIVEN_BACK, 0) + 1}

@@ -1,6 +1,7 @@
 """A node giving work back (``evicted``, e.g. a spot eviction): the index is Queued again at once, no retry
 is counted, and whatever that attempt reports later is ignored."""
 
+from hpcburst.domain.leasing import FREE_GIVE_BACKS
 from hpcburst.domain.protocol import TaskResult
 from hpcburst.domain.states import TaskState
 
@@ -59,3 +60,23 @@ def test_only_the_leaseholder_can_give_an_index_back(cluster):
     cluster.register("other")
     assert cluster.report("other", _evicted(first)).response.ignored == [first.task]
     assert cluster.task(job, "1").state == TaskState.RUNNING
+
+
+def test_a_node_that_keeps_giving_an_index_back_spends_its_retries_so_the_job_ends(cluster):
+    job = cluster.submit(tasks=[{"command": "x", "retries": 1}])
+    cluster.register("n1")
+    for _ in range(FREE_GIVE_BACKS):
+        (lease,) = cluster.lease("n1", slots=1).leases
+        cluster.report(
+            "n1", TaskResult(task=lease.task, attempt=lease.attempt, evicted=True, reason="eviction")
+        )
+        assert (cluster.task(job, "0").state, cluster.task(job, "0").retry_count) == ("Queued", 0)
+    (lease,) = cluster.lease("n1", slots=1).leases
+    cluster.report("n1", TaskResult(task=lease.task, attempt=lease.attempt, evicted=True, reason="eviction"))
+    assert (cluster.task(job, "0").state, cluster.task(job, "0").retry_count) == (
+        "Queued",
+        1,
+    )  # a retry spent
+    (lease,) = cluster.lease("n1", slots=1).leases
+    cluster.report("n1", TaskResult(task=lease.task, attempt=lease.attempt, evicted=True, reason="eviction"))
+    assert cluster.task(job, "0").state == "Failed"
