@@ -17,6 +17,7 @@ from hpcburst.domain.burst.models import (
     Drain,
     NodeState,
     QueuedWork,
+    Resume,
     ScheduleEntry,
     SwitchToRegular,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "Drain",
     "NodeState",
     "QueuedWork",
+    "Resume",
     "ScheduleEntry",
     "SwitchToRegular",
     "apply",

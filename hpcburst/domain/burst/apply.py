@@ -15,6 +15,7 @@ from hpcburst.domain.burst.models import (
     Disable,
     Drain,
     NodeState,
+    Resume,
     SwitchToRegular,
 )
 
@@ -25,6 +26,8 @@ def apply(state: BurstState, decision: Decision, now: float) -> BurstState:
             state = _create(state, action, now)
         elif isinstance(action, Drain):
             state = _set_node(state, action.node, NodeState.DRAINING)
+        elif isinstance(action, Resume):
+            state = _set_node(state, action.node, NodeState.ONLINE)
         elif isinstance(action, Delete):
             state = _delete(state, action, now)
         elif isinstance(action, Disable | SwitchToRegular):

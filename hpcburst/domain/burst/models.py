@@ -144,6 +144,13 @@ class Drain(_Action):
     node: str
 
 
+class Resume(_Action):
+    """Take a draining node back into service: cheaper than deleting it and creating another."""
+
+    kind: Literal["resume"] = "resume"
+    node: str
+
+
 class Delete(_Action):
     kind: Literal["delete"] = "delete"
     node: str
@@ -161,7 +168,7 @@ class SwitchToRegular(_Action):
     pool: str
 
 
-Action = Annotated[Create | Drain | Delete | Disable | SwitchToRegular, Field(discriminator="kind")]
+Action = Annotated[Create | Drain | Resume | Delete | Disable | SwitchToRegular, Field(discriminator="kind")]
 
 
 class Decision(BaseModel):

@@ -22,6 +22,7 @@ from hpcburst.domain.burst.models import (
     Disable,
     Drain,
     NodeState,
+    Resume,
     SwitchToRegular,
 )
 
@@ -58,7 +59,8 @@ def _decide_pool(state: BurstState, pool: BurstPool, now: float) -> tuple[list[A
         scale, note = _scale_down(pool, nodes, pv, now), f"`{pool.name}` disabled: {disabled}"
     else:
         scale, note = _scale(state, pool, nodes, pv, failures, now)
-    return actions + scale + _delete_drained(nodes), note
+    resumed = {a.node for a in scale if isinstance(a, Resume)}
+    return actions + scale + _delete_drained([n for n in nodes if n.name not in resumed]), note
 
 
 def _regular_price(pool: BurstPool) -> float:
@@ -81,6 +83,11 @@ def _scale(
         return drains, f"{situation} → drain {len(drains)} idle in `{pool.name}`" if drains else (
             f"{situation} → no change in `{pool.name}`"
         )
+    draining = sorted((n for n in nodes if n.state == NodeState.DRAINING), key=lambda n: n.name)
+    if draining:
+        back = draining[:wanted]
+        reason = f"{situation} → resume {len(back)} draining in `{pool.name}` instead of creating"
+        return [Resume(node=n.name, reason=reason) for n in back], reason
     resume = health.backoff_until(pool, failures)
     if resume is not None and now < resume:
         return (
