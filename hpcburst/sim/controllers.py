@@ -57,7 +57,7 @@ class PolicyController:
             for n in w.live_nodes()
         ]
         work = [
-            QueuedWork(job=str(i), queued=j.queued, may_burst=not j.never_burst)
+            QueuedWork(job=str(i), queued=j.queued, may_burst=not j.never_burst, duration=j.duration)
             for i, j in enumerate(w.jobs)
             if j.queued
         ]

@@ -1,8 +1,10 @@
 """Demand and capacity per pool: what is queued that may burst, what is free, what is on its way.
 
 Demand (in slots) = startable indices that may burst − on-premises slots left free after never-burst work
-takes its share − cloud slots free or on their way. Jobs that name a pool count only there; the others
-count toward the cheapest enabled pool.
+takes its share − cloud slots free or on their way. When every job's duration per index is known, demand
+is counted in work instead: what the free slots cannot finish within one expected boot time, spread over
+max(boot time, duration) — a node is not worth creating for work that is over before it registers. Jobs
+that name a pool count only there; the others count toward the cheapest enabled pool.
 """
 
 from __future__ import annotations
@@ -32,10 +34,17 @@ class PoolView(BaseModel):
     provisioning: int  # nodes created but not registered, including creates not yet visible as nodes
     live: int  # nodes that exist or are on their way (counted against max_nodes)
     free_cloud_slots: int  # slots free now or on their way, on nodes not draining
+    backlog_seconds: float | None  # the backlog's work in slot-seconds, None if a duration is unknown
+    expected_boot: float
 
     @property
     def demand_slots(self) -> int:
-        return max(0, self.backlog - self.onprem_free - self.free_cloud_slots)
+        free = self.onprem_free + self.free_cloud_slots
+        if self.backlog_seconds is None or self.backlog == 0:
+            return max(0, self.backlog - free)
+        residual = max(0.0, self.backlog_seconds - free * self.expected_boot)
+        mean = self.backlog_seconds / self.backlog
+        return min(self.backlog, math.ceil(residual / max(self.expected_boot, mean) - 1e-9))
 
     def nodes_wanted(self, pool: BurstPool) -> int:
         return math.ceil(self.demand_slots / pool.slots_per_node)
@@ -51,9 +60,13 @@ def home_pool(state: BurstState, requested: str | None) -> str | None:
 
 def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode]) -> PoolView:
     backlog = pinned = 0
+    seconds: float | None = 0.0
     for work in state.work:
         if work.may_burst and home_pool(state, work.pool) == pool.name:
             backlog += work.startable
+            seconds = (
+                None if seconds is None or work.duration is None else seconds + work.startable * work.duration
+            )
         elif not work.may_burst and (work.pool in (None, pool.name)):
             pinned += work.startable
     known = {n.name for n in nodes}
@@ -69,6 +82,8 @@ def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode]) -> PoolView
         provisioning=len(booting) + unseen,
         live=len(live) + unseen,
         free_cloud_slots=free,
+        backlog_seconds=seconds,
+        expected_boot=pool.expected_boot,
     )
 
 

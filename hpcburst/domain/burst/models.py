@@ -61,6 +61,8 @@ class BurstPool(BaseModel):
     regular_price_per_hour: float | None = None
     idle_timeout: float = Field(default=300.0, ge=0)
     boot_timeout: float = Field(default=600.0, gt=0)
+    # how long a node usually takes to register: work that free slots finish sooner is not worth a node
+    expected_boot: float = Field(default=120.0, gt=0)
     delay_after_add: float = Field(default=600.0, ge=0)
     cost_cap_per_hour: float | None = Field(default=None, ge=0)
     cost_cap_per_month: float | None = Field(default=None, ge=0)
@@ -106,6 +108,8 @@ class QueuedWork(BaseModel):
     pool: str | None = None
     # how many more indices the job's max_running cap lets start now (None: no cap)
     running_room: int | None = None
+    # expected seconds per index (the job's estimate or its finished indices' median), None if unknown
+    duration: float | None = Field(default=None, gt=0)
 
     @property
     def startable(self) -> int:
