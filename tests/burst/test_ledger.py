@@ -33,7 +33,9 @@ def test_the_same_state_decided_twice_names_the_same_nodes_so_a_create_by_name_c
     state = BurstState(pools=[pool(cost_cap_per_hour=0.3)], work=[QueuedWork(job="j", queued=100)])
     first, second = decide(state, NOW), decide(state, NOW)
     assert first.actions == second.actions
-    assert [a.names for a in first.actions if isinstance(a, Create)] == [["cloud-00001", "cloud-00002", "cloud-00003"]]
+    assert [a.names for a in first.actions if isinstance(a, Create)] == [
+        ["cloud-00001", "cloud-00002", "cloud-00003"]
+    ]
 
 
 def test_a_second_decision_sees_the_first_ones_reservations_before_its_nodes_exist() -> None:

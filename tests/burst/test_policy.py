@@ -47,7 +47,10 @@ def test_free_on_premises_slots_absorb_the_backlog_first() -> None:
     state = BurstState(pools=[pool()], onprem_free_slots={"cloud": 8}, work=[QueuedWork(job="j", queued=8)])
     decision = decide(state, NOW)
     assert decision.actions == []
-    assert decision.reason == "backlog 8 indices, 8 free on-premises slots, 0 provisioning → no change in `cloud`"
+    assert (
+        decision.reason
+        == "backlog 8 indices, 8 free on-premises slots, 0 provisioning → no change in `cloud`"
+    )
 
 
 def test_never_burst_work_is_left_out_of_the_demand_and_takes_its_on_premises_share() -> None:
@@ -87,14 +90,18 @@ def test_short_work_that_free_slots_finish_before_a_node_boots_creates_nothing()
 
 
 def test_an_idle_node_past_idle_timeout_and_delay_after_add_is_drained_first() -> None:
-    state = BurstState(pools=[pool(idle_timeout=300, delay_after_add=600)], nodes=[node("n1", idle=301, age=900)])
+    state = BurstState(
+        pools=[pool(idle_timeout=300, delay_after_add=600)], nodes=[node("n1", idle=301, age=900)]
+    )
     [drain] = decide(state, NOW).actions
     assert isinstance(drain, Drain) and drain.node == "n1"
     assert drain.reason == "n1 idle 301 s (timeout 300 s), added 900 s ago: draining before delete"
 
 
 def test_an_idle_node_younger_than_delay_after_add_is_kept() -> None:
-    state = BurstState(pools=[pool(idle_timeout=300, delay_after_add=600)], nodes=[node("n1", idle=400, age=500)])
+    state = BurstState(
+        pools=[pool(idle_timeout=300, delay_after_add=600)], nodes=[node("n1", idle=400, age=500)]
+    )
     assert decide(state, NOW).actions == []
 
 
@@ -170,7 +177,9 @@ def test_scale_down_keeps_the_scheduled_minimum() -> None:
 
 def test_repeated_spot_evictions_switch_the_pool_to_regular_vms() -> None:
     state = BurstState(
-        pools=[pool(spot=True, price_per_hour=0.03, regular_price_per_hour=0.10, evictions_before_fallback=3)],
+        pools=[
+            pool(spot=True, price_per_hour=0.03, regular_price_per_hour=0.10, evictions_before_fallback=3)
+        ],
         evictions={"cloud": [NOW - 3000, NOW - 100, NOW - 50]},
         work=[QueuedWork(job="j", queued=4)],
     )

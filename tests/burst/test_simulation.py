@@ -52,8 +52,12 @@ pools = st.builds(
 def test_invariants_hold_after_every_event(
     pool: BurstPool, trace: list[TraceJob], seed: int, hang_rate: float, evictions: float
 ) -> None:
-    config = SimConfig(pool=pool, onprem_slots=4, seed=seed, boot_hang_rate=hang_rate, evictions_per_hour=evictions)
-    run = simulate(config, sorted(trace, key=lambda j: j.submit_time), PolicyController(BurstState(pools=[pool])))
+    config = SimConfig(
+        pool=pool, onprem_slots=4, seed=seed, boot_hang_rate=hang_rate, evictions_per_hour=evictions
+    )
+    run = simulate(
+        config, sorted(trace, key=lambda j: j.submit_time), PolicyController(BurstState(pools=[pool]))
+    )
     assert run.result.overshoot == 0.0
 
 
