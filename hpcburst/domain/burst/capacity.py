@@ -2,8 +2,9 @@
 
 Demand (in slots) = startable indices that may burst − on-premises slots left free after never-burst work
 takes its share − cloud slots free or on their way. When every job's duration per index is known, demand
-is counted in work instead: what the free slots cannot finish within one expected boot time, spread over
-max(boot time, duration) — a node is not worth creating for work that is over before it registers. Jobs
+is counted in work instead: what free slots, and busy slots once their index ends (half a duration on
+average), cannot finish within one expected boot time, spread over max(boot time, duration) — a node is
+not worth creating for work that is over before it registers. Jobs
 that name a pool count only there; the others count toward the cheapest enabled pool.
 """
 
@@ -35,6 +36,7 @@ class PoolView(BaseModel):
     live: int  # nodes that exist or are on their way (counted against max_nodes)
     free_cloud_slots: int  # slots free now or on their way, on nodes not draining
     backlog_seconds: float | None  # the backlog's work in slot-seconds, None if a duration is unknown
+    busy_slots: int  # on-premises and cloud slots running an index now
     expected_boot: float
 
     @property
@@ -42,8 +44,9 @@ class PoolView(BaseModel):
         free = self.onprem_free + self.free_cloud_slots
         if self.backlog_seconds is None or self.backlog == 0:
             return max(0, self.backlog - free)
-        residual = max(0.0, self.backlog_seconds - free * self.expected_boot)
         mean = self.backlog_seconds / self.backlog
+        boot = self.expected_boot
+        residual = max(0.0, self.backlog_seconds - free * boot - self.busy_slots * max(0.0, boot - mean / 2))
         return min(self.backlog, math.ceil(residual / max(self.expected_boot, mean) - 1e-9))
 
     def nodes_wanted(self, pool: BurstPool) -> int:
@@ -83,6 +86,7 @@ def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode]) -> PoolView
         live=len(live) + unseen,
         free_cloud_slots=free,
         backlog_seconds=seconds,
+        busy_slots=state.onprem_busy_slots.get(pool.name, 0) + sum(n.running for n in online),
         expected_boot=pool.expected_boot,
     )
 

@@ -122,6 +122,8 @@ class BurstState(BaseModel):
     pools: list[BurstPool]
     nodes: list[CloudNode] = Field(default_factory=list)
     onprem_free_slots: dict[str, int] = Field(default_factory=dict)
+    # on-premises slots busy now: they free up while a new node boots, so they count against demand
+    onprem_busy_slots: dict[str, int] = Field(default_factory=dict)
     work: list[QueuedWork] = Field(default_factory=list)
     ledger: Ledger = Field(default_factory=Ledger)
     failures: dict[str, list[float]] = Field(default_factory=dict)
