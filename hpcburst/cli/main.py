@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hpcburst.cli import access, agent, cluster, data, devhost, job, node, pkg, pool, task
+from hpcburst.cli import access, agent, burst, cluster, data, devhost, job, node, pkg, pool, task
 
 app = typer.Typer(
     name="hpcburst",
@@ -30,6 +30,11 @@ app.add_typer(access.tokens, name="token", help="List, create and revoke API tok
 app.add_typer(pool.app, name="pool", help="(admins) Pools: create, list, show, set, delete, join-token.")
 app.command("whoami", help="Who the cluster takes you for.")(access.whoami)
 app.add_typer(pkg.app, name="pkg", help="Application packages: create, upload, list, remove, sync.")
+app.add_typer(
+    burst.app,
+    name="burst",
+    help="Burst policy: simulate a trace (status and log come with the runtime integration).",
+)
 
 
 def main() -> None:

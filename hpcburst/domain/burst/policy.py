@@ -1,0 +1,166 @@
+"""``decide(state, now)``: the burst policy as one deterministic, side-effect-free function.
+
+Per pool, in order: delete nodes that failed or missed their boot timeout (they back the pool off),
+disable a pool after repeated failures, fall back from spot after repeated evictions, stop everything if
+the monthly cap is spent, then either add nodes (demand or the scheduled minimum, bounded by max_nodes
+and the cost ledger) or drain idle nodes past both the idle timeout and the delay-after-add. Drained nodes
+with nothing running are deleted by name: the policy never lowers a count and lets the cloud pick.
+"""
+
+from __future__ import annotations
+
+from hpcburst.domain.burst import health
+from hpcburst.domain.burst.capacity import PoolView, scheduled_minimum, view
+from hpcburst.domain.burst.models import (
+    Action,
+    BurstPool,
+    BurstState,
+    CloudNode,
+    Create,
+    Decision,
+    Delete,
+    Disable,
+    Drain,
+    NodeState,
+    Resume,
+    SwitchToRegular,
+)
+
+
+def decide(state: BurstState, now: float) -> Decision:
+    actions: list[Action] = []
+    notes: list[str] = []
+    for pool in sorted(state.pools, key=lambda p: p.name):
+        pool_actions, note = _decide_pool(state, pool, now)
+        actions.extend(pool_actions)
+        notes.append(note)
+    return Decision(at=now, actions=actions, reason="; ".join(notes) or "no pools")
+
+
+def _decide_pool(state: BurstState, pool: BurstPool, now: float) -> tuple[list[Action], str]:
+    nodes = [n for n in state.nodes if n.pool == pool.name]
+    deletes = health.timed_out_or_failed(pool, nodes, now)
+    actions: list[Action] = list(deletes)
+    gone = {d.node for d in deletes}
+    nodes = [n for n in nodes if n.name not in gone]
+    failures = health.recent_failures(state, pool, now, new=sum(d.cause != "idle" for d in deletes))
+    disabled = pool.disabled_reason or health.should_disable(pool, failures)
+    if disabled and not pool.disabled_reason:
+        actions.append(Disable(pool=pool.name, reason=disabled))
+    fallback = health.should_fall_back(state, pool, now)
+    if fallback:
+        actions.append(SwitchToRegular(pool=pool.name, reason=fallback))
+        pool = pool.model_copy(update={"spot": False, "price_per_hour": _regular_price(pool)})
+    pv = view(state, pool, nodes)
+    month = _over_month_cap(state, pool, nodes, now)
+    if month:
+        return actions + month, f"`{pool.name}`: {month[0].reason}"
+    if disabled:
+        scale, note = _scale_down(pool, nodes, pv, now), f"`{pool.name}` disabled: {disabled}"
+    else:
+        scale, note = _scale(state, pool, nodes, pv, failures, now)
+    resumed = {a.node for a in scale if isinstance(a, Resume)}
+    return actions + scale + _delete_drained([n for n in nodes if n.name not in resumed]), note
+
+
+def _regular_price(pool: BurstPool) -> float:
+    return pool.regular_price_per_hour if pool.regular_price_per_hour is not None else pool.price_per_hour
+
+
+def _scale(
+    state: BurstState,
+    pool: BurstPool,
+    nodes: list[CloudNode],
+    pv: PoolView,
+    failures: list[float],
+    now: float,
+) -> tuple[list[Action], str]:
+    situation = f"backlog {pv.backlog} indices, {pv.onprem_free} free on-premises slots, {pv.provisioning} provisioning"
+    minimum = scheduled_minimum(pool, now)
+    wanted = max(pv.nodes_wanted(pool), minimum - pv.live)
+    if wanted <= 0:
+        drains = _scale_down(pool, nodes, pv, now)
+        return drains, f"{situation} → drain {len(drains)} idle in `{pool.name}`" if drains else (
+            f"{situation} → no change in `{pool.name}`"
+        )
+    draining = sorted((n for n in nodes if n.state == NodeState.DRAINING), key=lambda n: n.name)
+    if draining:
+        back = draining[:wanted]
+        reason = f"{situation} → resume {len(back)} draining in `{pool.name}` instead of creating"
+        return [Resume(node=n.name, reason=reason) for n in back], reason
+    resume = health.backoff_until(pool, failures)
+    if resume is not None and now < resume:
+        return (
+            [],
+            f"{situation} → backing off in `{pool.name}` for {resume - now:.0f} s after {len(failures)} failures",
+        )
+    room = state.ledger.room(
+        pool.name,
+        pool.price_per_hour,
+        pool.billing_horizon,
+        now,
+        pool.cost_cap_per_hour,
+        pool.cost_cap_per_month,
+    )
+    headroom = max(0, pool.max_nodes - pv.live)
+    allowed = headroom if room is None else min(headroom, room)
+    count = min(wanted, allowed)
+    why = f"max {pool.max_nodes}" if room is None else f"cap allows {room}"
+    if count <= 0:
+        return [], f"{situation} → +0 nodes in `{pool.name}` ({why}, wanted {wanted})"
+    first = state.created_count.get(pool.name, 0)
+    names = [f"{pool.name}-{first + i + 1:05d}" for i in range(count)]
+    reason = f"{situation} → +{count} nodes in `{pool.name}` ({why}, ${count * pool.price_per_hour:.2f}/h)"
+    if minimum > pv.live and pv.nodes_wanted(pool) < wanted:
+        reason += f"; scheduled minimum {minimum}"
+    return [Create(pool=pool.name, count=count, names=names, reason=reason)], reason
+
+
+def _scale_down(pool: BurstPool, nodes: list[CloudNode], pv: PoolView, now: float) -> list[Action]:
+    """Drain idle nodes the backlog does not need, down to the pool's minimum, oldest idle first."""
+    idle = sorted(
+        (
+            n
+            for n in nodes
+            if n.state == NodeState.ONLINE
+            and n.running == 0
+            and now - n.idle_since >= pool.idle_timeout
+            and now - n.created_at >= pool.delay_after_add
+        ),
+        key=lambda n: (n.idle_since, n.name),
+    )
+    spare_slots = pv.free_cloud_slots - max(0, pv.backlog - pv.onprem_free)
+    floor = 0 if pool.disabled_reason else scheduled_minimum(pool, now)
+    count = min(len(idle), spare_slots // pool.slots_per_node, max(0, pv.live - floor))
+    return [
+        Drain(
+            node=n.name,
+            reason=f"{n.name} idle {now - n.idle_since:.0f} s (timeout {pool.idle_timeout:.0f} s), "
+            f"added {now - n.created_at:.0f} s ago: draining before delete",
+        )
+        for n in idle[: max(0, count)]
+    ]
+
+
+def _delete_drained(nodes: list[CloudNode]) -> list[Action]:
+    return [
+        Delete(node=n.name, cause="idle", reason=f"{n.name} drained, nothing running: deleted by name")
+        for n in nodes
+        if n.state == NodeState.DRAINING and n.running == 0
+    ]
+
+
+def _over_month_cap(state: BurstState, pool: BurstPool, nodes: list[CloudNode], now: float) -> list[Action]:
+    cap = pool.cost_cap_per_month
+    if cap is None or state.ledger.month_commitment(pool.name, now) <= cap:
+        return []
+    spent = state.ledger.spent(pool.name, now - 30 * 24 * 3600, now)
+    return [
+        Delete(
+            node=n.name,
+            cause="cap",
+            reason=f"monthly cap ${cap:.2f} reached (${spent:.2f} spent): deleting {n.name}",
+        )
+        for n in nodes
+        if n.state not in (NodeState.DELETING, NodeState.STOPPED)
+    ]

@@ -1,0 +1,1 @@
+"""The shipped traces (CSV) and the script that makes them."""
