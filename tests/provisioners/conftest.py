@@ -73,10 +73,13 @@ def azure_harness(clock: Clock) -> Harness:
     return Harness(adapter, clock, exhaust, throttle, arm.evict)
 
 
-def azure_provisioner(arm: FakeArm, **options: object) -> AzureVmssProvisioner:
+def azure_provisioner(
+    arm: FakeArm, transport: FakeArmTransport | None = None, **options: object
+) -> AzureVmssProvisioner:
     """The Azure adapter wired to a fake ARM: no sleeping (the transport records sleeps), 2 retries."""
     options = {"agent_unit": UNIT, "polling_interval": 0, "retry_total": 2, **options}
-    return AzureVmssProvisioner(StaticCredential(), SUBSCRIPTION, FakeArmTransport(arm), **options)  # type: ignore[arg-type]
+    transport = transport or FakeArmTransport(arm)
+    return AzureVmssProvisioner(StaticCredential(), SUBSCRIPTION, transport, **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=ADAPTERS)
