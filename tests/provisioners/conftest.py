@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fake_arm import Clock, FakeArm, FakeArmTransport, StaticCredential
@@ -18,7 +19,7 @@ SUBSCRIPTION = "8f1c6a5e-0d2b-4c1e-9a7e-3f4b5c6d7e8f"
 UNIT = "[Unit]\nDescription=hpcburst node agent\n[Service]\nExecStart=/opt/hpcburst/.venv/bin/python -m nodeagent\n"
 
 
-def pool_target(name: str = "burst", **changes: object) -> PoolTarget:
+def pool_target(name: str = "burst", **changes: Any) -> PoolTarget:
     """A complete Azure-ready pool target (other adapters ignore the Azure fields)."""
     fields: dict[str, object] = {
         "pool": name,

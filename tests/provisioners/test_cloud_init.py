@@ -14,7 +14,7 @@ from hpcburst.provisioners.cloud_init import render_cloud_init, repo_agent_unit
 TOKEN = "pool-burst.s3cret-join-token"
 
 
-def rendered(**changes: object) -> tuple[str, dict[str, Any]]:
+def rendered(**changes: Any) -> tuple[str, dict[str, Any]]:
     text = render_cloud_init(pool_target(**changes), "burst-7", TOKEN, UNIT)
     return text, yaml.safe_load(text)
 
