@@ -87,6 +87,25 @@ class ClusterUnreachable(StorageUnavailable):
     """The cluster's HTTP API cannot be reached (not started, wrong HPCBURST_URL, network down)."""
 
 
+class ProvisionerError(HpcBurstError):
+    """A cloud provisioner refused or failed a request (HTTP 502: the upstream cloud said no); the message
+    names the fix. Root of CapacityError and Throttled."""
+
+    status = 502
+
+
+class CapacityError(ProvisionerError):
+    """The cloud has no capacity for this size/priority now: try another size, region, zone or on-demand."""
+
+    status = 503
+
+
+class Throttled(ProvisionerError):
+    """The cloud's API throttled the request; ``details["retry_after"]`` says how many seconds to wait."""
+
+    status = 429
+
+
 class ConfigError(HpcBurstError):
     """Settings are missing or inconsistent; the message names the setting to fix."""
 
