@@ -33,6 +33,7 @@ CAPACITY_CODES = {
     "ZonalAllocationFailed",
 }
 THROTTLE_CODES = {"TooManyRequests", "SubscriptionRequestsThrottled"}
+QUOTA_CODES = {"OperationNotAllowed", "QuotaExceeded"}
 T = TypeVar("T")
 
 
@@ -150,6 +151,12 @@ def _failed(error: AzureError, what: str, finished: list[str]) -> ProvisionerErr
         return Throttled(
             f"{what}: Azure throttled the request ({reason}); retry after the given seconds",
             retry_after=_retry_after(error),
+            **details,
+        )
+    if code in QUOTA_CODES:  # a 409 too, but waiting or another zone will not help: a quota increase will
+        return ProvisionerError(
+            f"{what}: the subscription's quota is used up ({code}: {reason}); request a quota increase for "
+            "this VM family and region (Spot has its own quota), or lower the pool's max nodes",
             **details,
         )
     if code in CAPACITY_CODES or status == 409:

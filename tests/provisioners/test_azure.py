@@ -169,3 +169,11 @@ def test_a_pool_without_a_subnet_is_a_config_error_naming_the_field() -> None:
 def test_a_pool_in_another_subscription_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         azure_provisioner(FakeArm()).list(pool_target(subscription_id="another-subscription"))
+
+
+@pytest.mark.parametrize("code", ["OperationNotAllowed", "QuotaExceeded"])
+def test_a_quota_refusal_is_not_mistaken_for_missing_capacity(code: str) -> None:
+    arm = FakeArm(sync_error=(409, code))
+    with pytest.raises(ProvisionerError) as caught:
+        azure_provisioner(arm).create(pool_target(), ["burst-1"], "s3cret-join")
+    assert not isinstance(caught.value, CapacityError) and "quota increase" in caught.value.message
