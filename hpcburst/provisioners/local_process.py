@@ -36,7 +36,7 @@ def start_ticks(pid: int) -> int | None:
 
 def alive(node: LocalNode) -> bool:
     """The node's process still runs, and is the one started for it (not a later process given its pid)."""
-    if node.pid is None:
+    if node.pid is None or node.started is None:  # never started, or ended before its start was read
         return False
     try:
         os.waitpid(node.pid, os.WNOHANG)  # our own child: reap it if it ended

@@ -1,20 +1,31 @@
-"""Fixtures for the provisioner contract suite: one harness per adapter (the in-memory fake, and the Azure
-adapter talking to the fake ARM through azure-core's transport seam), sharing a fake clock."""
+"""Fixtures for the provisioner contract suite: one harness per adapter (the in-memory fake, the Azure
+adapter talking to the fake ARM through azure-core's transport seam, and the local provisioner starting
+real agents that point at a dead cluster URL), sharing a fake clock.
+
+The local provisioner has no capacity limit and no API to throttle: those two contract points are skipped
+for it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_arm import Clock, FakeArm, FakeArmTransport, StaticCredential
 
+from hpcburst.provisioners import local_process
 from hpcburst.provisioners.azure import AzureVmssProvisioner
+from hpcburst.provisioners.local import LocalProvisioner
 from hpcburst.provisioners.memory import MemoryProvisioner
 from hpcburst.provisioners.port import PoolTarget, Provisioner
 
-ADAPTERS = ["memory", "azure"]
+ADAPTERS = ["memory", "azure", "local"]
+DEAD_URL = "http://127.0.0.1:9"  # nothing listens: local agents keep retrying registration
 SUBSCRIPTION = "8f1c6a5e-0d2b-4c1e-9a7e-3f4b5c6d7e8f"
 UNIT = "[Unit]\nDescription=hpcburst node agent\n[Service]\nExecStart=/opt/hpcburst/.venv/bin/python -m nodeagent\n"
 
@@ -83,7 +94,46 @@ def azure_provisioner(
     return AzureVmssProvisioner(StaticCredential(), SUBSCRIPTION, transport, **options)  # type: ignore[arg-type]
 
 
+def local_provisioner(root: Path, **options: object) -> LocalProvisioner:
+    """Real agents that never reach a cluster and stay up (no dead-man switch), stopped quickly."""
+    options = {"dead_man_minutes": 0, "grace": 3.0, **options}
+    return LocalProvisioner(root, DEAD_URL, **options)  # type: ignore[arg-type]
+
+
+def stop_everything(provisioner: LocalProvisioner) -> None:
+    """Whatever a test left running: SIGKILL every process group the registry names."""
+    nodes = provisioner.registry.read().values()
+    local_process.stop([n for n in nodes if local_process.alive(n)], signal.SIGKILL, 3.0)
+
+
+@pytest.fixture
+def local_root() -> Iterator[Path]:
+    """Outside pytest's temp tree (0700 directories), as agents running as root need (see task_root)."""
+    path = Path(tempfile.mkdtemp(prefix="hpcburst-local-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def local_harness(clock: Clock, root: Path) -> Harness:
+    adapter = local_provisioner(root, clock=lambda: clock.now)
+
+    def no_capacity_limit() -> None:
+        pytest.skip("the local provisioner has no capacity limit")
+
+    def no_api_to_throttle() -> None:
+        pytest.skip("the local provisioner has no API to throttle")
+
+    return Harness(adapter, clock, no_capacity_limit, no_api_to_throttle, adapter.evict)
+
+
 @pytest.fixture(params=ADAPTERS)
-def harness(request: pytest.FixtureRequest) -> Harness:
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     clock = Clock()
-    return memory_harness(clock) if request.param == "memory" else azure_harness(clock)
+    if request.param != "local":
+        yield memory_harness(clock) if request.param == "memory" else azure_harness(clock)
+        return
+    found = local_harness(clock, request.getfixturevalue("local_root"))
+    yield found
+    assert isinstance(found.provisioner, LocalProvisioner)
+    stop_everything(found.provisioner)
