@@ -2,108 +2,28 @@
 adapter talking to the fake ARM through azure-core's transport seam, and the local provisioner starting
 real agents that point at a dead cluster URL), sharing a fake clock.
 
-The local provisioner has no capacity limit and no API to throttle: those two contract points are skipped
-for it."""
+Capacity and throttling are points of the adapters behind a cloud API (``cloud_harness``: the fake and
+Azure); the local provisioner starts processes on this machine and has neither."""
 
 from __future__ import annotations
 
 import shutil
-import signal
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fake_arm import Clock, FakeArm, FakeArmTransport, StaticCredential
+from fake_arm import Clock
+from provisioner_support import (
+    ADAPTERS,
+    Harness,
+    azure_harness,
+    local_provisioner,
+    memory_harness,
+    stop_everything,
+)
 
-from hpcburst.provisioners import local_process
-from hpcburst.provisioners.azure import AzureVmssProvisioner
 from hpcburst.provisioners.local import LocalProvisioner
-from hpcburst.provisioners.memory import MemoryProvisioner
-from hpcburst.provisioners.port import PoolTarget, Provisioner
-
-ADAPTERS = ["memory", "azure", "local"]
-DEAD_URL = "http://127.0.0.1:9"  # nothing listens: local agents keep retrying registration
-SUBSCRIPTION = "8f1c6a5e-0d2b-4c1e-9a7e-3f4b5c6d7e8f"
-UNIT = "[Unit]\nDescription=hpcburst node agent\n[Service]\nExecStart=/opt/hpcburst/.venv/bin/python -m nodeagent\n"
-
-
-def pool_target(name: str = "burst", **changes: Any) -> PoolTarget:
-    """A complete Azure-ready pool target (other adapters ignore the Azure fields)."""
-    fields: dict[str, object] = {
-        "pool": name,
-        "vm_size": "Standard_D4s_v5",
-        "spot": True,
-        "max_price": 0.05,
-        "eviction_policy": "Deallocate",
-        "resource_group": "hpc-rg",
-        "region": "westeurope",
-        "scale_set": f"{name}-vmss",
-        "subnet_id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/hpc-rg/providers/Microsoft.Network"
-        "/virtualNetworks/hpc-vnet/subnets/burst",
-        "cluster_url": "https://hpcburst-demo.azurewebsites.net",
-        "ssh_public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests admin@example",
-    }
-    return PoolTarget.model_validate({**fields, **changes})
-
-
-@dataclass
-class Harness:
-    """An adapter plus the knobs of the cloud behind it, the same for every adapter."""
-
-    provisioner: Provisioner
-    clock: Clock
-    exhaust_capacity: Callable[[], None]
-    throttle_always: Callable[[], None]
-    evict: Callable[[str], None]
-
-
-def memory_harness(clock: Clock) -> Harness:
-    fake = MemoryProvisioner(clock=lambda: clock.now)
-
-    def exhaust() -> None:
-        fake.capacity = len(fake.nodes)
-
-    def throttle() -> None:
-        fake.throttle_next(17)
-
-    return Harness(fake, clock, exhaust, throttle, fake.evict)
-
-
-def azure_harness(clock: Clock) -> Harness:
-    arm = FakeArm(clock=clock)
-    adapter = azure_provisioner(arm)
-
-    def exhaust() -> None:
-        arm.async_error = "AllocationFailed"
-
-    def throttle() -> None:
-        arm.throttle = 1_000
-
-    return Harness(adapter, clock, exhaust, throttle, arm.evict)
-
-
-def azure_provisioner(
-    arm: FakeArm, transport: FakeArmTransport | None = None, **options: object
-) -> AzureVmssProvisioner:
-    """The Azure adapter wired to a fake ARM: no sleeping (the transport records sleeps), 2 retries."""
-    options = {"agent_unit": UNIT, "polling_interval": 0, "retry_total": 2, **options}
-    transport = transport or FakeArmTransport(arm)
-    return AzureVmssProvisioner(StaticCredential(), SUBSCRIPTION, transport, **options)  # type: ignore[arg-type]
-
-
-def local_provisioner(root: Path, **options: object) -> LocalProvisioner:
-    """Real agents that never reach a cluster and stay up (no dead-man switch), stopped quickly."""
-    options = {"dead_man_minutes": 0, "grace": 3.0, **options}
-    return LocalProvisioner(root, DEAD_URL, **options)  # type: ignore[arg-type]
-
-
-def stop_everything(provisioner: LocalProvisioner) -> None:
-    """Whatever a test left running: SIGKILL every process group the registry names."""
-    nodes = provisioner.registry.read().values()
-    local_process.stop([n for n in nodes if local_process.alive(n)], signal.SIGKILL, 3.0)
 
 
 @pytest.fixture
@@ -118,13 +38,17 @@ def local_root() -> Iterator[Path]:
 def local_harness(clock: Clock, root: Path) -> Harness:
     adapter = local_provisioner(root, clock=lambda: clock.now)
 
-    def no_capacity_limit() -> None:
-        pytest.skip("the local provisioner has no capacity limit")
+    def not_a_cloud_api() -> None:
+        raise AssertionError("capacity and throttling tests take cloud_harness, which has no local adapter")
 
-    def no_api_to_throttle() -> None:
-        pytest.skip("the local provisioner has no API to throttle")
+    return Harness(adapter, clock, not_a_cloud_api, not_a_cloud_api, adapter.evict)
 
-    return Harness(adapter, clock, no_capacity_limit, no_api_to_throttle, adapter.evict)
+
+@pytest.fixture(params=["memory", "azure"])
+def cloud_harness(request: pytest.FixtureRequest) -> Harness:
+    """The adapters behind a cloud API, which can run out of capacity and throttle."""
+    clock = Clock()
+    return memory_harness(clock) if request.param == "memory" else azure_harness(clock)
 
 
 @pytest.fixture(params=ADAPTERS)

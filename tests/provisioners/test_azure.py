@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import SUBSCRIPTION, azure_provisioner, pool_target
 from fake_arm import FakeArm, FakeArmTransport
+from provisioner_support import SUBSCRIPTION, azure_provisioner, pool_target
 
 from hpcburst.errors import CapacityError, ConfigError, ProvisionerError, Throttled
 

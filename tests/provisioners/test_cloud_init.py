@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import UNIT, pool_target
+from provisioner_support import UNIT, pool_target
 
 from hpcburst.errors import InvalidSpec
 from hpcburst.provisioners.cloud_init import render_cloud_init, repo_agent_unit

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Harness, pool_target
+from provisioner_support import Harness, pool_target
 
 from hpcburst.errors import CapacityError, InvalidSpec, ProvisionerError, Throttled, http_status
 from hpcburst.provisioners.reconcile import reconcile
@@ -50,19 +50,19 @@ def test_invalid_names_are_refused_before_anything_is_made(harness: Harness, nam
     assert harness.provisioner.list(pool_target()) == []
 
 
-def test_no_capacity_is_a_capacity_error(harness: Harness) -> None:
-    harness.exhaust_capacity()
+def test_no_capacity_is_a_capacity_error(cloud_harness: Harness) -> None:
+    cloud_harness.exhaust_capacity()
     with pytest.raises(CapacityError) as caught:
-        harness.provisioner.create(pool_target(), ["burst-1"], "join-secret")
+        cloud_harness.provisioner.create(pool_target(), ["burst-1"], "join-secret")
     assert http_status(caught.value) == 503
     assert isinstance(caught.value, ProvisionerError)
     assert "on-demand" in caught.value.message  # the message names a way out
 
 
-def test_persistent_throttling_is_throttled_with_retry_after(harness: Harness) -> None:
-    harness.throttle_always()
+def test_persistent_throttling_is_throttled_with_retry_after(cloud_harness: Harness) -> None:
+    cloud_harness.throttle_always()
     with pytest.raises(Throttled) as caught:
-        harness.provisioner.list(pool_target())
+        cloud_harness.provisioner.list(pool_target())
     assert http_status(caught.value) == 429
     assert caught.value.details["retry_after"] == 17
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import local_provisioner, pool_target, stop_everything
+from provisioner_support import local_provisioner, pool_target, stop_everything
 
 from hpcburst.provisioners import local_process
 from hpcburst.provisioners.local import NEVER_BOOTS, LocalProvisioner
