@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from hpcburst.cli import pool_burst as b
 from hpcburst.cli.common import console, err_console, friendly, scheduler, table, when
 
 app = typer.Typer(no_args_is_help=True)
@@ -21,17 +22,27 @@ Workdirs = Annotated[
 def _show(pool: dict[str, object]) -> None:
     workdirs = ", ".join(pool.get("allowed_workdirs") or []) or "-"  # type: ignore[arg-type]
     console.print(
-        f"pool {pool['name']}: allowed absolute workdirs {workdirs}; {pool.get('description') or ''}"
+        f"pool {pool['name']}: allowed absolute workdirs {workdirs}; "
+        f"{b.describe_burst(pool.get('burst'))}; {pool.get('description') or ''}",  # type: ignore[arg-type]
+        highlight=False,
+        soft_wrap=True,  # one line per pool, whatever the terminal's width (scripts grep it)
     )
 
 
 @app.command("create")
 @friendly
 def create(name: PoolName, allow_workdir: Workdirs = None,
-           description: Annotated[str, typer.Option("--description")] = "") -> None:  # fmt: skip
-    """Create a pool; nodes join it with a join token."""
+           description: Annotated[str, typer.Option("--description")] = "",
+           provisioner: b.Provisioner = None, min_nodes: b.MinNodes = None, max_nodes: b.MaxNodes = None,
+           slots: b.Slots = None, vm_size: b.VmSize = None, spot: b.Spot = None, price: b.Price = None,
+           idle_timeout: b.IdleTimeout = None, boot_timeout: b.BootTimeout = None,
+           delay_after_add: b.DelayAfterAdd = None, cap_hour: b.CapHour = None,
+           cap_month: b.CapMonth = None) -> None:  # fmt: skip
+    """Create a pool; nodes join it with a join token. With --provisioner it can burst into the cloud."""
+    burst = b.burst_fields(None, provisioner, min_nodes, max_nodes, slots, vm_size, spot, price, idle_timeout,
+                           boot_timeout, delay_after_add, cap_hour, cap_month)  # fmt: skip
     with scheduler() as s:
-        _show(s.access.create_pool(name, allow_workdir, description))
+        _show(s.access.create_pool(name, allow_workdir, description, burst))
 
 
 @app.command("list")
@@ -39,9 +50,9 @@ def create(name: PoolName, allow_workdir: Workdirs = None,
 def list_() -> None:
     """Pools and their settings."""
     with scheduler() as s:
-        rows = [(p["name"], ", ".join(p.get("allowed_workdirs") or []), when(p.get("created_at")), p.get("description"))
-                for p in s.access.pools()]  # fmt: skip
-    console.print(table(("pool", "allowed workdirs", "created", "description"), rows))
+        rows = [(p["name"], ", ".join(p.get("allowed_workdirs") or []), b.describe_burst(p.get("burst")),
+             when(p.get("created_at")), p.get("description")) for p in s.access.pools()]  # fmt: skip
+    console.print(table(("pool", "allowed workdirs", "burst", "created", "description"), rows))
 
 
 @app.command("show")
@@ -60,14 +71,37 @@ def set_(
         bool, typer.Option("--clear-workdirs", help="Allow no absolute workdir.")
     ] = False,
     description: Annotated[str | None, typer.Option("--description")] = None,
+    provisioner: b.Provisioner = None,
+    min_nodes: b.MinNodes = None,
+    max_nodes: b.MaxNodes = None,
+    slots: b.Slots = None,
+    vm_size: b.VmSize = None,
+    spot: b.Spot = None,
+    price: b.Price = None,
+    idle_timeout: b.IdleTimeout = None,
+    boot_timeout: b.BootTimeout = None,
+    delay_after_add: b.DelayAfterAdd = None,
+    cap_hour: b.CapHour = None,
+    cap_month: b.CapMonth = None,
+    no_burst: Annotated[
+        bool, typer.Option("--no-burst", help="Stop bursting (drop the burst settings).")
+    ] = False,
 ) -> None:
-    """Change a pool: --allow-workdir replaces the list of allowed absolute workdirs."""
+    """Change a pool: --allow-workdir replaces the list of allowed absolute workdirs; burst flags change
+    only the settings they name."""
     fields: dict[str, object] = {}
     if allow_workdir or clear_workdirs:
         fields["allowed_workdirs"] = [] if clear_workdirs else allow_workdir
     if description is not None:
         fields["description"] = description
     with scheduler() as s:
+        current = s.access.pool(name).get("burst")
+        burst = b.burst_fields(current, provisioner, min_nodes, max_nodes, slots, vm_size, spot, price,
+                               idle_timeout, boot_timeout, delay_after_add, cap_hour, cap_month)  # fmt: skip
+        if no_burst:
+            fields["no_burst"] = True
+        elif burst != current:
+            fields["burst"] = burst
         _show(s.access.change_pool(name, **fields))
 
 

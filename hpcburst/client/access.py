@@ -52,9 +52,19 @@ class Access:
         return self._call("GET", f"/api/pools/{name}")  # type: ignore[no-any-return]
 
     def create_pool(
-        self, name: str, allowed_workdirs: list[str] | None = None, description: str = ""
+        self,
+        name: str,
+        allowed_workdirs: list[str] | None = None,
+        description: str = "",
+        burst: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        body = {"name": name, "allowed_workdirs": allowed_workdirs or [], "description": description}
+        """``burst``: the pool's burst settings (``hpcburst.domain.pool.BurstSettings``), or None."""
+        body: dict[str, Any] = {
+            "name": name,
+            "allowed_workdirs": allowed_workdirs or [],
+            "description": description,
+        }
+        body["burst"] = burst
         return self._call("POST", "/api/pools", json=body)  # type: ignore[no-any-return]
 
     def change_pool(self, name: str, **fields: Any) -> dict[str, Any]:

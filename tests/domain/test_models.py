@@ -93,3 +93,13 @@ def test_terminal_states():
 def test_node_names_cannot_carry_path_characters():
     with pytest.raises(ValidationError):
         LeaseRequest(node="a/b", free_slots=1)
+
+
+def test_a_burstable_pool_reads_as_the_burst_policys_pool() -> None:
+    from hpcburst.domain.pool import BurstSettings, Pool
+
+    pool = Pool(name="cloud", created_at=1.0, burst=BurstSettings(provisioner="azure", max_nodes=4, spot=True,
+                                                                  vm_size="Standard_D4s_v5", cost_cap_per_hour=2))  # fmt: skip
+    policy = pool.burst_pool()
+    assert policy is not None and (policy.name, policy.max_nodes, policy.spot) == ("cloud", 4, True)
+    assert policy.cost_cap_per_hour == 2 and Pool(name="plain", created_at=1.0).burst_pool() is None

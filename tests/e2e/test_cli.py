@@ -123,3 +123,17 @@ def test_an_admin_mints_a_join_token_and_sets_a_pools_allowed_workdirs() -> None
     cli("pool", "delete", "cli-pool")
     result = runner.invoke(app, ["pool", "show", "cli-pool"])
     assert result.exit_code == 1 and "hpcburst pool create cli-pool" in result.output
+
+
+def test_an_admin_makes_a_pool_burstable_and_changes_only_the_settings_named() -> None:
+    out = cli("pool", "create", "cli-cloud", "--provisioner", "local", "--max", "4", "--slots", "2",
+              "--spot", "--price", "0.3", "--cap-hour", "1.2")  # fmt: skip
+    assert "bursts with local: 0-4 spot nodes x 2 slots at $0.3/h" in out and "$1.2/h" in out
+    out = cli("pool", "set", "cli-cloud", "--max", "6", "--regular")
+    assert "0-6 regular nodes x 2 slots at $0.3/h" in out
+    result = runner.invoke(app, ["pool", "set", "cli-cloud", "--min", "9"])
+    assert result.exit_code == 1 and "min_nodes (9) must not exceed max_nodes (6)" in result.output
+    assert "no bursting" in cli("pool", "set", "cli-cloud", "--no-burst")
+    result = runner.invoke(app, ["pool", "create", "cli-nameless", "--max", "3"])
+    assert result.exit_code == 1 and "--provisioner" in result.output
+    cli("pool", "delete", "cli-cloud")
