@@ -48,6 +48,21 @@ _LOCK_STRIPES = 64
 S = TypeVar("S", bound=BaseModel)
 
 
+_prepared: set[Path] = (
+    set()
+)  # cache roots whose directories this process made (agents make a cache per lease)
+_prepared_lock = threading.Lock()
+
+
+def _prepare(root: Path) -> None:
+    with _prepared_lock:
+        if root in _prepared:
+            return
+        (root / "objects").mkdir(parents=True, exist_ok=True)
+        (root / "locks").mkdir(parents=True, exist_ok=True)
+        _prepared.add(root)
+
+
 class NodeCache:
     """Inputs fetched once per node, shared by every task slot and process using the same ``root``."""
 
@@ -60,8 +75,7 @@ class NodeCache:
         self.hits = 0
         self._counter_lock = threading.Lock()
         self._key_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
-        (self.root / "objects").mkdir(parents=True, exist_ok=True)
-        (self.root / "locks").mkdir(parents=True, exist_ok=True)
+        _prepare(self.root)
 
     # --- the cache ---
     def fetch(self, container: str, path: str) -> Path:

@@ -169,9 +169,6 @@ class NodeService:
     def _running_on(self, node: str) -> dict[str, Document]:
         return {doc.id: doc for doc in query_all(self._store, c.TASKS, where={HOLDER: node}, limit=1000)}
 
-    def state(self, pool: str, name: str) -> NodeState:
-        return NodeState(self._store.get(c.NODES, pool, name).body["state"])
-
     def standing(self, pool: str, name: str) -> tuple[NodeState, bool]:
         """The node's state and whether it is a cloud (burst) node, from one read."""
         body = self._store.get(c.NODES, pool, name).body

@@ -27,17 +27,17 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
+from hpcburst.client.local_access import ADMIN_TOKEN_FILE  # noqa: E402
 from hpcburst.client.local_cluster import LocalCluster  # noqa: E402
 
 FUZZ_NODE, FUZZ_POOL = "fuzz-node", "default"  # the node the agent endpoints are fuzzed as (hooks.py)
-TOKEN_FILE = "admin.token"  # written into the cluster's data dir by LocalCluster.start() once auth exists
 
 
 def find_token(data_dir: Path) -> str | None:
     """HPCBURST_TOKEN, else the token the cluster wrote at start, else None (no auth yet)."""
     if os.environ.get("HPCBURST_TOKEN"):
         return os.environ["HPCBURST_TOKEN"]
-    path = data_dir / TOKEN_FILE
+    path = data_dir / ADMIN_TOKEN_FILE
     return path.read_text().strip() if path.exists() else None
 
 

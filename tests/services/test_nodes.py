@@ -54,7 +54,7 @@ def test_an_offline_node_drains_and_gets_no_new_work(cluster):
     assert (response.leases, response.drain) == ([], True)
     assert _heartbeat(cluster, "n1").drain is True
     cluster.register("n1")  # an agent restart does not bring it back online
-    assert cluster.s.nodes.state("default", "n1") == NodeState.OFFLINE
+    assert cluster.s.nodes.standing("default", "n1") == (NodeState.OFFLINE, False)
     cluster.s.nodes.set_state("n1", NodeState.ONLINE)
     assert len(cluster.lease("n1", slots=2).leases) == 2
 
