@@ -49,6 +49,7 @@ def _create(state: BurstState, action: Create, now: float) -> BurstState:
                 created_at=now,
                 slots=pool.slots_per_node,
                 spot=pool.spot,
+                manual=action.manual,
             )  # fmt: skip
         )
     counts = {**state.created_count, pool.name: state.created_count.get(pool.name, 0) + action.count}

@@ -91,6 +91,8 @@ class CloudNode(BaseModel):
     slots: int = Field(ge=1)
     running: int = Field(default=0, ge=0)
     spot: bool = False
+    # started by an admin (`hpcburst node start`): the policy never scales it down, `node stop` does
+    manual: bool = False
 
     @property
     def idle_since(self) -> float:
@@ -143,6 +145,7 @@ class Create(_Action):
     pool: str
     count: int
     names: list[str]
+    manual: bool = False  # an admin's `node start`, not the policy's
 
 
 class Drain(_Action):

@@ -123,6 +123,7 @@ def _scale_down(pool: BurstPool, nodes: list[CloudNode], pv: PoolView, now: floa
             n
             for n in nodes
             if n.state == NodeState.ONLINE
+            and not n.manual
             and n.running == 0
             and now - n.idle_since >= pool.idle_timeout
             and now - n.created_at >= pool.delay_after_add
