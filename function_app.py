@@ -4,6 +4,7 @@ import azure.durable_functions as df
 
 from functions import (
     agent_http,
+    burst_http,
     dispatch_queue,
     jobs_http,
     nodes_http,
@@ -21,6 +22,7 @@ for module in (
     agent_http,
     users_http,
     pools_http,
+    burst_http,
     openapi_http,
     dispatch_queue,
     timers,

@@ -56,7 +56,9 @@ ANON = func.AuthLevel.ANONYMOUS
 async def submit_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     who = caller(req)
     spec = parse(JobSpec, req)
-    job = await services().jobs.submit(spec, DurableOrchestrations(client), owner=who.name)
+    s = services()
+    job = await s.jobs.submit(spec, DurableOrchestrations(client), owner=who.name)
+    s.burst.wake()  # a backlog is seen now, not at the next timer tick
     return json_response(job, status=201)
 
 

@@ -6,6 +6,9 @@ GET    /api/pools/{pool}              -> 200 Pool
 PATCH  /api/pools/{pool}              body {"allowed_workdirs"?, "description"?} -> 200 Pool
 DELETE /api/pools/{pool}              -> 200 Pool (its join secrets are revoked; registered nodes keep theirs)
 POST   /api/pools/{pool}/join-tokens  body {"revoke_others"?: false} -> 201 {"pool", "token"} (shown once)
+POST   /api/pools/{pool}/nodes        body {"count": N} -> 201 {"pool", "nodes": [names]}  (the manual burst: N
+                                      cloud nodes now, within max_nodes and the cost caps, else 409 with what fits)
+A pool that still has cloud nodes cannot stop bursting (``no_burst``) or be deleted: 409 naming them.
 Pool {"name", "allowed_workdirs", "description", "created_at"}
 """
 
@@ -15,7 +18,7 @@ import azure.functions as func
 
 from functions.auth import caller
 from functions.http_common import handles_errors, json_response, parse
-from hpcburst.api.models import JoinTokenAnswer, PoolList
+from hpcburst.api.models import JoinTokenAnswer, PoolList, StartedNodes, StartNodesRequest
 from hpcburst.domain.pool import JoinTokenRequest, NewPool, PoolChange, PoolSpec
 from hpcburst.services.root import services
 
@@ -51,16 +54,20 @@ def show_pool(req: func.HttpRequest) -> func.HttpResponse:
 def change_pool(req: func.HttpRequest) -> func.HttpResponse:
     caller(req, admin=True)
     change = parse(PoolChange, req)
-    pools = services().pools
-    name = req.route_params["pool"]
-    return json_response(pools.update(name, change.applied_to(pools.get(name))))
+    s, name = services(), req.route_params["pool"]
+    spec = change.applied_to(s.pools.get(name))
+    if spec.burst is None:
+        s.burst_admin.check_can_stop_bursting(name)
+    return json_response(s.pools.update(name, spec))
 
 
 @bp.route(route="pools/{pool}", methods=["DELETE"], auth_level=ANON)
 @handles_errors
 def delete_pool(req: func.HttpRequest) -> func.HttpResponse:
     caller(req, admin=True)
-    return json_response(services().pools.delete(req.route_params["pool"]))
+    s, name = services(), req.route_params["pool"]
+    s.burst_admin.check_can_stop_bursting(name)
+    return json_response(s.pools.delete(name))
 
 
 @bp.route(route="pools/{pool}/join-tokens", methods=["POST"], auth_level=ANON)
@@ -71,3 +78,13 @@ def join_token(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params["pool"]
     secret = services().pools.join_token(name, revoke_others=spec.revoke_others)
     return json_response(JoinTokenAnswer(pool=name, token=secret), status=201)
+
+
+@bp.route(route="pools/{pool}/nodes", methods=["POST"], auth_level=ANON)
+@handles_errors
+def start_nodes(req: func.HttpRequest) -> func.HttpResponse:
+    who = caller(req, admin=True)
+    spec = parse(StartNodesRequest, req)
+    name = req.route_params["pool"]
+    names = services().burst_admin.start_nodes(name, spec.count, who=who.name)
+    return json_response(StartedNodes(pool=name, nodes=names), status=201)

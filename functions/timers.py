@@ -1,5 +1,6 @@
-"""Timers: every 5 s, nodes whose heartbeats stopped lose their leased work (re-queued); every 15 s,
-each active job's orchestration is poked, so a lost "batch done" hint never leaves a job waiting."""
+"""Timers: every 2 s, the burst controller ticks (a submit also wakes it at once); every 5 s, nodes whose
+heartbeats stopped lose their leased work (re-queued); every 15 s, each active job's orchestration is poked,
+so a lost "batch done" hint never leaves a job waiting."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ from hpcburst.services.root import services
 
 bp = df.Blueprint()
 log = logging.getLogger("hpcburst.functions")
+
+
+@bp.timer_trigger(arg_name="timer", schedule="*/2 * * * * *", run_on_startup=False)
+async def burst_tick(timer: func.TimerRequest) -> None:
+    decision = await asyncio.to_thread(services().burst.tick)
+    if decision is not None and decision.actions:
+        log.info("burst: %s", decision.reason)
 
 
 @bp.timer_trigger(arg_name="timer", schedule="*/5 * * * * *", run_on_startup=False)

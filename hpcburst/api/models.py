@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hpcburst.domain.burst.models import Decision
+from hpcburst.domain.burst.status import CloudNodeView
 from hpcburst.domain.identity import TokenInfo, User
 from hpcburst.domain.job import MAX_INDEX, Job
 from hpcburst.domain.node import NodeView
@@ -44,6 +46,8 @@ class TaskList(BaseModel):
 
 class NodeList(BaseModel):
     nodes: list[NodeView]
+    # cloud nodes as the burst controller sees them, in every lifecycle state (Provisioning ... Stopped)
+    cloud_nodes: list[CloudNodeView] = Field(default_factory=list)
 
 
 class RequeueRequest(BaseModel):
@@ -83,3 +87,31 @@ class PoolList(BaseModel):
 class JoinTokenAnswer(BaseModel):
     pool: str
     token: str  # the join secret, shown this once
+
+
+class StartNodesRequest(BaseModel):
+    """POST /api/pools/{pool}/nodes: the manual burst."""
+
+    model_config = {"extra": "forbid"}
+    count: int = Field(ge=1, le=1000)
+
+
+class StartedNodes(BaseModel):
+    pool: str
+    nodes: list[str]
+
+
+class StopNodesRequest(BaseModel):
+    """POST /api/nodes/stop: drain, then delete (``now``: delete at once, running indices re-queued)."""
+
+    model_config = {"extra": "forbid"}
+    nodes: list[str] = Field(min_length=1, max_length=1000)
+    now: bool = False
+
+
+class StopNodesAnswer(BaseModel):
+    nodes: dict[str, str]  # node -> "draining" | "deleting"
+
+
+class BurstLog(BaseModel):
+    decisions: list[Decision]  # oldest first

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from hpcburst.api.models import (
+    BurstLog,
     Health,
     JobList,
     JoinTokenAnswer,
@@ -25,10 +26,15 @@ from hpcburst.api.models import (
     NodeList,
     PoolList,
     RequeueRequest,
+    StartedNodes,
+    StartNodesRequest,
+    StopNodesAnswer,
+    StopNodesRequest,
     TaskList,
     TokenList,
     UserList,
 )
+from hpcburst.domain.burst.status import BurstStatus, PoolBurstStatus
 from hpcburst.domain.identity import NewToken, NewUser, TokenInfo, User, WhoAmI
 from hpcburst.domain.job import Job, JobSpec, JobView, RequeueResult
 from hpcburst.domain.node import Node
@@ -106,6 +112,7 @@ _NODE = {"type": "string", "minLength": 1, "maxLength": 200, "description": "nod
 _USER = {"type": "string", "minLength": 1, "maxLength": 100, "description": "user name"}
 _TOKEN = {"type": "string", "minLength": 1, "maxLength": 64, "description": "public token id"}
 _POOL = {"type": "string", "minLength": 1, "maxLength": 100, "description": "pool name"}
+_SINCE = Query("since", {"type": "number"}, "only decisions at or after this time (epoch seconds)")
 _NEW_JOB = {"job": "$response.body#/id"}
 _JOB_LINKS = {op: _NEW_JOB for op in ("view_job", "cancel_job", "requeue_job", "list_tasks", "view_task")}
 _NEW_NODE = {"node": "$response.body#/node"}
@@ -176,6 +183,17 @@ ROUTES: tuple[Route, ...] = (
           body=PoolChange, params={"pool": _POOL}),
     Route("delete_pool", "DELETE", "/api/pools/{pool}", "Delete a pool and revoke its join tokens", A,
           {200: Pool}, (400, 404), params={"pool": _POOL}),
+    Route("start_nodes", "POST", "/api/pools/{pool}/nodes", "Start cloud nodes now (the manual burst)", A,
+          {201: StartedNodes}, (400, 404, 409, 413), body=StartNodesRequest, params={"pool": _POOL}),
+    Route("stop_nodes", "POST", "/api/nodes/stop", "Stop cloud nodes: drain, then delete", A,
+          {200: StopNodesAnswer}, (400, 404, 413), body=StopNodesRequest),
+    # --- burst (functions/burst_http.py) ---
+    Route("burst_status", "GET", "/api/burst", "Burstable pools, cloud nodes and the last decision", A,
+          {200: BurstStatus}, ()),
+    Route("burst_log", "GET", "/api/burst/log", "The burst controller's decisions with their reasons", A,
+          {200: BurstLog}, (400,), query=(_limit(50), _SINCE)),
+    Route("enable_pool", "POST", "/api/burst/pools/{pool}/enable", "Re-enable a pool disabled by boot failures",
+          A, {200: PoolBurstStatus}, (400, 404, 409), params={"pool": _POOL}),
     Route("join_token", "POST", "/api/pools/{pool}/join-tokens", "A new join token (shown once)", A,
           {201: JoinTokenAnswer}, (400, 404, 413), body=JoinTokenRequest, body_required=False,
           params={"pool": _POOL}),

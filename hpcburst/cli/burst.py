@@ -1,13 +1,16 @@
-"""`hpcburst burst simulate`: run the real burst policy over a trace, beside two baselines."""
+"""`hpcburst burst status|log|enable`: the burst controller at work; `burst simulate`: the real policy over a
+trace, beside two baselines."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from hpcburst.cli.common import console, err_console, table
+from hpcburst.cli.common import console, err_console, friendly, scheduler, table
 from hpcburst.domain.burst import BurstPool
 from hpcburst.sim.engine import SimConfig
 from hpcburst.sim.metrics import SimResult
@@ -66,3 +69,76 @@ def simulate(
 
         timeline_png(runs, "burst policy", cap_hour, png)
         console.print(f"timeline written to {png}")
+
+
+@app.command("status")
+@friendly
+def status() -> None:
+    """Burstable pools (nodes by state, spend against the caps, disabled or backing off) and the last decision."""
+    with scheduler() as s:
+        body = s.burst_status()
+    now = time.time()
+    rows = [(p["name"], p["provisioner"], "spot" if p["spot"] else "regular", f"{p['min_nodes']}-{p['max_nodes']}",
+             ", ".join(f"{k} {v}" for k, v in sorted(p["nodes"].items())) or "none",
+             f"${p['rate_per_hour']:.2f}/h", _spend(p["spent_last_hour"], p.get("cost_cap_per_hour")),
+             _spend(p["spent_last_month"], p.get("cost_cap_per_month")), _health(p, now))
+            for p in body.get("pools", [])]  # fmt: skip
+    if not rows:
+        console.print("no burstable pool: `hpcburst pool create NAME --provisioner local|azure --max N`")
+        return
+    console.print(table(("pool", "provisioner", "vms", "nodes", "state", "rate", "last hour / cap",
+                         "30 days / cap", "health"), rows))  # fmt: skip
+    last = body.get("last")
+    if last:
+        console.print(f"last decision {_ago(now - last['at'])}: {last['reason']}")
+
+
+@app.command("log")
+@friendly
+def log(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="How many decisions.")] = 20,
+    since: Annotated[float | None, typer.Option("--since", help="Only the last SECONDS.")] = None,
+) -> None:
+    """The controller's decisions, oldest first: what it did and why."""
+    with scheduler() as s:
+        decisions = s.burst_log(limit=limit, since=None if since is None else time.time() - since)
+    if not decisions:
+        console.print("no decision recorded yet")
+    for d in decisions:
+        stamp = datetime.fromtimestamp(d["at"]).strftime("%Y-%m-%d %H:%M:%S")
+        actions = ", ".join(_action(a) for a in d.get("actions", []))
+        console.print(f"{stamp}  {d['reason']}" + (f"\n    → {actions}" if actions else ""), highlight=False)
+
+
+@app.command("enable")
+@friendly
+def enable(pool: Annotated[str, typer.Argument(help="A pool disabled after boot failures.")]) -> None:
+    """Re-enable a pool that repeated boot failures disabled (its failure history is cleared)."""
+    with scheduler() as s:
+        s.enable_pool(pool)
+    console.print(f"pool {pool}: enabled")
+
+
+def _spend(spent: float, cap: float | None) -> str:
+    return f"${spent:.2f}" + ("" if cap is None else f" / ${cap:.2f}")
+
+
+def _health(pool: dict[str, Any], now: float) -> str:
+    if pool.get("disabled_reason"):
+        return f"disabled: {pool['disabled_reason']}"
+    if pool.get("backoff_until"):
+        return f"backing off {pool['backoff_until'] - now:.0f} s ({pool.get('recent_failures', 0)} failures)"
+    return "ok"
+
+
+def _action(action: dict[str, Any]) -> str:
+    kind = action.get("kind")
+    if kind == "create":
+        return f"create {', '.join(action.get('names', []))}"
+    if kind in ("drain", "resume", "delete"):
+        return f"{kind} {action.get('node')}"
+    return f"{kind} {action.get('pool', '')}".strip()
+
+
+def _ago(seconds: float) -> str:
+    return f"{max(seconds, 0):.0f} s ago"

@@ -12,6 +12,7 @@ from hpcburst.cli.common import console, friendly
 from hpcburst.client.local_access import ADMIN_TOKEN_FILE
 from hpcburst.client.local_cluster import ClusterState, LocalCluster, _alive, default_cluster_dir
 from hpcburst.errors import InvalidState
+from hpcburst.provisioners.factory import ENV_LOCAL_BOOT_DELAY
 
 DataDir = Annotated[
     Path | None,
@@ -30,6 +31,19 @@ def up(
     pool: Annotated[str, typer.Option("--pool", help="Pool of the agents.")] = "default",
     port: Annotated[int, typer.Option("--port", help="HTTP port of the runtime.")] = 7071,
     data_dir: DataDir = None,
+    cloud_pool: Annotated[
+        int,
+        typer.Option(
+            "--cloud-pool",
+            min=0,
+            max=64,
+            help="Also a burstable pool `cloud` of up to N local "
+            '"cloud" nodes (agent processes the burst controller starts when work queues up).',
+        ),
+    ] = 0,
+    boot_delay: Annotated[
+        float, typer.Option("--boot-delay", min=0, help="Seconds a local cloud node takes to boot.")
+    ] = 0.0,
 ) -> None:
     """Start the local cluster in the background and print its URL."""
     directory = _data_dir(data_dir)
@@ -38,9 +52,12 @@ def up(
         raise InvalidState(
             f"a cluster from {directory} is already running at {running.url}: `hpcburst down` first"
         )
-    cluster = LocalCluster(directory, port=port)
+    env = {ENV_LOCAL_BOOT_DELAY: f"{boot_delay:g}"} if boot_delay else None
+    cluster = LocalCluster(directory, port=port, env=env)
     with console.status("starting Azurite, the runtime and the agents..."):
         state = cluster.start(agents=agents, slots=slots, pool=pool)
+        if cloud_pool:
+            cluster.create_cloud_pool("cloud", max_nodes=cloud_pool, slots=slots)
     console.print(
         f"cluster up at [bold]{state.url}[/bold] with {agents} agent(s) x {slots} slot(s); logs in {directory / 'logs'}"
     )
@@ -50,6 +67,9 @@ def up(
         console.print(
             f"  export {c.ENV_TOKEN}=$(cat {token_file})   # your admin token (found by itself by default)"
         )
+    if cloud_pool:
+        console.print(f"  burstable pool [bold]cloud[/bold]: up to {cloud_pool} local cloud node(s) x {slots} slot(s), "
+                      "started when work queues up, gone after 60 s idle (`hpcburst burst status`)")  # fmt: skip
     console.print("  stop it with `hpcburst down`")
 
 

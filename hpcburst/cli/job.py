@@ -106,6 +106,8 @@ def view(job: Annotated[str, typer.Argument(help="Job id.")]) -> None:
         rows.append((f"task {number}", f"{task.get('command')}{span}"))
     counts = v.get("counts") or {}
     rows.append(("counts", ", ".join(f"{k} {n}" for k, n in counts.items() if n) or "-"))
+    if v.get("waiting_reason"):
+        rows.append(("waiting", v["waiting_reason"]))
     console.print(table(("field", "value"), rows, title=f"job {job}"))
 
 

@@ -21,9 +21,12 @@ from pathlib import Path
 import httpx
 
 from hpcburst import constants as c
+from hpcburst.client.http import error_from
 from hpcburst.client.local_access import ADMIN_TOKEN_FILE, LocalAccess
 from hpcburst.emulators import REPO_ROOT, free_port, start_azurite
 from hpcburst.errors import ClusterUnreachable, ConfigError
+from hpcburst.provisioners.factory import ENV_LOCAL_NODES_DIR
+from hpcburst.provisioners.local import stop_all
 
 STATE_FILE = "cluster.json"
 
@@ -131,8 +134,31 @@ class LocalCluster:
             c.ENV_STORAGE_CONNECTION: self.state.connection,
             c.ENV_DATA_DIR: str(self.data_dir / "state"),
             c.ENV_URL: self.url,
+            ENV_LOCAL_NODES_DIR: str(self.cloud_dir),
             **self.extra_env,
         }
+
+    @property
+    def cloud_dir(self) -> Path:
+        """The local provisioner's work root: where this cluster's "cloud" nodes live."""
+        return self.data_dir / "cloud"
+
+    def create_cloud_pool(
+        self, name: str = "cloud", max_nodes: int = 2, slots: int = 2, **burst: object
+    ) -> dict[str, object]:
+        """A burstable pool whose nodes the local provisioner starts (``burst``: more BurstSettings fields).
+        Short timeouts by default, so the demo scales to zero within minutes."""
+        settings = {"provisioner": "local", "max_nodes": max_nodes, "slots_per_node": slots,
+                    "idle_timeout": 60, "delay_after_add": 60, "boot_timeout": 120, **burst}  # fmt: skip
+        headers = {"Authorization": f"Bearer {self.admin_token}"}
+        response = httpx.post(f"{self.url}/api/pools", json={"name": name, "burst": settings}, headers=headers,
+                              timeout=30)  # fmt: skip
+        if response.status_code == 409:  # kept from an earlier run: take the settings asked for now
+            response = httpx.patch(f"{self.url}/api/pools/{name}", json={"burst": settings}, headers=headers,
+                                   timeout=30)  # fmt: skip
+        if response.status_code >= 400:
+            raise error_from(response)
+        return dict(response.json())
 
     def start_runtime(self) -> None:
         """Start `hpcburst devhost` on the app and wait until it answers."""
@@ -196,7 +222,8 @@ class LocalCluster:
         if self._access is not None:
             self._access.close()
             self._access = None
-        stop_parts(self.state)
+        stop_parts(self.state)  # the runtime first: a controller still ticking could start nodes again
+        stop_all(self.cloud_dir)
         (self.data_dir / STATE_FILE).unlink(missing_ok=True)
 
     def _spawn(self, part: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -168,6 +169,38 @@ class Scheduler:
 
     def node_online(self, node: str) -> dict[str, Any]:
         return self._call("POST", f"/api/nodes/{node}/online")  # type: ignore[no-any-return]
+
+    def node_list(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(registered nodes, cloud nodes in every lifecycle state) from one request."""
+        body = self._call("GET", "/api/nodes")
+        return _items(body, "nodes"), _items(body, "cloud_nodes")
+
+    def cloud_nodes(self) -> list[dict[str, Any]]:
+        """Cloud nodes as the burst controller sees them, in every lifecycle state (Provisioning ... Stopped)."""
+        return _items(self._call("GET", "/api/nodes"), "cloud_nodes")
+
+    def start_nodes(self, pool: str, count: int) -> list[str]:
+        """The manual burst: ``count`` cloud nodes in ``pool`` now (within max_nodes and cost caps); their names."""
+        body = self._call("POST", f"/api/pools/{quote(pool, safe='')}/nodes", json={"count": count})
+        return list(body["nodes"])
+
+    def stop_nodes(self, nodes: list[str], now: bool = False) -> dict[str, str]:
+        """Drain cloud nodes, then delete them (``now``: delete at once, running indices re-queued)."""
+        return dict(self._call("POST", "/api/nodes/stop", json={"nodes": nodes, "now": now})["nodes"])
+
+    # --- the burst controller ---
+    def burst_status(self) -> dict[str, Any]:
+        return self._call("GET", "/api/burst")  # type: ignore[no-any-return]
+
+    def burst_log(self, limit: int = 50, since: float | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if since is not None:
+            params["since"] = since
+        return _items(self._call("GET", "/api/burst/log", params=params), "decisions")
+
+    def enable_pool(self, pool: str) -> dict[str, Any]:
+        """Re-enable a burstable pool that repeated boot failures disabled."""
+        return self._call("POST", f"/api/burst/pools/{quote(pool, safe='')}/enable")  # type: ignore[no-any-return]
 
     # --- users, tokens, pools ---
     @property

@@ -168,6 +168,7 @@ class JobView(Job):
     """A job as ``GET /api/jobs/{job}`` shows it: the document plus indices per task state."""
 
     counts: dict[str, int]  # every TaskState name; undispatched indices count as Submitted
+    waiting_reason: str | None = None  # why queued indices are not running yet (e.g. never-burst, cost cap)
 
 
 class RequeueResult(BaseModel):

@@ -167,3 +167,15 @@ class LocalProvisioner:
         if not proc.alive(node):
             return "Failed", f"the agent exited: {proc.last_line(self._log(name))}"
         return ("Running" if self.clock() >= node.boot_at else "Provisioning"), ""
+
+
+def stop_all(work_root: Path, grace: float = 5.0) -> list[str]:
+    """Stop every node a local provisioner made under ``work_root`` (the local cluster going down: its
+    "cloud" nodes must not outlive it); the names stopped."""
+    if not (work_root / "nodes.json").exists():
+        return []
+    registry = Registry(work_root)
+    nodes = registry.read()
+    proc.stop([n for n in nodes.values() if proc.alive(n)], signal.SIGTERM, grace)
+    registry.update(lambda found: found.clear())
+    return sorted(nodes)

@@ -50,6 +50,8 @@ class JobService:
         self._store, self._catalog, self._dispatch = store, catalog, dispatch
         self._signal, self._clock = signal, clock
         self._allowed_roots = allowed_roots  # a pool's admin-listed absolute workdirs
+        # why a job's queued indices wait (the burst controller knows); set by the composition root
+        self.why_waiting: Callable[[Job], str | None] = lambda job: None
 
     # --- submit ---
     async def submit(self, spec: JobSpec, orchestrations: Orchestrations, owner: str) -> Job:
@@ -125,7 +127,14 @@ class JobService:
         counts[TaskState.CANCELED if job.state == JobState.CANCELED else TaskState.SUBMITTED] += max(
             0, missing
         )
-        return JobView(**dict(shown_to(who, job)), counts=counts)
+        waiting = self.why_waiting(job) if not job.state.terminal else None
+        return JobView(**dict(shown_to(who, job)), counts=counts, waiting_reason=waiting)
+
+    def backlog(self, job: Job) -> tuple[int, int]:
+        """(indices waiting to start, including undispatched ones; indices running) of an active job."""
+        counts = self._catalog.counts(job, lambda: self._count_states(job.id))
+        missing = max(0, job.total - sum(counts.values()))
+        return counts[TaskState.QUEUED] + counts[TaskState.SUBMITTED] + missing, counts[TaskState.RUNNING]
 
     def _count_states(self, job_id: str) -> dict[str, int]:
         # Configuring is never stored (jobs are submitted whole): no need to count it.

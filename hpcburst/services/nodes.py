@@ -219,6 +219,22 @@ class NodeService:
                 return Node.model_validate(body)
         raise NotFound(f"node {name!r} is not registered; see `hpcburst node list`")
 
+    def forget(self, name: str, why: str) -> bool:
+        """A deleted cloud node: its record goes, its credential is revoked and its running work re-queued.
+        False if it was not registered."""
+        for doc in query_all(self._store, c.NODES, limit=500):
+            if doc.id != name:
+                continue
+            if doc.body.get("credential_id"):
+                self._revoke(doc.body["credential_id"])
+            try:
+                self._store.delete(c.NODES, doc.partition, doc.id)
+            except NotFound:
+                pass
+            self.requeue_node_work(name, why)
+            return True
+        return False
+
     # --- expiry ---
     def expire(self, force: bool = True) -> list[str]:
         """Mark nodes silent for ``node_timeout`` Unreachable and re-queue their work; returns their names.

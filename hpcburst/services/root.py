@@ -15,7 +15,10 @@ from dataclasses import dataclass
 
 from hpcburst import constants as c
 from hpcburst.auth.entra import EntraSettings
+from hpcburst.provisioners.factory import Provisioners
 from hpcburst.services.authn import Authenticator
+from hpcburst.services.burst import BurstController
+from hpcburst.services.burst_admin import BurstAdmin
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.completion import CompletionService
 from hpcburst.services.dispatch import DispatchService
@@ -53,6 +56,8 @@ class Services:
     identity: IdentityService
     pools: PoolService
     authn: Authenticator
+    burst: BurstController
+    burst_admin: BurstAdmin
 
     def close(self) -> None:
         self.store.close()
@@ -67,9 +72,11 @@ def build(
     clock: Callable[[], float] = time.time,
     entra: EntraSettings | None = None,
     max_output_bytes: int = MAX_OUTPUT_BYTES,
+    provisioners: Provisioners | None = None,
 ) -> Services:
     """Wire the services on the given adapters (``clock``: epoch seconds, injectable for tests;
-    ``entra``: an ``EntraSettings`` when Microsoft Entra ID identities are accepted)."""
+    ``entra``: an ``EntraSettings`` when Microsoft Entra ID identities are accepted; ``provisioners``:
+    who makes cloud nodes, by default configured from the environment)."""
     signal, runtimes = WorkSignal(), RuntimeStats()
     catalog = JobCatalog(store)
     identity = IdentityService(store, clock)
@@ -86,6 +93,9 @@ def build(
         grants=grants,
         identity=identity,
     )
+    burst = BurstController(store, catalog, jobs, nodes, pools, identity, runtimes, provisioners, clock=clock)
+    burst_admin = BurstAdmin(burst, pools)
+    jobs.why_waiting = burst_admin.why_waiting
     return Services(
         store=store,
         queue=queue,
@@ -103,6 +113,8 @@ def build(
         identity=identity,
         pools=pools,
         authn=Authenticator(identity, entra),
+        burst=burst,
+        burst_admin=burst_admin,
     )
 
 

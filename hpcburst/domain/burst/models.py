@@ -93,6 +93,8 @@ class CloudNode(BaseModel):
     spot: bool = False
     # started by an admin (`hpcburst node start`): the policy never scales it down, `node stop` does
     manual: bool = False
+    # an admin asked it to stop (`hpcburst node stop`): it drains and is deleted, never resumed
+    stopping: bool = False
 
     @property
     def idle_since(self) -> float:

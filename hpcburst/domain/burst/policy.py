@@ -60,7 +60,10 @@ def _decide_pool(state: BurstState, pool: BurstPool, now: float) -> tuple[list[A
     else:
         scale, note = _scale(state, pool, nodes, pv, failures, now)
     resumed = {a.node for a in scale if isinstance(a, Resume)}
-    return actions + scale + _delete_drained([n for n in nodes if n.name not in resumed]), note
+    deletes = _delete_drained([n for n in nodes if n.name not in resumed])
+    if deletes:
+        note += f"; delete {len(deletes)} drained in `{pool.name}`"
+    return actions + scale + deletes, note
 
 
 def _regular_price(pool: BurstPool) -> float:
@@ -83,7 +86,9 @@ def _scale(
         return drains, f"{situation} → drain {len(drains)} idle in `{pool.name}`" if drains else (
             f"{situation} → no change in `{pool.name}`"
         )
-    draining = sorted((n for n in nodes if n.state == NodeState.DRAINING), key=lambda n: n.name)
+    draining = sorted(
+        (n for n in nodes if n.state == NodeState.DRAINING and not n.stopping), key=lambda n: n.name
+    )
     if draining:
         back = draining[:wanted]
         reason = f"{situation} → resume {len(back)} draining in `{pool.name}` instead of creating"
