@@ -185,7 +185,7 @@ def _stopped(
     for node in gone:
         ledger = ledger.release(node.name, now)
     stopped = [StoppedNode(name=n.name, pool=n.pool, created_at=n.created_at, stopped_at=now,
-                           cause=f"stopped by {who}", manual=n.manual) for n in gone]  # fmt: skip
+                           cause=f"stopped by {who}", manual=n.manual, slots=n.slots) for n in gone]  # fmt: skip
     return record.model_copy(
         update={
             "nodes": nodes,

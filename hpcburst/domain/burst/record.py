@@ -28,6 +28,7 @@ class StoppedNode(BaseModel):
     stopped_at: float
     cause: str
     manual: bool = False
+    slots: int = 1
 
 
 class BurstRecord(BaseModel):
