@@ -88,7 +88,13 @@ def _without_lost(record: BurstRecord, lost: list[tuple[CloudNode, str]], now: f
             evictions[node.pool] = [*evictions.get(node.pool, []), now]
     stopped = [
         StoppedNode(
-            name=n.name, pool=n.pool, created_at=n.created_at, stopped_at=now, cause=cause, manual=n.manual
+            name=n.name,
+            pool=n.pool,
+            created_at=n.created_at,
+            stopped_at=now,
+            cause=cause,
+            manual=n.manual,
+            slots=n.slots,
         )  # fmt: skip
         for n, cause in lost
     ]

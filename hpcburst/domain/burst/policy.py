@@ -60,10 +60,10 @@ def _decide_pool(state: BurstState, pool: BurstPool, now: float) -> tuple[list[A
     else:
         scale, note = _scale(state, pool, nodes, pv, failures, now)
     resumed = {a.node for a in scale if isinstance(a, Resume)}
-    deletes = _delete_drained([n for n in nodes if n.name not in resumed])
-    if deletes:
-        note += f"; delete {len(deletes)} drained in `{pool.name}`"
-    return actions + scale + deletes, note
+    drained = _delete_drained([n for n in nodes if n.name not in resumed])
+    if drained:
+        note += f"; delete {len(drained)} drained in `{pool.name}`"
+    return actions + scale + drained, note
 
 
 def _regular_price(pool: BurstPool) -> float:

@@ -89,7 +89,8 @@ class BurstRecord(BaseModel):
                 stopped_at=decision.at,
                 cause=action.cause,
                 manual=old[name].manual,
-            )  # fmt: skip
+                slots=old[name].slots,
+            )
             for name, action in gone.items()
             if name in old
         ]
