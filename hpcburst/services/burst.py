@@ -154,9 +154,13 @@ class BurstController:
         self.create_pending(record, pools, now)
         self.delete_pending(record, pools)
 
-    def create_pending(self, record: BurstRecord, pools: dict[str, Pool], now: float) -> None:
+    def create_pending(
+        self, record: BurstRecord, pools: dict[str, Pool], now: float
+    ) -> dict[str, HpcBurstError]:
+        """Make the creates the record lists; per pool whose create failed, the error (its nodes are dropped)."""
+        failed: dict[str, HpcBurstError] = {}
         if not record.creating or now < self._retry_at:
-            return
+            return failed
         for pool_name, names in _by_pool(record.creating).items():
             pool = pools.get(pool_name)
             if pool is None or pool.burst is None:
@@ -175,14 +179,16 @@ class BurstController:
             except Throttled as error:
                 self._retry_at = now + float(str(error.details.get("retry_after", 30)))
                 log.warning("create in %s throttled: %s", pool_name, error)
-                return
+                return failed
             except HpcBurstError as error:
                 log.warning("create in %s failed: %s", pool_name, error)
                 why = f"create of {', '.join(names)} in `{pool_name}` failed: {error.message}"
                 self.records.update(partial(_forget_creates, names=names, now=now, failed_pool=pool_name))
                 self.records.log(Decision(at=now, actions=[], reason=why))
+                failed[pool_name] = error
                 continue
             self.records.update(partial(_confirmed, names=names, field="creating"))
+        return failed
 
     def delete_pending(self, record: BurstRecord, pools: dict[str, Pool]) -> None:
         for pool_name, names in _by_pool(record.deleting).items():
@@ -252,11 +258,11 @@ def _confirmed(record: BurstRecord, names: list[str], field: str) -> BurstRecord
 def _forget_creates(
     record: BurstRecord, names: list[str], now: float, failed_pool: str | None
 ) -> BurstRecord:
-    """Creates that cannot happen: the nodes leave the record, their reservations are released and, when
-    the cloud refused (``failed_pool``), each counts as a boot failure (the pool backs off)."""
+    """Creates that cannot happen: the nodes leave the record, their reservations are dropped (nothing was
+    made, nothing bills) and, when the cloud refused (``failed_pool``), each counts as a boot failure."""
     ledger = record.ledger
     for name in names:
-        ledger = ledger.release(name, now)
+        ledger = ledger.cancel(name)
     failures = dict(record.failures)
     if failed_pool is not None:
         failures[failed_pool] = [*failures.get(failed_pool, []), *([now] * len(names))]

@@ -70,7 +70,9 @@ class BurstAdmin:
             record = self._controller.records.update(add)
             assert record.last is not None
             self._controller.records.log(record.last)
-            self._controller.create_pending(record, {pool_name: pool}, now)
+            failed = self._controller.create_pending(record, {pool_name: pool}, now)
+        if pool_name in failed:
+            raise failed[pool_name]
         return list(record.last.actions[0].names) if isinstance(record.last.actions[0], Create) else []
 
     def stop_nodes(self, names: list[str], now_: bool, who: str) -> dict[str, str]:

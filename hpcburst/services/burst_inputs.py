@@ -14,6 +14,7 @@ from hpcburst.domain.burst.capacity import home_pool
 from hpcburst.domain.burst.models import BurstPool, BurstState, QueuedWork
 from hpcburst.domain.burst.observe import Registered
 from hpcburst.domain.job import Job
+from hpcburst.domain.leasing import HOLDER
 from hpcburst.domain.states import NodeState
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.jobs import JobService
@@ -61,7 +62,10 @@ def read_cluster(
     for doc in query_all(store, c.NODES, limit=500):
         body = doc.body
         if body.get("cloud"):
-            view.cloud[doc.id] = Registered(name=doc.id, state=body["state"], running=body.get("running", 0),
+            # What the store says it holds, not only its last heartbeat: a lease made since then must keep
+            # a draining node from being deleted under its new index.
+            held = store.count(c.TASKS, where={HOLDER: doc.id})
+            view.cloud[doc.id] = Registered(name=doc.id, state=body["state"], running=max(held, body.get("running", 0)),
                                             registered_at=body["registered_at"],
                                             last_heartbeat=body["last_heartbeat"])  # fmt: skip
             continue

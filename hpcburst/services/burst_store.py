@@ -8,6 +8,7 @@ document per recorded decision, ordered by time, kept for ``LOG_DAYS`` days.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 
 from hpcburst import constants as c
@@ -62,7 +63,8 @@ class BurstStore:
         self._last_logged = shape
         entry = {"at": decision.at, "reason": decision.reason,
                  "actions": [a.model_dump(mode="json") for a in decision.actions]}  # fmt: skip
-        self._store.upsert(c.BURST, LOG, f"{decision.at:017.6f}", entry)
+        # time first so ids sort by time; the suffix keeps two decisions of the same instant apart
+        self._store.create(c.BURST, LOG, f"{decision.at:017.6f}-{uuid.uuid4().hex[:8]}", entry)
 
     def entries(self, limit: int = 50, since: float | None = None) -> list[Decision]:
         """The newest ``limit`` recorded decisions (since ``since``), oldest first."""

@@ -23,6 +23,11 @@ ADMIN_CALLS = [
     ("POST", "/pools", {"name": "mine"}),
     ("POST", "/pools/default/join-tokens", {}),
     ("DELETE", "/pools/default", None),
+    ("POST", "/pools/default/nodes", {"count": 1}),
+    ("POST", "/nodes/stop", {"nodes": ["local-1"]}),
+    ("GET", "/burst", None),
+    ("GET", "/burst/log", None),
+    ("POST", "/burst/pools/default/enable", None),
 ]
 AGENT_CALLS = [
     ("POST", "/agent/heartbeat", {"node": "side-node", "pool": "default"}),

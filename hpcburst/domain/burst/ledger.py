@@ -99,6 +99,10 @@ class Ledger(BaseModel):
         ]
         return Ledger(reservations=kept)
 
+    def cancel(self, node: str) -> Ledger:
+        """Drop a reservation whose node the cloud never made (a refused create): it never billed."""
+        return Ledger(reservations=[r for r in self.reservations if r.node != node])
+
     def open_names(self, pool: str) -> set[str]:
         return {r.node for r in self.for_pool(pool) if r.released_at is None}
 
