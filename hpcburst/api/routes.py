@@ -184,7 +184,7 @@ ROUTES: tuple[Route, ...] = (
     Route("delete_pool", "DELETE", "/api/pools/{pool}", "Delete a pool and revoke its join tokens", A,
           {200: Pool}, (400, 404), params={"pool": _POOL}),
     Route("start_nodes", "POST", "/api/pools/{pool}/nodes", "Start cloud nodes now (the manual burst)", A,
-          {201: StartedNodes}, (400, 404, 409, 413), body=StartNodesRequest, params={"pool": _POOL}),
+          {201: StartedNodes}, (400, 404, 409, 413, 429, 502, 503), body=StartNodesRequest, params={"pool": _POOL}),
     Route("stop_nodes", "POST", "/api/nodes/stop", "Stop cloud nodes: drain, then delete", A,
           {200: StopNodesAnswer}, (400, 404, 413), body=StopNodesRequest),
     # --- burst (functions/burst_http.py) ---

@@ -18,7 +18,7 @@ from hpcburst.domain.burst.record import STOPPED_KEPT, BurstRecord, StoppedNode
 from hpcburst.domain.burst.status import BurstStatus, CloudNodeView, PoolBurstStatus, pool_status, why_waiting
 from hpcburst.domain.job import Job
 from hpcburst.domain.pool import Pool
-from hpcburst.errors import InvalidSpec, InvalidState, NotFound
+from hpcburst.errors import ConfigError, InvalidSpec, InvalidState, NotFound
 from hpcburst.services.burst import BurstController, conflict_if_nodes
 from hpcburst.services.pools import PoolService
 
@@ -71,8 +71,11 @@ class BurstAdmin:
             assert record.last is not None
             self._controller.records.log(record.last)
             failed = self._controller.create_pending(record, {pool_name: pool}, now)
-        if pool_name in failed:
-            raise failed[pool_name]
+        error = failed.get(pool_name)
+        if isinstance(error, ConfigError):  # the pool asks for a provisioner this deployment has no settings for
+            raise InvalidState(f"pool {pool_name!r} cannot start nodes here: {error.message}")
+        if error is not None:
+            raise error
         return list(record.last.actions[0].names) if isinstance(record.last.actions[0], Create) else []
 
     def stop_nodes(self, names: list[str], now_: bool, who: str) -> dict[str, str]:

@@ -32,7 +32,8 @@ def test_starting_nodes_in_a_pool_that_does_not_burst_names_the_fix(http):
 def test_a_provisioner_that_is_not_configured_is_a_clear_error_and_leaves_no_node(http):
     http.post("/pools", json={"name": "unset", "burst": {"provisioner": "azure", "max_nodes": 2}})
     response = http.post("/pools/unset/nodes", json={"count": 1})
-    assert response.status_code == 500
+    assert response.status_code == 409
+    assert "cannot start nodes here" in response.json()["message"]
     assert "HPCBURST_AZURE_SUBSCRIPTION_ID" in response.json()["message"]
     assert not [
         n

@@ -25,7 +25,8 @@ for f in function_app.app.get_functions():
         found.append([f.get_function_name(), trigger.route, sorted(str(m) for m in trigger.methods or [])])
 print(json.dumps(found))
 """
-ERROR_STATUSES = {"400", "401", "403", "404", "409", "413"}
+# 429, 502 and 503: a cloud provisioner throttled, failed or had no capacity (the manual burst)
+ERROR_STATUSES = {"400", "401", "403", "404", "409", "413", "429", "502", "503"}
 
 
 def _app_http_functions() -> dict[str, tuple[str, list[str]]]:
