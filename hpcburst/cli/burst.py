@@ -79,7 +79,7 @@ def status() -> None:
         body = s.burst_status()
     now = time.time()
     rows = [(p["name"], p["provisioner"], "spot" if p["spot"] else "regular", f"{p['min_nodes']}-{p['max_nodes']}",
-             ", ".join(f"{k} {v}" for k, v in sorted(p["nodes"].items())) or "none",
+             ", ".join([f"{k} {v}" for k, v in sorted(p["nodes"].items())] + [f"NotDeployed {p.get('not_deployed', 0)}"]),
              f"${p['rate_per_hour']:.2f}/h", _spend(p["spent_last_hour"], p.get("cost_cap_per_hour")),
              _spend(p["spent_last_month"], p.get("cost_cap_per_month")), _health(p, now))
             for p in body.get("pools", [])]  # fmt: skip

@@ -168,6 +168,8 @@ class BurstController:
                 continue
             try:
                 provisioner, target = self.provisioners.for_pool(pool)
+                if pool_name in record.regular:  # spot evicted too often: the policy fell back to regular VMs
+                    target = target.model_copy(update={"spot": False})
                 secret, _ = self._identity.issue(
                     CredentialKind.JOIN,
                     pool_name,

@@ -72,7 +72,9 @@ class BurstAdmin:
             self._controller.records.log(record.last)
             failed = self._controller.create_pending(record, {pool_name: pool}, now)
         error = failed.get(pool_name)
-        if isinstance(error, ConfigError):  # the pool asks for a provisioner this deployment has no settings for
+        if isinstance(
+            error, ConfigError
+        ):  # the pool asks for a provisioner this deployment has no settings for
             raise InvalidState(f"pool {pool_name!r} cannot start nodes here: {error.message}")
         if error is not None:
             raise error

@@ -18,7 +18,12 @@ def test_a_burstable_pool_shows_in_status_with_its_caps(http):
                                                                     "cost_cap_per_hour": 1.5}})  # fmt: skip
     assert created.status_code == 201, created.text
     (pool,) = [p for p in http.get("/burst").json()["pools"] if p["name"] == "bursty"]
-    assert pool["max_nodes"] == 3 and pool["cost_cap_per_hour"] == 1.5 and pool["nodes"] == {}
+    assert (
+        pool["max_nodes"] == 3
+        and pool["cost_cap_per_hour"] == 1.5
+        and pool["nodes"] == {}
+        and pool["not_deployed"] == 3
+    )
     assert pool["rate_per_hour"] == 0 and pool["disabled_reason"] is None
 
 

@@ -298,3 +298,24 @@ def test_a_second_controller_sees_the_first_ones_reservations_and_adds_nothing(t
 
 def burst_admin_principal() -> Principal:
     return ADMIN
+
+
+def test_after_repeated_evictions_a_spot_pool_makes_regular_vms(burst):
+    burst.pool(**{**FAST, "spot": True, "max_nodes": 1})
+    burst.submit(indices=2)
+    for round_ in range(1, 4):
+        burst.tick(after=1)
+        name = f"cloud-{round_:05d}"
+        assert burst.cloud.nodes[name].spot
+        burst.boot(name)
+        burst.tick()
+        burst.cloud.evict(name)
+        burst.tick(after=1)
+    burst.tick(after=1)
+    assert burst.record().regular == ["cloud"]
+    (pool,) = burst.s.burst_admin.status().pools
+    assert pool.spot is False
+    burst.tick(after=1)
+    (newest,) = burst.cloud.nodes.values()
+    assert newest.spot is False, "the fallback reaches the cloud: the next VM is a regular one"
+    assert any("spot evictions in the last hour" in d.reason for d in burst.s.burst.records.entries())

@@ -63,7 +63,8 @@ def _decide_pool(state: BurstState, pool: BurstPool, now: float) -> tuple[list[A
     drained = _delete_drained([n for n in nodes if n.name not in resumed])
     if drained:
         note += f"; delete {len(drained)} drained in `{pool.name}`"
-    return actions + scale + drained, note
+    health_notes = [d.reason for d in deletes] + ([fallback] if fallback else [])
+    return actions + scale + drained, "; ".join([*health_notes, note])
 
 
 def _regular_price(pool: BurstPool) -> float:

@@ -23,7 +23,8 @@ class PoolBurstStatus(BaseModel):
     min_nodes: int
     max_nodes: int
     price_per_hour: float
-    nodes: dict[str, int]  # lifecycle state -> count
+    nodes: dict[str, int]  # lifecycle state -> count, of nodes that exist or are on their way
+    not_deployed: int = 0  # HPC Pack's Not-Deployed: room for more nodes up to max_nodes (none bills)
     rate_per_hour: float  # what the nodes holding a reservation cost per hour now
     spent_last_hour: float
     spent_last_month: float
@@ -58,6 +59,8 @@ def pool_status(record: BurstRecord, pool: BurstPool, provisioner: str, now: flo
     for node in record.nodes:
         if node.pool == pool.name:
             counts[node.state.value] = counts.get(node.state.value, 0) + 1
+    # HPC Pack's Not-Deployed: room the pool has for nodes that do not exist (nothing bills for them)
+    live = sum(n.pool == pool.name and n.state in LIVE for n in record.nodes)
     deleting = sum(p == pool.name for p in record.deleting.values())
     if deleting:
         counts[NodeState.DELETING.value] = counts.get(NodeState.DELETING.value, 0) + deleting
@@ -71,6 +74,7 @@ def pool_status(record: BurstRecord, pool: BurstPool, provisioner: str, now: flo
         max_nodes=seen.max_nodes,
         price_per_hour=seen.price_per_hour,
         nodes=counts,
+        not_deployed=max(0, seen.max_nodes - live),
         rate_per_hour=record.ledger.committed_rate(pool.name, now),
         spent_last_hour=record.ledger.spent(pool.name, now - HOUR, now),
         spent_last_month=record.ledger.spent(pool.name, now - MONTH, now),
