@@ -169,6 +169,8 @@ class JobView(Job):
 
     counts: dict[str, int]  # every TaskState name; undispatched indices count as Submitted
     waiting_reason: str | None = None  # why queued indices are not running yet (e.g. never-burst, cost cap)
+    # dollars of cloud node time its indices used, by slots (hpcburst.domain.cost); on-premises time is free
+    cost: float = 0.0
 
 
 class RequeueResult(BaseModel):

@@ -52,6 +52,8 @@ class JobService:
         self._allowed_roots = allowed_roots  # a pool's admin-listed absolute workdirs
         # why a job's queued indices wait (the burst controller knows); set by the composition root
         self.why_waiting: Callable[[Job], str | None] = lambda job: None
+        # what its cloud node time cost so far (cost accounting knows); set by the composition root
+        self.job_cost: Callable[[Job], float] = lambda job: 0.0
 
     # --- submit ---
     async def submit(self, spec: JobSpec, orchestrations: Orchestrations, owner: str) -> Job:
@@ -120,7 +122,8 @@ class JobService:
 
     # --- read ---
     def view(self, job_id: str, who: Principal) -> JobView:
-        """The job document plus ``counts``: indices per task state (undispatched ones count as Submitted)."""
+        """The job document plus ``counts``: indices per task state (undispatched ones count as Submitted),
+        why queued indices wait, and what its cloud node time cost."""
         job = self._catalog.visible(job_id, who, fresh=True)
         counts = self._catalog.counts(job, lambda: self._count_states(job_id))
         missing = job.total - sum(counts.values())
@@ -128,7 +131,8 @@ class JobService:
             0, missing
         )
         waiting = self.why_waiting(job) if not job.state.terminal else None
-        return JobView(**dict(shown_to(who, job)), counts=counts, waiting_reason=waiting)
+        cost = self.job_cost(job)
+        return JobView(**dict(shown_to(who, job)), counts=counts, waiting_reason=waiting, cost=cost)
 
     def backlog(self, job: Job) -> tuple[int, int]:
         """(indices waiting to start, including undispatched ones; indices running) of an active job."""

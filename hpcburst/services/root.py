@@ -21,6 +21,7 @@ from hpcburst.services.burst import BurstController
 from hpcburst.services.burst_admin import BurstAdmin
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.completion import CompletionService
+from hpcburst.services.cost import CostService
 from hpcburst.services.dispatch import DispatchService
 from hpcburst.services.grants import GrantService
 from hpcburst.services.identity import IdentityService
@@ -58,6 +59,7 @@ class Services:
     authn: Authenticator
     burst: BurstController
     burst_admin: BurstAdmin
+    cost: CostService
 
     def close(self) -> None:
         self.store.close()
@@ -96,6 +98,8 @@ def build(
     burst = BurstController(store, catalog, jobs, nodes, pools, identity, runtimes, provisioners, clock=clock)
     burst_admin = BurstAdmin(burst, pools)
     jobs.why_waiting = burst_admin.why_waiting
+    cost = CostService(store, burst.records, catalog, pools, clock=clock)
+    jobs.job_cost = cost.job_cost
     return Services(
         store=store,
         queue=queue,
@@ -115,6 +119,7 @@ def build(
         authn=Authenticator(identity, entra),
         burst=burst,
         burst_admin=burst_admin,
+        cost=cost,
     )
 
 
