@@ -5,6 +5,7 @@ import azure.durable_functions as df
 from functions import (
     agent_http,
     burst_http,
+    cost_http,
     dispatch_queue,
     jobs_http,
     nodes_http,
@@ -23,6 +24,7 @@ for module in (
     users_http,
     pools_http,
     burst_http,
+    cost_http,
     openapi_http,
     dispatch_queue,
     timers,

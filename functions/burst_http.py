@@ -9,14 +9,11 @@ POST /api/burst/pools/{pool}/enable   -> 200 the pool's status (re-enabled after
 
 from __future__ import annotations
 
-import math
-
 import azure.functions as func
 
 from functions.auth import caller
-from functions.http_common import handles_errors, json_response, query_int
+from functions.http_common import handles_errors, json_response, query_epoch, query_int
 from hpcburst.api.models import BurstLog
-from hpcburst.errors import InvalidSpec
 from hpcburst.services.root import services
 
 bp = func.Blueprint()
@@ -34,14 +31,7 @@ def burst_status(req: func.HttpRequest) -> func.HttpResponse:
 @handles_errors
 def burst_log(req: func.HttpRequest) -> func.HttpResponse:
     caller(req, admin=True)
-    limit = query_int(req, "limit", 50)
-    raw = req.params.get("since")
-    try:
-        since = float(raw) if raw else None
-        if since is not None and not math.isfinite(since):
-            raise ValueError
-    except ValueError:
-        raise InvalidSpec(f"since={raw!r} is not epoch seconds", field="since") from None
+    limit, since = query_int(req, "limit", 50), query_epoch(req, "since")
     return json_response(BurstLog(decisions=services().burst.records.entries(limit, since)))
 
 

@@ -11,6 +11,7 @@ import functools
 import inspect
 import json
 import logging
+import math
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -102,6 +103,18 @@ def query_int(req: func.HttpRequest, name: str, default: int, low: int = 1, high
         raise InvalidSpec(f"query parameter {name!r} must be a whole number", field=name) from None
     if not low <= value <= high:
         raise InvalidSpec(f"query parameter {name!r} must be between {low} and {high}", field=name)
+    return value
+
+
+def query_epoch(req: func.HttpRequest, name: str) -> float | None:
+    """A time in epoch seconds from the query (None when absent or empty); InvalidSpec (400) when not one."""
+    raw = req.params.get(name)
+    try:
+        value = float(raw) if raw else None
+        if value is not None and not math.isfinite(value):
+            raise ValueError
+    except ValueError:
+        raise InvalidSpec(f"{name}={raw!r} is not epoch seconds", field=name) from None
     return value
 
 

@@ -19,7 +19,8 @@ POST /api/jobs  -> 201 Job
 GET /api/jobs?state=&owner=&limit=50&continuation=  -> 200 {"jobs": [Job...], "continuation": str|null}
     (newest first)
 GET /api/jobs/{job}  -> 200 Job + {"counts": {"Configuring": 0, "Submitted": n, "Queued": n,
-    "Running": n, "Finished": n, "Failed": n, "Canceled": n}}  (counts over all indices)
+    "Running": n, "Finished": n, "Failed": n, "Canceled": n}, "waiting_reason": str|null, "cost": dollars}
+    (counts over all indices; cost: its share of cloud node time by slots, 0.0 when it ran on premises)
 POST /api/jobs/{job}/cancel  -> 200 Job (state Canceled; running indices are killed by their agents)
 POST /api/jobs/{job}/requeue  body (optional): {"indices": [3, 7]}  -> 200 {"job", "requeued": n,
     "batches": [...]}  (Failed and Canceled indices go back to Queued with fresh retries)

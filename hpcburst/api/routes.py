@@ -35,6 +35,7 @@ from hpcburst.api.models import (
     UserList,
 )
 from hpcburst.domain.burst.status import BurstStatus, PoolBurstStatus
+from hpcburst.domain.cost import CostBy, CostReport
 from hpcburst.domain.identity import NewToken, NewUser, TokenInfo, User, WhoAmI
 from hpcburst.domain.job import Job, JobSpec, JobView, RequeueResult
 from hpcburst.domain.node import Node
@@ -113,6 +114,12 @@ _USER = {"type": "string", "minLength": 1, "maxLength": 100, "description": "use
 _TOKEN = {"type": "string", "minLength": 1, "maxLength": 64, "description": "public token id"}
 _POOL = {"type": "string", "minLength": 1, "maxLength": 100, "description": "pool name"}
 _SINCE = Query("since", {"type": "number"}, "only decisions at or after this time (epoch seconds)")
+_COST_BY = Query(
+    "by",
+    {**_states(CostBy), "default": CostBy.JOB.value},
+    "rows per job (yours; admins: all), per user (yours; admins: all) or per pool (admins)",
+)
+_SPEND_SINCE = Query("since", {"type": "number"}, "only spend at or after this time (epoch seconds)")
 _NEW_JOB = {"job": "$response.body#/id"}
 _JOB_LINKS = {op: _NEW_JOB for op in ("view_job", "cancel_job", "requeue_job", "list_tasks", "view_task")}
 _NEW_NODE = {"node": "$response.body#/node"}
@@ -197,5 +204,8 @@ ROUTES: tuple[Route, ...] = (
     Route("join_token", "POST", "/api/pools/{pool}/join-tokens", "A new join token (shown once)", A,
           {201: JoinTokenAnswer}, (400, 404, 413), body=JoinTokenRequest, body_required=False,
           params={"pool": _POOL}),
+    # --- cost (functions/cost_http.py) ---
+    Route("cost_report", "GET", "/api/cost", "What cloud node time cost, by job, user or pool", U,
+          {200: CostReport}, (400,), query=(_COST_BY, _SPEND_SINCE)),
 )
 # fmt: on

@@ -16,7 +16,9 @@ import pytest
 
 from hpcburst import constants as c
 from hpcburst.devhost.server import DevHost
+from hpcburst.domain.identity import CredentialKind
 from hpcburst.emulators import REPO_ROOT, free_port
+from hpcburst.errors import Conflict
 from hpcburst.services import root
 
 
@@ -95,17 +97,38 @@ def joining(app_url: str, join_token: str) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def register(app_url: str, join_token: str) -> Iterator[Callable[..., httpx.Client]]:
-    """``register(node, slots=2)``: registers a node in pool "fn" with the join secret; the API as that node."""
+    """``register(node, slots=2, cloud=False)``: registers a node in pool "fn" with the join secret; the API
+    as that node."""
     clients: list[httpx.Client] = []
 
-    def make(node: str, slots: int = 2) -> httpx.Client:
+    def make(node: str, slots: int = 2, cloud: bool = False) -> httpx.Client:
+        body = {"node": node, "pool": "fn", "slots": slots, "cloud": cloud}
         with client_for(app_url, join_token) as joining:
-            response = joining.post("/agent/register", json={"node": node, "pool": "fn", "slots": slots})
+            response = joining.post("/agent/register", json=body)
         assert response.status_code == 200, response.text
         client = client_for(app_url, response.json()["credential"])
         client.registration = response.json()  # type: ignore[attr-defined]
         clients.append(client)
         return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def as_user(app_url: str) -> Iterator[Callable[[str], httpx.Client]]:
+    """``as_user(name)``: the API as ``name``, a user (not an admin) added on first use."""
+    clients: list[httpx.Client] = []
+
+    def make(name: str) -> httpx.Client:
+        identity = root.services().identity
+        try:
+            _, token = identity.add_user(name)
+        except Conflict:  # added by an earlier test of the module: a further token
+            token, _ = identity.issue(CredentialKind.USER, name, description="test")
+        clients.append(client_for(app_url, token))
+        return clients[-1]
 
     yield make
     for client in clients:
