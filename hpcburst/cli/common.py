@@ -48,6 +48,11 @@ def when(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S") if epoch else "-"
 
 
+def dollars(amount: float | None) -> str:
+    # four decimals: a minute of a $0.10/h node is $0.0017, which two would show as nothing
+    return "-" if amount is None else f"${amount:,.4f}"
+
+
 def table(columns: Iterable[str], rows: Iterable[Iterable[Any]], title: str | None = None) -> Table:
     t = Table(title=title, header_style="bold")
     for column in columns:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hpcburst.cli.common import console, friendly, scheduler, table, when
+from hpcburst.cli.common import console, dollars, friendly, scheduler, table, when
 from hpcburst.client import Scheduler, command_line
 from hpcburst.domain.states import JobState, TaskState
 from hpcburst.errors import InvalidSpec
@@ -108,6 +108,7 @@ def view(job: Annotated[str, typer.Argument(help="Job id.")]) -> None:
     rows.append(("counts", ", ".join(f"{k} {n}" for k, n in counts.items() if n) or "-"))
     if v.get("waiting_reason"):
         rows.append(("waiting", v["waiting_reason"]))
+    rows.append(("cost", dollars(v.get("cost"))))  # its share of cloud node time; on premises is free
     console.print(table(("field", "value"), rows, title=f"job {job}"))
 
 

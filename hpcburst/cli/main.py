@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hpcburst.cli import access, agent, burst, cluster, data, devhost, job, node, pkg, pool, task
+from hpcburst.cli import access, agent, burst, cluster, cost, data, devhost, job, node, pkg, pool, task
 
 app = typer.Typer(
     name="hpcburst",
@@ -29,6 +29,9 @@ app.add_typer(
 app.add_typer(access.tokens, name="token", help="List, create and revoke API tokens.")
 app.add_typer(pool.app, name="pool", help="(admins) Pools: create, list, show, set, delete, join-token.")
 app.command("whoami", help="Who the cluster takes you for.")(access.whoami)
+app.command("cost", help="What cloud node time cost, by job, user or pool (--since 1h|2d|SECONDS).")(
+    cost.cost
+)
 app.add_typer(pkg.app, name="pkg", help="Application packages: create, upload, list, remove, sync.")
 app.add_typer(
     burst.app,

@@ -202,6 +202,15 @@ class Scheduler:
         """Re-enable a burstable pool that repeated boot failures disabled."""
         return self._call("POST", f"/api/burst/pools/{quote(pool, safe='')}/enable")  # type: ignore[no-any-return]
 
+    # --- cost accounting ---
+    def cost(self, by: str = "job", since: float | None = None) -> dict[str, Any]:
+        """What cloud node time cost since ``since`` (epoch seconds; None: all the ledger remembers), ``by``
+        "job" (your jobs; admins: all), "user" or "pool" (admins): {"rows": [...], "total": dollars, ...}."""
+        params: dict[str, Any] = {"by": by}
+        if since is not None:
+            params["since"] = since
+        return self._call("GET", "/api/cost", params=params)  # type: ignore[no-any-return]
+
     # --- users, tokens, pools ---
     @property
     def access(self) -> Access:

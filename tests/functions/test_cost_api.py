@@ -6,7 +6,10 @@ import time
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from hpcburst import constants as c
+from hpcburst.cli.main import app as cli
 from hpcburst.domain.burst.record import BurstRecord, StoppedNode
 from hpcburst.services import root
 
@@ -109,3 +112,15 @@ def test_a_bad_by_or_since_is_a_400_naming_it(http):
     assert http.get("/cost", params={"by": "month"}).json()["details"]["field"] == "by"
     assert http.get("/cost", params={"since": "yesterday"}).json()["details"]["field"] == "since"
     assert http.get("/cost", params={"since": "nan"}).status_code == 400
+
+
+def test_the_cli_prints_the_cost_table_with_a_total_and_job_view_prints_the_cost(
+    app_url, admin_token, cora_ran_on_a_cloud_node
+):
+    env = {c.ENV_URL: f"{app_url}", c.ENV_TOKEN: admin_token}
+    by_pool = CliRunner().invoke(cli, ["cost", "--by", "pool", "--since", "1d"], env=env)
+    assert by_pool.exit_code == 0, by_pool.output
+    assert "fn" in by_pool.output and "total" in by_pool.output and "idle" in by_pool.output
+    viewed = CliRunner().invoke(cli, ["job", "view", cora_ran_on_a_cloud_node["id"]], env=env)
+    assert viewed.exit_code == 0, viewed.output
+    assert f"${RAN:.4f}" in viewed.output
