@@ -12,6 +12,7 @@ USER_CALLS = [
     ("POST", "/jobs/1/cancel", None),
     ("GET", "/nodes", None),
     ("GET", "/tokens", None),
+    ("GET", "/cost", None),
 ]
 ADMIN_CALLS = [
     ("POST", "/nodes/local-1/offline", None),
@@ -28,6 +29,7 @@ ADMIN_CALLS = [
     ("GET", "/burst", None),
     ("GET", "/burst/log", None),
     ("POST", "/burst/pools/default/enable", None),
+    ("GET", "/cost?by=pool", None),
 ]
 AGENT_CALLS = [
     ("POST", "/agent/heartbeat", {"node": "side-node", "pool": "default"}),
