@@ -69,6 +69,7 @@ class PolicyController:
                 "ledger": ledger,
                 "evictions": evictions,
                 "onprem_free_slots": {pool.name: w.onprem_slots - w.onprem_running},
+                "onprem_busy_slots": {pool.name: w.onprem_running},
             }  # fmt: skip
         )
 

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from hpcburst.domain.burst import BurstPool, BurstState
 from hpcburst.sim.controllers import PolicyController
-from hpcburst.sim.engine import SimConfig
+from hpcburst.sim.engine import SimConfig, Simulation
 from hpcburst.sim.runner import compare, simulate
 from hpcburst.sim.trace import TraceJob, load_trace, shipped_traces
+from hpcburst.sim.world import SimJob
 
 jobs = st.builds(
     TraceJob,
@@ -73,3 +74,14 @@ def test_every_index_of_a_shipped_trace_finishes_under_the_policy_and_both_basel
 def test_every_shipped_trace_loads() -> None:
     for name in shipped_traces():
         assert load_trace(name), name
+
+
+def test_the_policy_sees_busy_on_premises_slots_as_well_as_free_ones() -> None:
+    pool = BurstPool(name="cloud")
+    controller = PolicyController(BurstState(pools=[pool]))
+    sim = Simulation(SimConfig(pool=pool, onprem_slots=8), [SimJob(0, 6, 180, False)], controller)
+    sim.world.submit(0, 0.0)
+    sim.world.dispatch(0.0, lambda task: None)
+    state = controller.observe(sim, 0.0)
+    assert state.onprem_free_slots == {"cloud": 2}
+    assert state.onprem_busy_slots == {"cloud": 6}
