@@ -15,9 +15,11 @@ from hpcburst.domain.burst import (
     Delete,
     NodeState,
     QueuedWork,
+    RunningIndex,
     apply,
     decide,
 )
+from hpcburst.sim.world import ONPREM
 
 if TYPE_CHECKING:
     from hpcburst.sim.engine import Simulation
@@ -42,6 +44,10 @@ class PolicyController:
             if node is not None and node.gone_at is not None:  # evicted: billing stopped when it went
                 ledger = ledger.release(name, node.gone_at)
         evictions = {pool.name: [t for t in w.evictions if t > now - 3600]}
+        running: dict[str, list[RunningIndex]] = {}
+        for task in w.tasks.values():
+            index = RunningIndex(started_at=task.started_at, expected_end=task.started_at + task.duration)
+            running.setdefault(task.place, []).append(index)
         nodes = [
             CloudNode(
                 name=n.name,
@@ -53,6 +59,7 @@ class PolicyController:
                 slots=n.slots,
                 running=n.running,
                 spot=n.spot,
+                running_indices=running.get(n.name, []),
             )  # fmt: skip
             for n in w.live_nodes()
         ]
@@ -70,6 +77,7 @@ class PolicyController:
                 "evictions": evictions,
                 "onprem_free_slots": {pool.name: w.onprem_slots - w.onprem_running},
                 "onprem_busy_slots": {pool.name: w.onprem_running},
+                "onprem_running": {pool.name: running.get(ONPREM, [])},
             }  # fmt: skip
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hpcburst.domain.burst import BurstPool, BurstState
+from hpcburst.domain.burst import BurstPool, BurstState, RunningIndex
 from hpcburst.sim.controllers import PolicyController
 from hpcburst.sim.engine import SimConfig, Simulation
 from hpcburst.sim.runner import compare, simulate
@@ -76,7 +76,7 @@ def test_every_shipped_trace_loads() -> None:
         assert load_trace(name), name
 
 
-def test_the_policy_sees_busy_on_premises_slots_as_well_as_free_ones() -> None:
+def test_the_policy_sees_busy_on_premises_slots_and_when_their_indices_should_end() -> None:
     pool = BurstPool(name="cloud")
     controller = PolicyController(BurstState(pools=[pool]))
     sim = Simulation(SimConfig(pool=pool, onprem_slots=8), [SimJob(0, 6, 180, False)], controller)
@@ -85,3 +85,4 @@ def test_the_policy_sees_busy_on_premises_slots_as_well_as_free_ones() -> None:
     state = controller.observe(sim, 0.0)
     assert state.onprem_free_slots == {"cloud": 2}
     assert state.onprem_busy_slots == {"cloud": 6}
+    assert state.onprem_running["cloud"] == [RunningIndex(started_at=0, expected_end=180)] * 6

@@ -18,6 +18,7 @@ from hpcburst.domain.burst.models import (
     NodeState,
     QueuedWork,
     Resume,
+    RunningIndex,
     ScheduleEntry,
     SwitchToRegular,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "NodeState",
     "QueuedWork",
     "Resume",
+    "RunningIndex",
     "ScheduleEntry",
     "SwitchToRegular",
     "apply",

@@ -2,10 +2,12 @@
 
 Demand (in slots) = startable indices that may burst − on-premises slots left free after never-burst work
 takes its share − cloud slots free or on their way. When every job's duration per index is known, demand
-is counted in work instead: what free slots, and busy slots once their index ends (half a duration on
-average), cannot finish within one expected boot time, spread over max(boot time, duration) — a node is
-not worth creating for work that is over before it registers. Jobs
-that name a pool count only there; the others count toward the cheapest enabled pool.
+is counted in work instead: queued indices go, in lease order, to the slot that frees up soonest (free or
+booting ones now, busy ones when their index is expected to end, or half a duration on average when that
+is unknown); the work no slot would start within one expected boot time is spread over max(boot time,
+duration) — a node is not worth creating for work that starts before it registers. Never-burst work
+beyond the free on-premises slots takes the busy ones first, as they free up. Jobs that name a pool count
+only there; the others count toward the cheapest enabled pool.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from hpcburst.domain.burst.models import BurstPool, BurstState, CloudNode, NodeState
+from hpcburst.domain.burst.demand import unstarted_work
+from hpcburst.domain.burst.models import BurstPool, BurstState, CloudNode, NodeState, RunningIndex
 
 LIVE = (
     NodeState.NOT_DEPLOYED,
@@ -24,6 +27,7 @@ LIVE = (
     NodeState.OFFLINE,
     NodeState.DRAINING,
 )
+EPSILON = 1e-9
 
 
 class PoolView(BaseModel):
@@ -36,18 +40,25 @@ class PoolView(BaseModel):
     live: int  # nodes that exist or are on their way (counted against max_nodes)
     free_cloud_slots: int  # slots free now or on their way, on nodes not draining
     backlog_seconds: float | None  # the backlog's work in slot-seconds, None if a duration is unknown
-    busy_slots: int  # on-premises and cloud slots running an index now
+    queue: list[tuple[int, float]]  # the backlog as (indices, seconds each) per job, when durations are known
+    freeing_in: list[float]  # seconds until each busy slot the backlog will get frees up, where known
+    freeing_unknown: int  # busy slots the backlog will get whose index's end is unknown
+    busy_for: float  # how long the pool has had work running without a break, at least (0: none running)
     expected_boot: float
+
+    def free_at(self) -> list[float]:
+        """Seconds until each slot the backlog can use frees up: 0 for free (or booting) ones."""
+        mean = self.backlog_seconds / self.backlog if self.backlog_seconds and self.backlog else 0.0
+        unknown = [mean / 2] * self.freeing_unknown  # an index with no expected end is half done, on average
+        return [0.0] * (self.onprem_free + self.free_cloud_slots) + self.freeing_in + unknown
 
     @property
     def demand_slots(self) -> int:
-        free = self.onprem_free + self.free_cloud_slots
         if self.backlog_seconds is None or self.backlog == 0:
-            return max(0, self.backlog - free)
+            return max(0, self.backlog - self.onprem_free - self.free_cloud_slots)
         mean = self.backlog_seconds / self.backlog
-        boot = self.expected_boot
-        residual = max(0.0, self.backlog_seconds - free * boot - self.busy_slots * max(0.0, boot - mean / 2))
-        return min(self.backlog, math.ceil(residual / max(self.expected_boot, mean) - 1e-9))
+        residual = unstarted_work(self.queue, self.free_at(), self.expected_boot)
+        return min(self.backlog, math.ceil(residual / max(self.expected_boot, mean) - EPSILON))
 
     def nodes_wanted(self, pool: BurstPool) -> int:
         return math.ceil(self.demand_slots / pool.slots_per_node)
@@ -61,15 +72,17 @@ def home_pool(state: BurstState, requested: str | None) -> str | None:
     return min(enabled, key=lambda p: (p.price_per_hour, p.name)).name if enabled else None
 
 
-def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode]) -> PoolView:
+def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode], now: float) -> PoolView:
     backlog = pinned = 0
-    seconds: float | None = 0.0
+    queue: list[tuple[int, float]] = []
+    durations_known = True
     for work in state.work:
         if work.may_burst and home_pool(state, work.pool) == pool.name:
             backlog += work.startable
-            seconds = (
-                None if seconds is None or work.duration is None else seconds + work.startable * work.duration
-            )
+            if work.duration is None:
+                durations_known = False
+            else:
+                queue.append((work.startable, work.duration))
         elif not work.may_burst and (work.pool in (None, pool.name)):
             pinned += work.startable
     known = {n.name for n in nodes}
@@ -78,17 +91,36 @@ def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode]) -> PoolView
     booting = [n for n in live if n.state in (NodeState.NOT_DEPLOYED, NodeState.PROVISIONING)]
     online = [n for n in live if n.state == NodeState.ONLINE]
     free = sum(max(0, n.slots - n.running) for n in online) + (len(booting) + unseen) * pool.slots_per_node
+    onprem_free = state.onprem_free_slots.get(pool.name, 0)
+    onprem_ends, onprem_unknown = _freeing(
+        state.onprem_running.get(pool.name, []), state.onprem_busy_slots.get(pool.name, 0), now
+    )
+    # never-burst work beyond the free on-premises slots takes the busy ones first, as they free up
+    held = max(0, pinned - onprem_free)
+    taken = min(held, len(onprem_ends))
+    onprem_ends, onprem_unknown = onprem_ends[taken:], max(0, onprem_unknown - (held - taken))
+    cloud = [_freeing(n.running_indices, n.running, now) for n in online]
+    running = [i for n in online for i in n.running_indices] + state.onprem_running.get(pool.name, [])
     return PoolView(
         backlog=backlog,
         pinned=pinned,
-        onprem_free=max(0, state.onprem_free_slots.get(pool.name, 0) - pinned),
+        onprem_free=max(0, onprem_free - pinned),
         provisioning=len(booting) + unseen,
         live=len(live) + unseen,
         free_cloud_slots=free,
-        backlog_seconds=seconds,
-        busy_slots=state.onprem_busy_slots.get(pool.name, 0) + sum(n.running for n in online),
+        backlog_seconds=sum(count * seconds for count, seconds in queue) if durations_known else None,
+        queue=queue if durations_known else [],
+        freeing_in=sorted([*onprem_ends, *(end for ends, _ in cloud for end in ends)]),
+        freeing_unknown=onprem_unknown + sum(unknown for _, unknown in cloud),
+        busy_for=max(0.0, now - min(i.started_at for i in running)) if running else 0.0,
         expected_boot=pool.expected_boot,
     )
+
+
+def _freeing(running: list[RunningIndex], busy: int, now: float) -> tuple[list[float], int]:
+    """Seconds until each busy slot frees up, soonest first, where known; and how many are unknown."""
+    ends = sorted(max(0.0, i.expected_end - now) for i in running if i.expected_end is not None)
+    return ends, max(0, busy - len(ends))
 
 
 def scheduled_minimum(pool: BurstPool, now: float) -> int:

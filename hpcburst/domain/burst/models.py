@@ -79,6 +79,15 @@ class BurstPool(BaseModel):
     evictions_before_fallback: int = Field(default=3, ge=1)
 
 
+class RunningIndex(BaseModel):
+    """One index running on a slot: since when, and when it should end (start + its job's expected duration)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    started_at: float
+    expected_end: float | None = None  # None when the job's duration is unknown
+
+
 class CloudNode(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -95,6 +104,8 @@ class CloudNode(BaseModel):
     manual: bool = False
     # an admin asked it to stop (`hpcburst node stop`): it drains and is deleted, never resumed
     stopping: bool = False
+    # what runs on it, where known (may list fewer than `running`)
+    running_indices: list[RunningIndex] = Field(default_factory=list)
 
     @property
     def idle_since(self) -> float:
@@ -128,6 +139,8 @@ class BurstState(BaseModel):
     onprem_free_slots: dict[str, int] = Field(default_factory=dict)
     # on-premises slots busy now: they free up while a new node boots, so they count against demand
     onprem_busy_slots: dict[str, int] = Field(default_factory=dict)
+    # what runs on those busy slots, where known: when each frees up, and how long the pool has been busy
+    onprem_running: dict[str, list[RunningIndex]] = Field(default_factory=dict)
     work: list[QueuedWork] = Field(default_factory=list)
     ledger: Ledger = Field(default_factory=Ledger)
     failures: dict[str, list[float]] = Field(default_factory=dict)

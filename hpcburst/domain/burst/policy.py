@@ -51,7 +51,7 @@ def _decide_pool(state: BurstState, pool: BurstPool, now: float) -> tuple[list[A
     if fallback:
         actions.append(SwitchToRegular(pool=pool.name, reason=fallback))
         pool = pool.model_copy(update={"spot": False, "price_per_hour": _regular_price(pool)})
-    pv = view(state, pool, nodes)
+    pv = view(state, pool, nodes, now)
     month = _over_month_cap(state, pool, nodes, now)
     if month:
         return actions + month, f"`{pool.name}`: {month[0].reason}"
