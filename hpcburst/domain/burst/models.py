@@ -60,6 +60,9 @@ class BurstPool(BaseModel):
     # what a regular VM costs, used when the pool falls back from spot after repeated evictions
     regular_price_per_hour: float | None = None
     idle_timeout: float = Field(default=300.0, ge=0)
+    # a node idle this long while the rest of the pool keeps running work is spare, not waiting out a pause:
+    # it is drained (past delay_after_add) without waiting for idle_timeout
+    spare_after: float = Field(default=60.0, ge=0)
     boot_timeout: float = Field(default=600.0, gt=0)
     # how long a node usually takes to register: work that free slots finish sooner is not worth a node
     expected_boot: float = Field(default=120.0, gt=0)

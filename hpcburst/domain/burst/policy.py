@@ -3,8 +3,9 @@
 Per pool, in order: delete nodes that failed or missed their boot timeout (they back the pool off),
 disable a pool after repeated failures, fall back from spot after repeated evictions, stop everything if
 the monthly cap is spent, then either add nodes (demand or the scheduled minimum, bounded by max_nodes
-and the cost ledger) or drain idle nodes past both the idle timeout and the delay-after-add. Drained nodes
-with nothing running are deleted by name: the policy never lowers a count and lets the cloud pick.
+and the cost ledger) or drain nodes past the delay-after-add that sat idle for the idle timeout, or for
+``spare_after`` while the rest of the pool kept running work. Drained nodes with nothing running are
+deleted by name: the policy never lowers a count and lets the cloud pick.
 """
 
 from __future__ import annotations
@@ -123,29 +124,33 @@ def _scale(
 
 
 def _scale_down(pool: BurstPool, nodes: list[CloudNode], pv: PoolView, now: float) -> list[Action]:
-    """Drain idle nodes the backlog does not need, down to the pool's minimum, oldest idle first."""
-    idle = sorted(
-        (
-            n
-            for n in nodes
-            if n.state == NodeState.ONLINE
-            and not n.manual
-            and n.running == 0
-            and now - n.idle_since >= pool.idle_timeout
-            and now - n.created_at >= pool.delay_after_add
-        ),
-        key=lambda n: (n.idle_since, n.name),
-    )
+    """Drain nodes the backlog does not need, down to the pool's minimum, longest idle first.
+
+    A node goes once it has been idle for the idle timeout, or — spare — idle for ``spare_after`` while the
+    rest of the pool kept running work all along: it had its slots to spare, not a pause between bursts.
+    """
+    spare_after = min(pool.spare_after, pool.idle_timeout)
+    why: dict[str, str] = {}
+    for n in nodes:
+        idle = now - n.idle_since
+        if n.state != NodeState.ONLINE or n.manual or n.running or now - n.created_at < pool.delay_after_add:
+            continue
+        if idle >= pool.idle_timeout:
+            why[n.name] = f"idle {idle:.0f} s (timeout {pool.idle_timeout:.0f} s)"
+        elif idle >= spare_after and pv.busy_for >= spare_after:
+            why[n.name] = (
+                f"idle {idle:.0f} s while the pool kept running work (spare after {spare_after:.0f} s)"
+            )
+    idle_nodes = sorted((n for n in nodes if n.name in why), key=lambda n: (n.idle_since, n.name))
     spare_slots = pv.free_cloud_slots - max(0, pv.backlog - pv.onprem_free)
     floor = 0 if pool.disabled_reason else scheduled_minimum(pool, now)
-    count = min(len(idle), spare_slots // pool.slots_per_node, max(0, pv.live - floor))
+    count = min(len(idle_nodes), spare_slots // pool.slots_per_node, max(0, pv.live - floor))
     return [
         Drain(
             node=n.name,
-            reason=f"{n.name} idle {now - n.idle_since:.0f} s (timeout {pool.idle_timeout:.0f} s), "
-            f"added {now - n.created_at:.0f} s ago: draining before delete",
+            reason=f"{n.name} {why[n.name]}, added {now - n.created_at:.0f} s ago: draining before delete",
         )
-        for n in idle[: max(0, count)]
+        for n in idle_nodes[: max(0, count)]
     ]
 
 
