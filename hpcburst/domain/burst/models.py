@@ -61,8 +61,10 @@ class BurstPool(BaseModel):
     regular_price_per_hour: float | None = None
     idle_timeout: float = Field(default=300.0, ge=0)
     # a node idle this long while the rest of the pool keeps running work is spare, not waiting out a pause:
-    # it is drained (past delay_after_add) without waiting for idle_timeout
-    spare_after: float = Field(default=60.0, ge=0)
+    # no queued index was left for it, so it is drained (past delay_after_add) without waiting for
+    # idle_timeout. Billing is per second and a node is bought back only for work that would otherwise
+    # wait longer than a boot, so half a minute (two decisions at the usual 30 s tick) is enough evidence.
+    spare_after: float = Field(default=30.0, ge=0)
     boot_timeout: float = Field(default=600.0, gt=0)
     # how long a node usually takes to register: work that free slots finish sooner is not worth a node
     expected_boot: float = Field(default=120.0, gt=0)
