@@ -52,6 +52,12 @@ def test_busy_on_premises_slots_make_the_pool_busy_too() -> None:
     assert drained(state) == ["b"]
 
 
+def test_a_draining_node_still_finishing_its_indices_keeps_the_pool_busy() -> None:
+    finishing = busy("a", since=200).model_copy(update={"state": NodeState.DRAINING})
+    state = BurstState(pools=[pool(**settings_)], nodes=[finishing, node("b", idle=90)])
+    assert drained(state) == ["b"]
+
+
 def test_a_spare_node_the_backlog_needs_is_kept() -> None:
     state = BurstState(
         pools=[pool(**settings_)],

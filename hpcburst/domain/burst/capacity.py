@@ -43,7 +43,7 @@ class PoolView(BaseModel):
     queue: list[tuple[int, float]]  # the backlog as (indices, seconds each) per job, when durations are known
     freeing_in: list[float]  # seconds until each busy slot the backlog will get frees up, where known
     freeing_unknown: int  # busy slots the backlog will get whose index's end is unknown
-    busy_for: float  # how long the pool has had work running without a break, at least (0: none running)
+    busy_for: float  # how long the pool (on-premises or on any node) has run work without a break, at least
     expected_boot: float
 
     def free_at(self) -> list[float]:
@@ -100,7 +100,7 @@ def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode], now: float)
     taken = min(held, len(onprem_ends))
     onprem_ends, onprem_unknown = onprem_ends[taken:], max(0, onprem_unknown - (held - taken))
     cloud = [_freeing(n.running_indices, n.running, now) for n in online]
-    running = [i for n in online for i in n.running_indices] + state.onprem_running.get(pool.name, [])
+    running = [i for n in live for i in n.running_indices] + state.onprem_running.get(pool.name, [])
     return PoolView(
         backlog=backlog,
         pinned=pinned,
