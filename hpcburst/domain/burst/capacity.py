@@ -92,14 +92,7 @@ def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode], now: float)
     online = [n for n in live if n.state == NodeState.ONLINE]
     free = sum(max(0, n.slots - n.running) for n in online) + (len(booting) + unseen) * pool.slots_per_node
     onprem_free = state.onprem_free_slots.get(pool.name, 0)
-    onprem_ends, onprem_unknown = _freeing(
-        state.onprem_running.get(pool.name, []), state.onprem_busy_slots.get(pool.name, 0), now
-    )
-    # never-burst work beyond the free on-premises slots takes the busy ones first, as they free up
-    held = max(0, pinned - onprem_free)
-    taken = min(held, len(onprem_ends))
-    onprem_ends, onprem_unknown = onprem_ends[taken:], max(0, onprem_unknown - (held - taken))
-    cloud = [_freeing(n.running_indices, n.running, now) for n in online]
+    freeing_in, freeing_unknown = _freeing_for_backlog(state, pool, online, max(0, pinned - onprem_free), now)
     running = [i for n in live for i in n.running_indices] + state.onprem_running.get(pool.name, [])
     return PoolView(
         backlog=backlog,
@@ -110,11 +103,28 @@ def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode], now: float)
         free_cloud_slots=free,
         backlog_seconds=sum(count * seconds for count, seconds in queue) if durations_known else None,
         queue=queue if durations_known else [],
-        freeing_in=sorted([*onprem_ends, *(end for ends, _ in cloud for end in ends)]),
-        freeing_unknown=onprem_unknown + sum(unknown for _, unknown in cloud),
+        freeing_in=freeing_in,
+        freeing_unknown=freeing_unknown,
         busy_for=max(0.0, now - min(i.started_at for i in running)) if running else 0.0,
         expected_boot=pool.expected_boot,
     )
+
+
+def _freeing_for_backlog(
+    state: BurstState, pool: BurstPool, online: list[CloudNode], pinned_waiting: int, now: float
+) -> tuple[list[float], int]:
+    """When the busy slots the backlog will get free up (known ends, soonest first), and how many are unknown.
+
+    Never-burst work waiting for on-premises slots takes the busy ones first, as they free up.
+    """
+    onprem, onprem_unknown = _freeing(
+        state.onprem_running.get(pool.name, []), state.onprem_busy_slots.get(pool.name, 0), now
+    )
+    taken = min(pinned_waiting, len(onprem))
+    onprem, onprem_unknown = onprem[taken:], max(0, onprem_unknown - (pinned_waiting - taken))
+    cloud = [_freeing(n.running_indices, n.running, now) for n in online]
+    ends = sorted([*onprem, *(end for known, _ in cloud for end in known)])
+    return ends, onprem_unknown + sum(unknown for _, unknown in cloud)
 
 
 def _freeing(running: list[RunningIndex], busy: int, now: float) -> tuple[list[float], int]:
