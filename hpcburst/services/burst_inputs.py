@@ -1,8 +1,8 @@
 """What the burst controller reads from the cluster each tick: queued work per job, on-premises capacity per
 pool, and the cloud nodes' registrations.
 
-On-premises slots count toward the pool the node is in; slots of pools that do not burst count toward the
-home pool of jobs that name no pool (the cheapest enabled burstable pool), since those jobs run anywhere.
+On-premises slots count toward the pool the node is in; slots of pools that do not burst are "spare": only
+jobs that name no pool run there (the policy counts them for those jobs' home pool, against their work only).
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hpcburst import constants as c
-from hpcburst.domain.burst.capacity import home_pool
-from hpcburst.domain.burst.models import BurstPool, BurstState, QueuedWork
+from hpcburst.domain.burst.models import BurstPool, QueuedWork
 from hpcburst.domain.burst.observe import Registered
 from hpcburst.domain.job import Job
 from hpcburst.domain.states import NodeState
@@ -26,6 +25,8 @@ class ClusterView:
     work: list[QueuedWork] = field(default_factory=list)
     onprem_free: dict[str, int] = field(default_factory=dict)
     onprem_busy: dict[str, int] = field(default_factory=dict)
+    onprem_spare_free: int = 0  # slots of pools that do not burst (jobs naming no pool run there)
+    onprem_spare_busy: int = 0
     onprem_online: dict[str, int] = field(default_factory=dict)  # pool -> on-premises nodes online
     cloud: dict[str, Registered] = field(default_factory=dict)  # registered cloud nodes by name
     jobs: list[Job] = field(default_factory=list)
@@ -57,7 +58,6 @@ def read_cluster(
         work = queued_work(jobs, job, runtimes)
         if work is not None:
             view.work.append(work)
-    spare_free = spare_busy = 0
     for doc in query_all(store, c.NODES, limit=500):
         body = doc.body
         if body.get("cloud"):
@@ -74,10 +74,6 @@ def read_cluster(
             view.onprem_free[pool] = view.onprem_free.get(pool, 0) + free
             view.onprem_busy[pool] = view.onprem_busy.get(pool, 0) + running
         else:
-            spare_free, spare_busy = spare_free + free, spare_busy + running
-    # Slots of pools that do not burst go to the home pool of jobs that name no pool.
-    home = home_pool(BurstState(pools=pools), None) if pools else None
-    if home is not None:
-        view.onprem_free[home] = view.onprem_free.get(home, 0) + spare_free
-        view.onprem_busy[home] = view.onprem_busy.get(home, 0) + spare_busy
+            view.onprem_spare_free += free
+            view.onprem_spare_busy += running
     return view

@@ -190,6 +190,21 @@ def test_a_never_burst_job_waits_with_its_reason_shown_and_never_runs_on_a_cloud
         cluster.kill("agent:onprem-1")
 
 
+def test_a_job_naming_a_burst_pool_bursts_although_an_agent_of_another_pool_is_idle(
+    cluster: LocalCluster, scheduler: Scheduler
+) -> None:
+    make_cloud_pool(cluster)  # `cloud` is where jobs naming no pool burst: the idle agent's slots are theirs
+    cluster.start_agent("idle-1", slots=2, pool="default")
+    cluster.wait_for_agents(["idle-1"])
+    try:
+        job = scheduler.submit("echo index *", sweep=(1, 2), pool="cloud")
+        assert scheduler.wait(job, timeout=WAIT, interval=0.1)["state"] == "Finished"
+        tasks = assert_every_index_finished_once(scheduler, job, range(1, 3))
+        assert all(t["node"].startswith("cloud-") for t in tasks.values())
+    finally:
+        cluster.kill("agent:idle-1")
+
+
 def test_a_spot_eviction_mid_sweep_loses_no_index(cluster: LocalCluster, scheduler: Scheduler) -> None:
     cluster.create_cloud_pool("spot", max_nodes=2, slots=2, spot=True, **QUICK)
     job = scheduler.submit("sleep 3 && echo index *", sweep=(1, 6), pool="spot")

@@ -4,8 +4,8 @@ Demand (in slots) = startable indices that may burst − on-premises slots left 
 takes its share − cloud slots free or on their way. When every job's duration per index is known, demand
 is counted in work instead: what free slots, and busy slots once their index ends (half a duration on
 average), cannot finish within one expected boot time, spread over max(boot time, duration) — a node is
-not worth creating for work that is over before it registers. Jobs
-that name a pool count only there; the others count toward the cheapest enabled pool.
+not worth creating for work that is over before it registers. Jobs that name a pool count only there; the
+others count toward the cheapest enabled pool, and only they may use the slots of pools that do not burst.
 """
 
 from __future__ import annotations
@@ -62,16 +62,19 @@ def home_pool(state: BurstState, requested: str | None) -> str | None:
 
 
 def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode]) -> PoolView:
-    backlog = pinned = 0
+    backlog = anywhere = pinned = pinned_anywhere = 0
     seconds: float | None = 0.0
     for work in state.work:
         if work.may_burst and home_pool(state, work.pool) == pool.name:
             backlog += work.startable
+            anywhere += work.startable if work.pool is None else 0
             seconds = (
                 None if seconds is None or work.duration is None else seconds + work.startable * work.duration
             )
         elif not work.may_burst and (work.pool in (None, pool.name)):
             pinned += work.startable
+            pinned_anywhere += work.startable if work.pool is None else 0
+    onprem_free, busy = _onprem_for_bursting(state, pool, anywhere, pinned, pinned_anywhere)
     known = {n.name for n in nodes}
     unseen = len(state.ledger.open_names(pool.name) - known)
     live = [n for n in nodes if n.state in LIVE]
@@ -81,14 +84,30 @@ def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode]) -> PoolView
     return PoolView(
         backlog=backlog,
         pinned=pinned,
-        onprem_free=max(0, state.onprem_free_slots.get(pool.name, 0) - pinned),
+        onprem_free=onprem_free,
         provisioning=len(booting) + unseen,
         live=len(live) + unseen,
         free_cloud_slots=free,
         backlog_seconds=seconds,
-        busy_slots=state.onprem_busy_slots.get(pool.name, 0) + sum(n.running for n in online),
+        busy_slots=busy + sum(n.running for n in online),
         expected_boot=pool.expected_boot,
     )
+
+
+def _onprem_for_bursting(
+    state: BurstState, pool: BurstPool, anywhere: int, pinned: int, pinned_anywhere: int
+) -> tuple[int, int]:
+    """On-premises slots (free, busy) that serve this pool's bursting work once never-burst work has its
+    share. The pool's own slots serve all of it; slots of pools that do not burst (``spare``) serve only work
+    that names no pool, and only in the pool such work bursts into."""
+    own_free, own_busy = state.onprem_free_slots.get(pool.name, 0), state.onprem_busy_slots.get(pool.name, 0)
+    if home_pool(state, None) != pool.name:
+        return max(0, own_free - pinned), own_busy
+    spare_free = state.onprem_spare_free_slots
+    spare_left = max(0, spare_free - pinned_anywhere)
+    own_left = max(0, own_free - (pinned - pinned_anywhere) - max(0, pinned_anywhere - spare_free))
+    spare_busy = min(state.onprem_spare_busy_slots, anywhere)
+    return own_left + min(spare_left, anywhere), own_busy + spare_busy
 
 
 def scheduled_minimum(pool: BurstPool, now: float) -> int:

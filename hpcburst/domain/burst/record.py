@@ -63,12 +63,17 @@ class BurstRecord(BaseModel):
         work: list[QueuedWork],
         onprem_free: dict[str, int],
         onprem_busy: dict[str, int],
+        spare_free: int = 0,
+        spare_busy: int = 0,
     ) -> BurstState:
+        """``spare_*``: on-premises slots of pools that do not burst (see ``BurstState``)."""
         return BurstState(
             pools=self.pools_as_seen(pools),
             nodes=self.nodes,
             onprem_free_slots=onprem_free,
             onprem_busy_slots=onprem_busy,
+            onprem_spare_free_slots=spare_free,
+            onprem_spare_busy_slots=spare_busy,
             work=work,
             ledger=self.ledger,
             failures=self.failures,
