@@ -61,7 +61,7 @@ def main() -> None:
     print(f"\ncap overshoot, worst hour across all seeds and traces: policy ${overshoot[POLICY]:.2f} (goal 0); "
           f"without the ledger: Batch-style ${overshoot[BATCH]:.2f}, always-on ${overshoot[ALWAYS]:.2f}")  # fmt: skip
     print("cycles goal (≤ 1) applies to the square_* traces; '-' where a trace has no idle window.")
-    print("e2e figures (provision latency on the real runtime) come later, with the runtime integration.")
+    print("e2e figures (provision latency, scale to zero, evictions on the real runtime): bench/burst_e2e.py")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ def submit(
         str, typer.Option("--priority", help="Lowest|BelowNormal|Normal|AboveNormal|Highest.")
     ] = "Normal",
     pool: Annotated[str | None, typer.Option("--pool", help="Run only on nodes of this pool.")] = None,
+    never_burst: Annotated[
+        bool, typer.Option("--never-burst", help="Run on on-premises nodes only, never on cloud nodes.")
+    ] = False,
     max_running: Annotated[
         int | None, typer.Option("--max-running", help="At most K indices at once.")
     ] = None,
@@ -58,7 +61,7 @@ def submit(
 ) -> None:
     """Submit a job: one command, or a parametric sweep with `*` replaced by each index."""
     with scheduler() as s:
-        job = s.create_job(name=name, priority=priority, pool=pool)
+        job = s.create_job(name=name, priority=priority, pool=pool, never_burst=never_burst)
         job.add_task(
             s.create_task(
                 command_line(command),

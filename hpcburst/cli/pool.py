@@ -37,10 +37,10 @@ def create(name: PoolName, allow_workdir: Workdirs = None,
            slots: b.Slots = None, vm_size: b.VmSize = None, spot: b.Spot = None, price: b.Price = None,
            idle_timeout: b.IdleTimeout = None, boot_timeout: b.BootTimeout = None,
            delay_after_add: b.DelayAfterAdd = None, cap_hour: b.CapHour = None,
-           cap_month: b.CapMonth = None) -> None:  # fmt: skip
+           cap_month: b.CapMonth = None, backoff: b.Backoff = None) -> None:  # fmt: skip
     """Create a pool; nodes join it with a join token. With --provisioner it can burst into the cloud."""
     burst = b.burst_fields(None, provisioner, min_nodes, max_nodes, slots, vm_size, spot, price, idle_timeout,
-                           boot_timeout, delay_after_add, cap_hour, cap_month)  # fmt: skip
+                           boot_timeout, delay_after_add, cap_hour, cap_month, backoff)  # fmt: skip
     with scheduler() as s:
         _show(s.access.create_pool(name, allow_workdir, description, burst))
 
@@ -83,6 +83,7 @@ def set_(
     delay_after_add: b.DelayAfterAdd = None,
     cap_hour: b.CapHour = None,
     cap_month: b.CapMonth = None,
+    backoff: b.Backoff = None,
     no_burst: Annotated[
         bool, typer.Option("--no-burst", help="Stop bursting (drop the burst settings).")
     ] = False,
@@ -97,7 +98,7 @@ def set_(
     with scheduler() as s:
         current = s.access.pool(name).get("burst")
         burst = b.burst_fields(current, provisioner, min_nodes, max_nodes, slots, vm_size, spot, price,
-                               idle_timeout, boot_timeout, delay_after_add, cap_hour, cap_month)  # fmt: skip
+                               idle_timeout, boot_timeout, delay_after_add, cap_hour, cap_month, backoff)  # fmt: skip
         if no_burst:
             fields["no_burst"] = True
         elif burst != current:

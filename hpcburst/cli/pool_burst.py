@@ -29,6 +29,12 @@ DelayAfterAdd = Annotated[
     float | None,
     typer.Option("--delay-after-add", min=0, help="Seconds after a node is added before any goes."),
 ]
+Backoff = Annotated[
+    float | None,
+    typer.Option(
+        "--backoff", min=0, help="Seconds without creates after a boot failure (doubles each time)."
+    ),
+]
 CapHour = Annotated[
     float | None, typer.Option("--cap-hour", min=0, help="Most the pool may spend in an hour, $.")
 ]
@@ -51,13 +57,14 @@ def burst_fields(
     delay_after_add: float | None = None,
     cap_hour: float | None = None,
     cap_month: float | None = None,
+    backoff: float | None = None,
 ) -> dict[str, Any] | None:
     """The pool's burst settings after these flags (None: no flag given and none before)."""
     given = {
         "provisioner": provisioner, "min_nodes": min_nodes, "max_nodes": max_nodes, "slots_per_node": slots,
         "vm_size": vm_size, "spot": spot, "price_per_hour": price, "idle_timeout": idle_timeout,
         "boot_timeout": boot_timeout, "delay_after_add": delay_after_add, "cost_cap_per_hour": cap_hour,
-        "cost_cap_per_month": cap_month,
+        "cost_cap_per_month": cap_month, "backoff_base": backoff,
     }  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
     if not given:

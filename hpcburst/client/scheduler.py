@@ -56,8 +56,10 @@ class Scheduler:
         priority: str = "Normal",
         pool: str | None = None,
         owner: str | None = None,
+        never_burst: bool = False,
     ) -> JobDraft:
-        return JobDraft(name=name, priority=priority, pool=pool, owner=owner)
+        """``never_burst``: the job runs on on-premises nodes only (a cloud node never leases it)."""
+        return JobDraft(name=name, priority=priority, pool=pool, owner=owner, never_burst=never_burst)
 
     def create_task(self, command: str | list[str], **fields: Any) -> dict[str, Any]:
         """A task spec: ``sweep=(start, end[, step])`` makes it a parametric sweep (``*`` is the index)."""
@@ -69,9 +71,9 @@ class Scheduler:
         return str(body["id"])
 
     def submit(self, command: str | list[str], name: str | None = None, priority: str = "Normal",
-               pool: str | None = None, **task: Any) -> str:  # fmt: skip
+               pool: str | None = None, never_burst: bool = False, **task: Any) -> str:  # fmt: skip
         """One-task job in one call (``hpcburst job submit``)."""
-        job = self.create_job(name=name, priority=priority, pool=pool)
+        job = self.create_job(name=name, priority=priority, pool=pool, never_burst=never_burst)
         job.add_task(
             self.create_task(command_line(command) if isinstance(command, list) else command, **task)
         )

@@ -54,6 +54,7 @@ class JobDraft:
     priority: str = "Normal"
     pool: str | None = None
     owner: str | None = None
+    never_burst: bool = False  # keep the job on on-premises nodes: a cloud node never runs it
     shared_workdir: bool = False  # the job's indices on a node share one directory
     tasks: list[dict[str, Any]] = field(default_factory=list)
 
@@ -66,7 +67,7 @@ class JobDraft:
         if not self.tasks:
             raise InvalidSpec("the job has no tasks: add one with add_task(create_task(...))")
         body = {"name": self.name, "priority": self.priority, "pool": self.pool, "owner": self.owner,
-                "shared_workdir": self.shared_workdir or None}  # fmt: skip
+                "never_burst": self.never_burst or None, "shared_workdir": self.shared_workdir or None}  # fmt: skip
         return _validated(
             JobSpec, {**{k: v for k, v in body.items() if v is not None}, "tasks": self.tasks}, "job"
         )

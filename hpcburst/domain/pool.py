@@ -41,6 +41,8 @@ class BurstSettings(BaseModel):
     cost_cap_per_hour: float | None = Field(default=None, ge=0)
     cost_cap_per_month: float | None = Field(default=None, ge=0)
     schedule: list[ScheduleEntry] = Field(default_factory=list, max_length=100)
+    # after the n-th boot failure within an hour the pool creates nothing for backoff_base × 2^(n-1) s
+    backoff_base: float = Field(default=60.0, ge=0, le=86400)
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> BurstSettings:

@@ -101,7 +101,7 @@ class BurstController:
                 return None
             cluster = self.cluster(pools, now)
             seen = observe(record, cluster.cloud, listed, now)
-            state = seen.state(_burst_pools(pools), cluster.work, cluster.onprem_free, cluster.onprem_busy)
+            state = seen.state(_burst_pools(pools), cluster.inputs)
             decision = decide(state, now)
             after = seen.after(state, apply(state, decision, now), decision)
             if _same(after, record):

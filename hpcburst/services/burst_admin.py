@@ -64,7 +64,7 @@ class BurstAdmin:
                 reason = f"{who}: node start {pool_name} --count {count} → +{count} nodes (manual)"
                 action = Create(pool=pool_name, count=count, names=names, manual=True, reason=reason)
                 decision = Decision(at=now, actions=[action], reason=reason)
-                state = record.state([seen], [], {}, {})
+                state = record.state([seen])
                 return record.after(state, apply(state, decision, now), decision)
 
             record = self._controller.records.update(add)

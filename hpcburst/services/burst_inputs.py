@@ -1,8 +1,8 @@
 """What the burst controller reads from the cluster each tick: queued work per job, on-premises capacity per
 pool, and the cloud nodes' registrations.
 
-On-premises slots count toward the pool the node is in; slots of pools that do not burst count toward the
-home pool of jobs that name no pool (the cheapest enabled burstable pool), since those jobs run anywhere.
+On-premises slots count toward the pool the node is in; slots of pools that do not burst are "spare": only
+jobs that name no pool run there (the policy counts them for those jobs' home pool, against their work only).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hpcburst import constants as c
-from hpcburst.domain.burst.capacity import home_pool
-from hpcburst.domain.burst.models import BurstPool, BurstState, QueuedWork
+from hpcburst.domain.burst.models import BurstPool, QueuedWork, RunningIndex
 from hpcburst.domain.burst.observe import Registered
+from hpcburst.domain.burst.record import ClusterInputs
 from hpcburst.domain.job import Job
 from hpcburst.domain.leasing import HOLDER
-from hpcburst.domain.states import NodeState
+from hpcburst.domain.states import NodeState, TaskState
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.jobs import JobService
 from hpcburst.services.runtimes import RuntimeStats
@@ -24,23 +24,35 @@ from hpcburst.storage.state.port import StateStore, query_all
 
 @dataclass
 class ClusterView:
-    work: list[QueuedWork] = field(default_factory=list)
-    onprem_free: dict[str, int] = field(default_factory=dict)
-    onprem_busy: dict[str, int] = field(default_factory=dict)
+    inputs: ClusterInputs = field(default_factory=ClusterInputs)  # what the policy reads
     onprem_online: dict[str, int] = field(default_factory=dict)  # pool -> on-premises nodes online
     cloud: dict[str, Registered] = field(default_factory=dict)  # registered cloud nodes by name
     jobs: list[Job] = field(default_factory=list)
 
 
-def queued_work(jobs: JobService, job: Job, runtimes: RuntimeStats) -> QueuedWork | None:
-    waiting, running = jobs.backlog(job)
+def queued_work(job: Job, waiting: int, running: int, duration: float | None) -> QueuedWork | None:
     if waiting <= 0:
         return None
     room = None
     if all(t.max_running is not None for t in job.tasks):
         room = max(0, sum(t.max_running or 0 for t in job.tasks) - running)
     return QueuedWork(job=job.id, queued=waiting, may_burst=not job.never_burst, pool=job.pool,
-                      running_room=room, duration=runtimes.mean(job.id))  # fmt: skip
+                      running_room=room, duration=duration)  # fmt: skip
+
+
+def running_indices(
+    store: StateStore, job: Job, running: int, duration: float | None
+) -> dict[str, list[RunningIndex]]:
+    """Per node, the job's indices running there: since when, and when each should end."""
+    found: dict[str, list[RunningIndex]] = {}
+    where = {"state": TaskState.RUNNING.value}
+    for doc in query_all(store, c.TASKS, partition=job.id, where=where, limit=min(max(running, 1), 1000)):
+        node, started = doc.body.get(HOLDER) or doc.body.get("node"), doc.body.get("leased_at")
+        if node is None or started is None:
+            continue
+        end = None if duration is None else started + duration
+        found.setdefault(node, []).append(RunningIndex(started_at=started, expected_end=end))
+    return found
 
 
 def read_cluster(
@@ -54,18 +66,25 @@ def read_cluster(
 ) -> ClusterView:
     burst_pools = {p.name for p in pools}
     view = ClusterView(jobs=catalog.active())
+    inputs = view.inputs
+    on_node: dict[str, list[RunningIndex]] = {}
     for job in view.jobs:
-        work = queued_work(jobs, job, runtimes)
+        waiting, running = jobs.backlog(job)
+        duration = runtimes.mean(job.id)
+        work = queued_work(job, waiting, running, duration)
         if work is not None:
-            view.work.append(work)
-    spare_free = spare_busy = 0
+            inputs.work.append(work)
+        if running:
+            for node, indices in running_indices(store, job, running, duration).items():
+                on_node.setdefault(node, []).extend(indices)
     for doc in query_all(store, c.NODES, limit=500):
         body = doc.body
         if body.get("cloud"):
             # What the store says it holds, not only its last heartbeat: a lease made since then must keep
             # a draining node from being deleted under its new index.
-            held = store.count(c.TASKS, where={HOLDER: doc.id})
-            view.cloud[doc.id] = Registered(name=doc.id, state=body["state"], running=max(held, body.get("running", 0)),
+            held = on_node.get(doc.id, [])
+            view.cloud[doc.id] = Registered(name=doc.id, state=body["state"],
+                                            running=max(len(held), body.get("running", 0)), running_indices=held,
                                             registered_at=body["registered_at"],
                                             last_heartbeat=body["last_heartbeat"])  # fmt: skip
             continue
@@ -75,13 +94,10 @@ def read_cluster(
         free, pool = body["slots"] - running, doc.partition
         view.onprem_online[pool] = view.onprem_online.get(pool, 0) + 1
         if pool in burst_pools:
-            view.onprem_free[pool] = view.onprem_free.get(pool, 0) + free
-            view.onprem_busy[pool] = view.onprem_busy.get(pool, 0) + running
+            inputs.onprem_free[pool] = inputs.onprem_free.get(pool, 0) + free
+            inputs.onprem_busy[pool] = inputs.onprem_busy.get(pool, 0) + running
+            inputs.onprem_running.setdefault(pool, []).extend(on_node.get(doc.id, []))
         else:
-            spare_free, spare_busy = spare_free + free, spare_busy + running
-    # Slots of pools that do not burst go to the home pool of jobs that name no pool.
-    home = home_pool(BurstState(pools=pools), None) if pools else None
-    if home is not None:
-        view.onprem_free[home] = view.onprem_free.get(home, 0) + spare_free
-        view.onprem_busy[home] = view.onprem_busy.get(home, 0) + spare_busy
+            inputs.spare_free += free
+            inputs.spare_busy += running
     return view

@@ -53,6 +53,21 @@ def test_free_on_premises_slots_absorb_the_backlog_first() -> None:
     )
 
 
+def test_free_slots_of_pools_that_do_not_burst_absorb_only_work_that_names_no_pool() -> None:
+    # An idle agent of pool `default` (which does not burst) runs jobs that name no pool, never one that
+    # names `cloud`: counting its slots for that job would leave it waiting for a node that never comes.
+    spare = {"onprem_spare_free_slots": 2}
+    named = BurstState(pools=[pool()], work=[QueuedWork(job="j", queued=2, pool="cloud")], **spare)
+    [create] = decide(named, NOW).actions
+    assert isinstance(create, Create) and create.count == 1
+    assert create.reason.startswith("backlog 2 indices, 0 free on-premises slots")
+    anywhere = BurstState(pools=[pool()], work=[QueuedWork(job="j", queued=2)], **spare)
+    assert decide(anywhere, NOW).actions == []
+    taken = BurstState(pools=[pool()], work=[QueuedWork(job="p", queued=2, may_burst=False),
+                                             QueuedWork(job="j", queued=2)], **spare)  # fmt: skip
+    assert kinds(decide(taken, NOW)) == ["create"]  # never-burst work takes the spare slots first
+
+
 def test_never_burst_work_is_left_out_of_the_demand_and_takes_its_on_premises_share() -> None:
     state = BurstState(
         pools=[pool()],

@@ -55,3 +55,13 @@ def test_a_bad_task_field_is_named(fields: dict[str, int], field: str) -> None:
 def test_a_job_without_tasks_says_how_to_add_one() -> None:
     with pytest.raises(InvalidSpec, match="add_task"):
         Scheduler("http://127.0.0.1:9").create_job().to_spec()
+
+
+def test_a_never_burst_job_says_so_in_its_spec_and_an_ordinary_one_leaves_it_out() -> None:
+    scheduler = Scheduler("http://127.0.0.1:9")
+    pinned = scheduler.create_job(never_burst=True)
+    pinned.add_task(scheduler.create_task("true"))
+    assert pinned.to_spec().never_burst is True
+    ordinary = scheduler.create_job()
+    ordinary.add_task(scheduler.create_task("true"))
+    assert "never_burst" not in ordinary.to_spec().model_dump(exclude_defaults=True)

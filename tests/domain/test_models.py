@@ -103,3 +103,12 @@ def test_a_burstable_pool_reads_as_the_burst_policys_pool() -> None:
     policy = pool.burst_pool()
     assert policy is not None and (policy.name, policy.max_nodes, policy.spot) == ("cloud", 4, True)
     assert policy.cost_cap_per_hour == 2 and Pool(name="plain", created_at=1.0).burst_pool() is None
+
+
+def test_a_pool_sets_its_own_backoff_after_boot_failures_and_defaults_to_the_policys() -> None:
+    from hpcburst.domain.burst import BurstPool
+    from hpcburst.domain.pool import BurstSettings, Pool
+
+    quick = Pool(name="cloud", created_at=1.0, burst=BurstSettings(provisioner="local", backoff_base=3))
+    assert quick.burst_pool() is not None and quick.burst_pool().backoff_base == 3  # type: ignore[union-attr]
+    assert BurstSettings(provisioner="local").backoff_base == BurstPool(name="cloud").backoff_base

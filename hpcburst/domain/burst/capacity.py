@@ -7,7 +7,8 @@ booting ones now, busy ones when their index is expected to end, or half a durat
 is unknown); the work no slot would start within one expected boot time is spread over max(boot time,
 duration) — a node is not worth creating for work that starts before it registers. Never-burst work
 beyond the free on-premises slots takes the busy ones first, as they free up. Jobs that name a pool count
-only there; the others count toward the cheapest enabled pool.
+only there; the others count toward the cheapest enabled pool, and only they may use the slots of pools
+that do not burst.
 """
 
 from __future__ import annotations
@@ -73,31 +74,37 @@ def home_pool(state: BurstState, requested: str | None) -> str | None:
 
 
 def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode], now: float) -> PoolView:
-    backlog = pinned = 0
+    backlog = anywhere = pinned = pinned_anywhere = 0
     queue: list[tuple[int, float]] = []
     durations_known = True
     for work in state.work:
         if work.may_burst and home_pool(state, work.pool) == pool.name:
             backlog += work.startable
+            anywhere += work.startable if work.pool is None else 0
             if work.duration is None:
                 durations_known = False
             else:
                 queue.append((work.startable, work.duration))
         elif not work.may_burst and (work.pool in (None, pool.name)):
             pinned += work.startable
+            pinned_anywhere += work.startable if work.pool is None else 0
+    onprem_free, onprem_busy = _onprem_for_bursting(state, pool, anywhere, pinned, pinned_anywhere)
     known = {n.name for n in nodes}
     unseen = len(state.ledger.open_names(pool.name) - known)
     live = [n for n in nodes if n.state in LIVE]
     booting = [n for n in live if n.state in (NodeState.NOT_DEPLOYED, NodeState.PROVISIONING)]
     online = [n for n in live if n.state == NodeState.ONLINE]
     free = sum(max(0, n.slots - n.running) for n in online) + (len(booting) + unseen) * pool.slots_per_node
-    onprem_free = state.onprem_free_slots.get(pool.name, 0)
-    freeing_in, freeing_unknown = _freeing_for_backlog(state, pool, online, max(0, pinned - onprem_free), now)
+    all_free = state.onprem_free_slots.get(pool.name, 0) + (
+        state.onprem_spare_free_slots if home_pool(state, None) == pool.name else 0
+    )
+    pinned_waiting = max(0, pinned - all_free)
+    freeing_in, freeing_unknown = _freeing_for_backlog(state, pool, online, onprem_busy, pinned_waiting, now)
     running = [i for n in live for i in n.running_indices] + state.onprem_running.get(pool.name, [])
     return PoolView(
         backlog=backlog,
         pinned=pinned,
-        onprem_free=max(0, onprem_free - pinned),
+        onprem_free=onprem_free,
         provisioning=len(booting) + unseen,
         live=len(live) + unseen,
         free_cloud_slots=free,
@@ -110,16 +117,36 @@ def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode], now: float)
     )
 
 
+def _onprem_for_bursting(
+    state: BurstState, pool: BurstPool, anywhere: int, pinned: int, pinned_anywhere: int
+) -> tuple[int, int]:
+    """On-premises slots (free, busy) that serve this pool's bursting work once never-burst work has its
+    share. The pool's own slots serve all of it; slots of pools that do not burst (``spare``) serve only work
+    that names no pool, and only in the pool such work bursts into."""
+    own_free, own_busy = state.onprem_free_slots.get(pool.name, 0), state.onprem_busy_slots.get(pool.name, 0)
+    if home_pool(state, None) != pool.name:
+        return max(0, own_free - pinned), own_busy
+    spare_free = state.onprem_spare_free_slots
+    spare_left = max(0, spare_free - pinned_anywhere)
+    own_left = max(0, own_free - (pinned - pinned_anywhere) - max(0, pinned_anywhere - spare_free))
+    spare_busy = min(state.onprem_spare_busy_slots, anywhere)
+    return own_left + min(spare_left, anywhere), own_busy + spare_busy
+
+
 def _freeing_for_backlog(
-    state: BurstState, pool: BurstPool, online: list[CloudNode], pinned_waiting: int, now: float
+    state: BurstState,
+    pool: BurstPool,
+    online: list[CloudNode],
+    onprem_busy: int,
+    pinned_waiting: int,
+    now: float,
 ) -> tuple[list[float], int]:
     """When the busy slots the backlog will get free up (known ends, soonest first), and how many are unknown.
 
-    Never-burst work waiting for on-premises slots takes the busy ones first, as they free up.
+    Never-burst work waiting for on-premises slots takes the busy ones first, as they free up. Busy slots
+    of pools that do not burst have no known ends: they count as unknown.
     """
-    onprem, onprem_unknown = _freeing(
-        state.onprem_running.get(pool.name, []), state.onprem_busy_slots.get(pool.name, 0), now
-    )
+    onprem, onprem_unknown = _freeing(state.onprem_running.get(pool.name, []), onprem_busy, now)
     taken = min(pinned_waiting, len(onprem))
     onprem, onprem_unknown = onprem[taken:], max(0, onprem_unknown - (pinned_waiting - taken))
     cloud = [_freeing(n.running_indices, n.running, now) for n in online]

@@ -146,6 +146,10 @@ class BurstState(BaseModel):
     onprem_busy_slots: dict[str, int] = Field(default_factory=dict)
     # what runs on those busy slots, where known: when each frees up, and how long the pool has been busy
     onprem_running: dict[str, list[RunningIndex]] = Field(default_factory=dict)
+    # on-premises slots of pools that do not burst: only jobs that name no pool run there, so they count
+    # for the pool those jobs burst into (the cheapest enabled one), and only against those jobs' work
+    onprem_spare_free_slots: int = Field(default=0, ge=0)
+    onprem_spare_busy_slots: int = Field(default=0, ge=0)
     work: list[QueuedWork] = Field(default_factory=list)
     ledger: Ledger = Field(default_factory=Ledger)
     failures: dict[str, list[float]] = Field(default_factory=dict)

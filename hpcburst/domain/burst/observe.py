@@ -13,9 +13,9 @@ Rules:
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from hpcburst.domain.burst.models import CloudNode, NodeState
+from hpcburst.domain.burst.models import CloudNode, NodeState, RunningIndex
 from hpcburst.domain.burst.record import STOPPED_KEPT, BurstRecord, StoppedNode
 
 LOST_AFTER = 60.0  # seconds without a heartbeat before a registered cloud node is given up
@@ -30,6 +30,7 @@ class Registered(BaseModel):
     name: str
     state: str  # Online | Offline | Unreachable
     running: int
+    running_indices: list[RunningIndex] = Field(default_factory=list)
     registered_at: float
     last_heartbeat: float
 
@@ -73,6 +74,7 @@ def _seen_registered(node: CloudNode, reg: Registered, now: float) -> CloudNode:
             "state": state,
             "registered_at": node.registered_at or reg.registered_at,
             "running": reg.running,
+            "running_indices": reg.running_indices,
             "last_busy_at": now if reg.running > 0 else node.last_busy_at,
         }
     )

@@ -14,7 +14,15 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from hpcburst.domain.burst.ledger import Ledger
-from hpcburst.domain.burst.models import BurstPool, BurstState, CloudNode, Decision, Delete, QueuedWork
+from hpcburst.domain.burst.models import (
+    BurstPool,
+    BurstState,
+    CloudNode,
+    Decision,
+    Delete,
+    QueuedWork,
+    RunningIndex,
+)
 
 STOPPED_KEPT = 200  # stopped nodes remembered for `node list` and cost (their spend stays in the ledger)
 
@@ -29,6 +37,17 @@ class StoppedNode(BaseModel):
     cause: str
     manual: bool = False
     slots: int = 1
+
+
+class ClusterInputs(BaseModel):
+    """What the cluster shows the policy each tick (see ``BurstState`` for each field's meaning)."""
+
+    work: list[QueuedWork] = Field(default_factory=list)
+    onprem_free: dict[str, int] = Field(default_factory=dict)
+    onprem_busy: dict[str, int] = Field(default_factory=dict)
+    onprem_running: dict[str, list[RunningIndex]] = Field(default_factory=dict)
+    spare_free: int = 0  # on-premises slots of pools that do not burst
+    spare_busy: int = 0
 
 
 class BurstRecord(BaseModel):
@@ -57,19 +76,18 @@ class BurstRecord(BaseModel):
             seen.append(pool.model_copy(update=update) if update else pool)
         return seen
 
-    def state(
-        self,
-        pools: list[BurstPool],
-        work: list[QueuedWork],
-        onprem_free: dict[str, int],
-        onprem_busy: dict[str, int],
-    ) -> BurstState:
+    def state(self, pools: list[BurstPool], cluster: ClusterInputs | None = None) -> BurstState:
+        """The policy's input: the record's own memory plus what the cluster shows now."""
+        cluster = cluster or ClusterInputs()
         return BurstState(
             pools=self.pools_as_seen(pools),
             nodes=self.nodes,
-            onprem_free_slots=onprem_free,
-            onprem_busy_slots=onprem_busy,
-            work=work,
+            onprem_free_slots=cluster.onprem_free,
+            onprem_busy_slots=cluster.onprem_busy,
+            onprem_running=cluster.onprem_running,
+            onprem_spare_free_slots=cluster.spare_free,
+            onprem_spare_busy_slots=cluster.spare_busy,
+            work=cluster.work,
             ledger=self.ledger,
             failures=self.failures,
             evictions=self.evictions,
