@@ -113,6 +113,7 @@ class BurstController:
             break
         else:
             return None
+        self._log_losses(record, seen, now)
         self.records.log(decision)
         self._carry_out(after, pools, decision, now)
         self._delete_orphans(after, pools, listed)
@@ -120,6 +121,18 @@ class BurstController:
             self._pruned_at = now
             self.records.prune(now)
         return decision
+
+    def _log_losses(self, before: BurstRecord, seen: BurstRecord, now: float) -> None:
+        """Nodes the cloud took away (evictions) or that went silent are not the policy's decisions, but an
+        admin reading the log must see them too."""
+        lost = [s for s in seen.stopped if s.stopped_at == now and s not in before.stopped]
+        if lost:
+            what = ", ".join(f"{s.name} ({s.cause})" for s in lost)
+            self.records.log(
+                Decision(
+                    at=now, actions=[], reason=f"lost from the cloud: {what}; their indices are queued again"
+                )
+            )
 
     def cluster(self, pools: dict[str, Pool], now: float) -> ClusterView:
         return read_cluster(self._store, self._catalog, self.jobs, self._runtimes, _burst_pools(pools),

@@ -14,7 +14,7 @@ from burst_support import BurstCluster
 from principals import ADMIN
 
 from hpcburst.domain.identity import Principal
-from hpcburst.domain.protocol import LeaseRequest
+from hpcburst.domain.protocol import LeaseRequest, ReportRequest, TaskResult
 from hpcburst.errors import Conflict, InvalidState, NotFound
 from hpcburst.storage.state.cosmos import CosmosStateStore
 from hpcburst.storage.state.sqlite import SqliteStateStore
@@ -214,6 +214,9 @@ def test_a_spot_node_that_the_cloud_takes_back_is_dropped_at_once_and_its_work_r
     record = burst.record()
     assert [s.cause for s in record.stopped] == ["evicted"]
     assert len(record.evictions["cloud"]) == 1
+    assert any(
+        "lost from the cloud: cloud-00001 (evicted)" in d.reason for d in burst.s.burst.records.entries()
+    )
     assert "cloud-00001" not in burst.cloud.nodes, "an evicted VM's disk still bills: it is deleted"
     burst.s.catalog.invalidate(job)
     counts = burst.s.jobs.view(job, burst_admin_principal()).counts
@@ -243,6 +246,19 @@ def test_nodes_started_by_hand_stay_until_stopped_and_a_stop_drains_first(burst)
     assert "cloud-00002" not in burst.cloud.nodes
     burst.tick(after=1)
     assert "cloud-00001" in burst.cloud.nodes, "a draining node waits for its running index"
+    (held,) = lease.leases
+    done = TaskResult(
+        task=held.task,
+        attempt=held.attempt,
+        exit_code=0,
+        started_at=burst.clock.now,
+        ended_at=burst.clock.now,
+    )
+    burst.s.report.report(ReportRequest(node="cloud-00001", results=[done]))
+    burst.tick(after=1)
+    assert "cloud-00001" not in burst.cloud.nodes, "then goes"
+    causes = {s.name: s.cause for s in burst.record().stopped}
+    assert causes == {"cloud-00001": "stopped by an admin", "cloud-00002": "stopped by admin"}
     assert burst.s.jobs.view(job, burst_admin_principal()).counts["Running"] == 1
 
 

@@ -105,7 +105,7 @@ class BurstRecord(BaseModel):
                 pool=old[name].pool,
                 created_at=old[name].created_at,
                 stopped_at=decision.at,
-                cause=action.cause,
+                cause="stopped by an admin" if old[name].stopping else action.cause,
                 manual=old[name].manual,
                 slots=old[name].slots,
             )
