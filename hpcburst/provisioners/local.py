@@ -38,6 +38,7 @@ from hpcburst.provisioners.port import NodeState, PoolTarget, ProvisionedNode, c
 
 LOCAL_SIZE = re.compile(r"^local-([1-9][0-9]{0,3})$")
 NEVER_BOOTS = "never boots (failure injected)"
+STRAY = "an agent process no registry lists (its controller died before saving it)"
 Command = list[str]  # named here: inside the class, ``list`` is the port method
 
 
@@ -77,18 +78,33 @@ class LocalProvisioner:
     def create(self, pool: PoolTarget, names: list[str], join_token: str) -> list[ProvisionedNode]:
         check_names(names)
 
+        strays = proc.agents_under(self.work_root)
+
         def start_new(nodes: Nodes) -> None:
             for name in names:
-                if name not in nodes:
-                    nodes[name] = self._start(pool, name, join_token)
+                if name in nodes:
+                    continue
+                # an agent already runs under this name (started before a crash lost the registry): adopt it
+                nodes[name] = (
+                    self._adopt(pool, strays[name]) if name in strays else self._start(pool, name, join_token)
+                )
 
         nodes = self.registry.update(start_new)
         return [self._record(name, nodes[name]) for name in names]
 
     def delete(self, pool: PoolTarget, names: list[str]) -> None:
         wanted = set(names)
-        mine = {n: node for n, node in self.registry.read().items() if n in wanted and node.pool == pool.pool}
-        proc.stop([node for node in mine.values() if proc.alive(node)], signal.SIGTERM, self.grace)
+        registered = self.registry.read()
+        mine = {n: node for n, node in registered.items() if n in wanted and node.pool == pool.pool}
+        strays = {n: self._adopt(pool, pid) for n, pid in proc.agents_under(self.work_root).items()
+                  if n in wanted and n not in registered}  # fmt: skip
+        proc.stop(
+            [node for node in [*mine.values(), *strays.values()] if proc.alive(node)],
+            signal.SIGTERM,
+            self.grace,
+        )
+        for name in strays:
+            shutil.rmtree(self.work_root / name, ignore_errors=True)
 
         def forget(nodes: Nodes) -> None:
             for name in mine:
@@ -99,8 +115,13 @@ class LocalProvisioner:
             shutil.rmtree(self.work_root / name, ignore_errors=True)  # a deleted VM's disk goes with it
 
     def list(self, pool: PoolTarget) -> list[ProvisionedNode]:
+        """The registry's nodes of the pool, plus agent processes no registry lists (``STRAY``): those may
+        belong to any pool, so every pool's list shows them and the controller deletes them as orphans."""
         nodes = self.registry.read()
-        return [self._record(name, nodes[name]) for name in sorted(nodes) if nodes[name].pool == pool.pool]
+        listed = [self._record(name, nodes[name]) for name in sorted(nodes) if nodes[name].pool == pool.pool]
+        strays = [ProvisionedNode(name=name, pool=pool.pool, state="Running", detail=STRAY)
+                  for name in sorted(proc.agents_under(self.work_root)) if name not in nodes]  # fmt: skip
+        return sorted(listed + strays, key=lambda n: n.name)
 
     # --- injected trouble ---
     def evict(self, name: str, sig: int = signal.SIGTERM, state: NodeState = "Deallocated") -> None:
@@ -116,6 +137,11 @@ class LocalProvisioner:
         self.registry.update(mark)
 
     # --- steps ---
+    def _adopt(self, pool: PoolTarget, pid: int) -> LocalNode:
+        now = self.clock()
+        return LocalNode(pool=pool.pool, created_at=now, boot_at=now, spot=pool.spot, vm_size=pool.vm_size,
+                         slots=self._slots(pool.vm_size), pid=pid, started=proc.start_ticks(pid))  # fmt: skip
+
     def _start(self, pool: PoolTarget, name: str, join_token: str) -> LocalNode:
         now = self.clock()
         slots = self._slots(pool.vm_size)
@@ -172,10 +198,12 @@ class LocalProvisioner:
 def stop_all(work_root: Path, grace: float = 5.0) -> list[str]:
     """Stop every node a local provisioner made under ``work_root`` (the local cluster going down: its
     "cloud" nodes must not outlive it); the names stopped."""
-    if not (work_root / "nodes.json").exists():
+    if not work_root.exists():
         return []
     registry = Registry(work_root)
     nodes = registry.read()
-    proc.stop([n for n in nodes.values() if proc.alive(n)], signal.SIGTERM, grace)
+    strays = {name: LocalNode(pool="", created_at=0, boot_at=0, pid=pid, started=proc.start_ticks(pid))
+              for name, pid in proc.agents_under(work_root.resolve()).items() if name not in nodes}  # fmt: skip
+    proc.stop([n for n in [*nodes.values(), *strays.values()] if proc.alive(n)], signal.SIGTERM, grace)
     registry.update(lambda found: found.clear())
-    return sorted(nodes)
+    return sorted([*nodes, *strays])

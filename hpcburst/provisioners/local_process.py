@@ -60,6 +60,30 @@ def stop(nodes: Sequence[LocalNode], sig: int, grace: float) -> None:
         time.sleep(POLL)
 
 
+def agents_under(work_root: Path) -> dict[str, int]:
+    """Agent processes started for nodes under ``work_root`` (node name -> pid, its process group), found by
+    their command line: a controller killed between starting an agent and saving the registry left one that
+    no registry lists, and it must be found (to be adopted or deleted), not left to run unseen."""
+    prefix = f"{work_root}/"
+    found: dict[str, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = Path(entry.path, "cmdline").read_bytes().decode(errors="replace").split("\0")
+            pid = int(entry.name)
+            leader = os.getpgid(pid) == pid
+        except (OSError, ValueError):
+            continue
+        if not leader or "nodeagent" not in args or "--workdir" not in args:
+            continue
+        workdir = args[args.index("--workdir") + 1] if args.index("--workdir") + 1 < len(args) else ""
+        name = workdir[len(prefix) :] if workdir.startswith(prefix) else ""
+        if name and "/" not in name and start_ticks(pid) is not None:
+            found[name] = pid
+    return found
+
+
 def last_line(log: Path) -> str:
     try:
         with open(log, "rb") as fh:

@@ -12,7 +12,7 @@ import pytest
 from provisioner_support import local_provisioner, pool_target, stop_everything
 
 from hpcburst.provisioners import local_process
-from hpcburst.provisioners.local import NEVER_BOOTS, LocalProvisioner
+from hpcburst.provisioners.local import NEVER_BOOTS, STRAY, LocalProvisioner, stop_all
 
 WAIT = 20.0
 
@@ -169,3 +169,45 @@ def test_create_is_idempotent_per_name(make: Callable[..., LocalProvisioner]) ->
     pid = pid_of(provisioner, "burst-1")
     provisioner.create(pool_target(), ["burst-1"], "join-secret")
     assert pid_of(provisioner, "burst-1") == pid
+
+
+def forget_in_registry(provisioner: LocalProvisioner, name: str) -> None:
+    """What a controller killed between starting an agent and saving the registry leaves behind."""
+    provisioner.registry.update(lambda nodes: nodes.pop(name))
+
+
+def test_an_agent_no_registry_lists_is_listed_so_the_controller_can_delete_it(
+    make: Callable[..., LocalProvisioner],
+) -> None:
+    provisioner = make()
+    provisioner.create(pool_target(), ["burst-1"], "join-secret")
+    pid = pid_of(provisioner, "burst-1")
+    forget_in_registry(provisioner, "burst-1")
+
+    (stray,) = make().list(pool_target())
+    assert (stray.name, stray.state, stray.detail) == ("burst-1", "Running", STRAY)
+    provisioner.delete(pool_target(), ["burst-1"])
+    assert gone(pid) and provisioner.list(pool_target()) == []
+
+
+def test_creating_a_name_whose_agent_already_runs_adopts_it_instead_of_starting_a_second(
+    make: Callable[..., LocalProvisioner],
+) -> None:
+    provisioner = make()
+    provisioner.create(pool_target(), ["burst-1"], "join-secret")
+    pid = pid_of(provisioner, "burst-1")
+    forget_in_registry(provisioner, "burst-1")
+    provisioner.create(pool_target(), ["burst-1"], "join-secret")
+    assert pid_of(provisioner, "burst-1") == pid
+    assert local_process.agents_under(provisioner.work_root) == {"burst-1": pid}
+
+
+def test_stopping_everything_also_stops_agents_no_registry_lists(
+    make: Callable[..., LocalProvisioner],
+) -> None:
+    provisioner = make()
+    provisioner.create(pool_target(), ["burst-1", "burst-2"], "join-secret")
+    pids = [pid_of(provisioner, "burst-1"), pid_of(provisioner, "burst-2")]
+    forget_in_registry(provisioner, "burst-2")
+    assert stop_all(provisioner.work_root) == ["burst-1", "burst-2"]
+    assert all(gone(pid) for pid in pids)
