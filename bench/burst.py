@@ -2,7 +2,7 @@
 
 Goals: spend ≤ 50 % of an always-on pool at max size; p95 queue wait lower than an Azure-Batch-style
 formula evaluated every 5 min, at ≤ its cost; on square waves ≤ 1 create/delete cycle per node per idle
-window; cost-cap overshoot 0 across all seeds. Run: ``.venv/bin/python bench/burst.py [--seeds N]``.
+window; cost-cap overshoot 0 across all seeds. Run: ``.venv/bin/python bench/burst.py [--seeds N] [--first-seed K]``.
 """
 
 from __future__ import annotations
@@ -25,20 +25,21 @@ def mean(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="run seeds first..first+seeds-1")
     parser.add_argument("--cap-hour", type=float, default=0.8)
     args = parser.parse_args()
     pool = BurstPool(
         name="cloud", max_nodes=10, slots_per_node=4, price_per_hour=0.10, cost_cap_per_hour=args.cap_hour
     )
     print(f"pool: 10 nodes × 4 slots at $0.10/h, hourly cap ${args.cap_hour:.2f}, 8 on-premises slots, "
-          f"boot ~ lognormal(mean 120 s), 3 % of boots never register; seeds 0..{args.seeds - 1}\n")  # fmt: skip
+          f"boot ~ lognormal(mean 120 s), 3 % of boots never register; seeds {args.first_seed}..{args.first_seed + args.seeds - 1}\n")  # fmt: skip
     header = f"{'trace':11} {'spend vs always-on':>20} {'p95 wait: policy / Batch':>26} {'cost: policy / Batch':>22} {'cycles/node/idle window':>24}"
     print(header)
     overshoot: dict[str, float] = {POLICY: 0.0, BATCH: 0.0, ALWAYS: 0.0}
     for name in shipped_traces():
         trace = load_trace(name)
         per: dict[str, list[SimResult]] = {POLICY: [], BATCH: [], ALWAYS: []}
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             runs = compare(SimConfig(pool=pool, seed=seed), trace)
             for controller, run in runs.items():
                 per[controller].append(run.result)

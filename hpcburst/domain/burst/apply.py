@@ -6,6 +6,7 @@ creates still in flight are visible to the next decision: two decisions in a row
 
 from __future__ import annotations
 
+from hpcburst.domain.burst import warmth
 from hpcburst.domain.burst.models import (
     BurstState,
     CloudNode,
@@ -25,7 +26,7 @@ def apply(state: BurstState, decision: Decision, now: float) -> BurstState:
         if isinstance(action, Create):
             state = _create(state, action, now)
         elif isinstance(action, Drain):
-            state = _set_node(state, action.node, NodeState.DRAINING)
+            state = _drain(state, action.node, now)
         elif isinstance(action, Resume):
             state = _set_node(state, action.node, NodeState.ONLINE)
         elif isinstance(action, Delete):
@@ -37,6 +38,7 @@ def apply(state: BurstState, decision: Decision, now: float) -> BurstState:
 
 def _create(state: BurstState, action: Create, now: float) -> BurstState:
     pool = next(p for p in state.pools if p.name == action.pool)
+    state = warmth.created(state, pool, action, now)
     ledger = state.ledger
     nodes = list(state.nodes)
     for name in action.names:
@@ -54,6 +56,13 @@ def _create(state: BurstState, action: Create, now: float) -> BurstState:
         )
     counts = {**state.created_count, pool.name: state.created_count.get(pool.name, 0) + action.count}
     return state.model_copy(update={"ledger": ledger, "nodes": nodes, "created_count": counts})
+
+
+def _drain(state: BurstState, name: str, now: float) -> BurstState:
+    node = next((n for n in state.nodes if n.name == name), None)
+    if node is not None and not node.stopping:
+        state = warmth.drained(state, node, now)
+    return _set_node(state, name, NodeState.DRAINING)
 
 
 def _set_node(state: BurstState, name: str, to: NodeState) -> BurstState:

@@ -136,6 +136,15 @@ class QueuedWork(BaseModel):
         return self.queued if self.running_room is None else min(self.queued, self.running_room)
 
 
+class Recall(BaseModel):
+    """The pool needed a node again ``gap`` seconds after one it let go had gone idle (a create at ``at``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: float
+    gap: float
+
+
 class BurstState(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -157,6 +166,10 @@ class BurstState(BaseModel):
     # per pool, how many nodes were ever created: names are derived from it, so two decisions made from
     # the same state name the same nodes and the (idempotent, by-name) create cannot double up
     created_count: dict[str, int] = Field(default_factory=dict)
+    # keep-warm memory (see warmth.py), per pool, for the last hour: when each node drained as idle had
+    # gone idle, and each time the pool needed a node again soon after
+    idle_drains: dict[str, list[float]] = Field(default_factory=dict)
+    recalls: dict[str, list[Recall]] = Field(default_factory=dict)
 
 
 class _Action(BaseModel):

@@ -4,13 +4,14 @@ Per pool, in order: delete nodes that failed or missed their boot timeout (they 
 disable a pool after repeated failures, fall back from spot after repeated evictions, stop everything if
 the monthly cap is spent, then either add nodes (demand or the scheduled minimum, bounded by max_nodes
 and the cost ledger) or drain nodes past the delay-after-add that sat idle for the idle timeout, or for
-``spare_after`` while the rest of the pool kept running work. Drained nodes with nothing running are
+``spare_after`` while the rest of the pool kept running work — or, in a pool that kept being needed again
+soon after letting nodes go, for longer than those gaps (keep-warm, see ``warmth``). Drained nodes with nothing running are
 deleted by name: the policy never lowers a count and lets the cloud pick.
 """
 
 from __future__ import annotations
 
-from hpcburst.domain.burst import health
+from hpcburst.domain.burst import health, warmth
 from hpcburst.domain.burst.capacity import PoolView, scheduled_minimum, view
 from hpcburst.domain.burst.models import (
     Action,
@@ -26,6 +27,7 @@ from hpcburst.domain.burst.models import (
     Resume,
     SwitchToRegular,
 )
+from hpcburst.domain.burst.warmth import Warmth
 
 
 def decide(state: BurstState, now: float) -> Decision:
@@ -84,10 +86,13 @@ def _scale(
     minimum = scheduled_minimum(pool, now)
     wanted = max(pv.nodes_wanted(pool), minimum - pv.live)
     if wanted <= 0:
-        drains = _scale_down(pool, nodes, pv, now)
-        return drains, f"{situation} → drain {len(drains)} idle in `{pool.name}`" if drains else (
-            f"{situation} → no change in `{pool.name}`"
-        )
+        warm = warmth.keep_warm(state, pool, now)
+        drains = _scale_down(pool, nodes, pv, now, warm)
+        note = f"drain {len(drains)} idle" if drains else "no change"
+        kept = _kept_warm(pool, nodes, pv, now, warm)
+        if warm and kept:
+            note += f"; {warm.explain(kept)}"
+        return drains, f"{situation} → {note} in `{pool.name}`"
     draining = sorted(
         (n for n in nodes if n.state == NodeState.DRAINING and not n.stopping), key=lambda n: n.name
     )
@@ -123,13 +128,17 @@ def _scale(
     return [Create(pool=pool.name, count=count, names=names, reason=reason)], reason
 
 
-def _scale_down(pool: BurstPool, nodes: list[CloudNode], pv: PoolView, now: float) -> list[Action]:
+def _scale_down(
+    pool: BurstPool, nodes: list[CloudNode], pv: PoolView, now: float, warm: Warmth | None = None
+) -> list[Action]:
     """Drain nodes the backlog does not need, down to the pool's minimum, longest idle first.
 
     A node goes once it has been idle for the idle timeout, or — spare — idle for ``spare_after`` while the
     rest of the pool kept running work all along: it had its slots to spare, not a pause between bursts.
+    A pool that keeps being needed again soon after letting nodes go (``warm``) counts a node spare only
+    once it has been idle longer than those gaps.
     """
-    spare_after = min(pool.spare_after, pool.idle_timeout)
+    spare_after = _spare_after(pool, warm)
     why: dict[str, str] = {}
     for n in nodes:
         idle = now - n.idle_since
@@ -152,6 +161,19 @@ def _scale_down(pool: BurstPool, nodes: list[CloudNode], pv: PoolView, now: floa
         )
         for n in idle_nodes[: max(0, count)]
     ]
+
+
+def _spare_after(pool: BurstPool, warm: Warmth | None) -> float:
+    return min(max(pool.spare_after, warm.seconds if warm else 0.0), pool.idle_timeout)
+
+
+def _kept_warm(pool: BurstPool, nodes: list[CloudNode], pv: PoolView, now: float, warm: Warmth | None) -> int:
+    """Idle nodes the plain spare rule would have let go that keep-warm holds."""
+    if warm is None or _spare_after(pool, warm) <= pool.spare_after:
+        return 0
+    plain = {a.node for a in _scale_down(pool, nodes, pv, now) if isinstance(a, Drain)}
+    held = {a.node for a in _scale_down(pool, nodes, pv, now, warm) if isinstance(a, Drain)}
+    return len(plain - held)
 
 
 def _delete_drained(nodes: list[CloudNode]) -> list[Action]:

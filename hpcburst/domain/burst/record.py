@@ -1,7 +1,7 @@
 """The burst controller's memory between ticks: one stored document (``BurstRecord``).
 
 It holds what the policy needs and the cloud does not tell: its cloud nodes with their lifecycle states,
-the cost ledger, boot failures, evictions, per-pool creation counters, disabled pools, pools switched to
+the cost ledger, boot failures, evictions, per-pool creation counters, keep-warm memory, disabled pools, pools switched to
 regular VMs, creates and deletes decided but not yet confirmed by the provisioner, and the last stopped
 nodes. Every change is written (compare-and-set) *before* any provisioner call, so a crash in between
 leaves a record the next tick finishes: pending creates are made again (creates are idempotent by name),
@@ -21,6 +21,7 @@ from hpcburst.domain.burst.models import (
     Decision,
     Delete,
     QueuedWork,
+    Recall,
     RunningIndex,
 )
 
@@ -56,6 +57,8 @@ class BurstRecord(BaseModel):
     failures: dict[str, list[float]] = Field(default_factory=dict)
     evictions: dict[str, list[float]] = Field(default_factory=dict)
     created_count: dict[str, int] = Field(default_factory=dict)
+    idle_drains: dict[str, list[float]] = Field(default_factory=dict)  # keep-warm memory (warmth.py)
+    recalls: dict[str, list[Recall]] = Field(default_factory=dict)
     disabled: dict[str, str] = Field(default_factory=dict)  # pool -> why
     regular: list[str] = Field(default_factory=list)  # spot pools that fell back to regular VMs
     creating: dict[str, str] = Field(default_factory=dict)  # node -> pool: decided, create not confirmed
@@ -92,6 +95,8 @@ class BurstRecord(BaseModel):
             failures=self.failures,
             evictions=self.evictions,
             created_count=self.created_count,
+            idle_drains=self.idle_drains,
+            recalls=self.recalls,
         )
 
     def after(self, before: BurstState, after: BurstState, decision: Decision) -> BurstRecord:
@@ -121,6 +126,8 @@ class BurstRecord(BaseModel):
                 "failures": after.failures,
                 "evictions": after.evictions,
                 "created_count": after.created_count,
+                "idle_drains": after.idle_drains,
+                "recalls": after.recalls,
                 "disabled": disabled,
                 "regular": sorted(set(self.regular) | switched),
                 "creating": {**self.creating, **created},
