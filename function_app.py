@@ -11,6 +11,7 @@ from functions import (
     nodes_http,
     openapi_http,
     pools_http,
+    templates_http,
     timers,
     users_http,
 )
@@ -23,6 +24,7 @@ for module in (
     agent_http,
     users_http,
     pools_http,
+    templates_http,
     burst_http,
     cost_http,
     openapi_http,

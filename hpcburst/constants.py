@@ -15,6 +15,7 @@ PACKAGES = "packages"  # pk = package name
 USERS = "users"  # pk = USERS (one partition: few users); id = user name
 TOKENS = "tokens"  # pk = TOKENS; id = public token id (first hex digits of the secret's sha256)
 POOLS = "pools"  # pk = POOLS; id = pool name
+TEMPLATES = "templates"  # pk = TEMPLATES; id = template name
 BURST = "burst"  # pk = "controller" (id "record": the burst controller's state) or "log" (its decisions)
 
 # Top-level document fields each container can be queried by (indexed in SQLite; Cosmos indexes all).
@@ -29,6 +30,7 @@ INDEXED_FIELDS: dict[str, tuple[str, ...]] = {
     TOKENS: ("kind", "subject"),
     POOLS: ("created_at",),
     BURST: ("at",),
+    TEMPLATES: ("name",),
 }
 
 # --- blob containers ---

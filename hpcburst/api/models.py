@@ -18,6 +18,7 @@ from hpcburst.domain.job import MAX_INDEX, Job
 from hpcburst.domain.node import NodeView
 from hpcburst.domain.pool import Pool
 from hpcburst.domain.task import TaskInstance
+from hpcburst.domain.template import JobTemplate
 
 
 class ErrorBody(BaseModel):
@@ -115,3 +116,7 @@ class StopNodesAnswer(BaseModel):
 
 class BurstLog(BaseModel):
     decisions: list[Decision]  # oldest first
+
+
+class TemplateList(BaseModel):
+    templates: list[JobTemplate]

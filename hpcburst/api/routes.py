@@ -31,6 +31,7 @@ from hpcburst.api.models import (
     StopNodesAnswer,
     StopNodesRequest,
     TaskList,
+    TemplateList,
     TokenList,
     UserList,
 )
@@ -54,6 +55,7 @@ from hpcburst.domain.protocol import (
 )
 from hpcburst.domain.states import JobState, TaskState
 from hpcburst.domain.task import TaskView
+from hpcburst.domain.template import JobTemplate, NewTemplate
 
 OPENAPI = "openapi"  # a document answer (the OpenAPI document itself): any JSON object
 BINARY = "binary"  # raw bytes, application/octet-stream
@@ -113,6 +115,7 @@ _NODE = {"type": "string", "minLength": 1, "maxLength": 200, "description": "nod
 _USER = {"type": "string", "minLength": 1, "maxLength": 100, "description": "user name"}
 _TOKEN = {"type": "string", "minLength": 1, "maxLength": 64, "description": "public token id"}
 _POOL = {"type": "string", "minLength": 1, "maxLength": 100, "description": "pool name"}
+_TEMPLATE = {"type": "string", "minLength": 1, "maxLength": 100, "description": "template name"}
 _SINCE = Query("since", {"type": "number"}, "only decisions at or after this time (epoch seconds)")
 _COST_BY = Query(
     "by",
@@ -194,6 +197,15 @@ ROUTES: tuple[Route, ...] = (
           {201: StartedNodes}, (400, 404, 409, 413, 429, 502, 503), body=StartNodesRequest, params={"pool": _POOL}),
     Route("stop_nodes", "POST", "/api/nodes/stop", "Stop cloud nodes: drain, then delete", A,
           {200: StopNodesAnswer}, (400, 404, 413), body=StopNodesRequest),
+    # --- job templates (functions/templates_http.py) ---
+    Route("list_templates", "GET", "/api/templates", "Job templates (defaults and limits)", U,
+          {200: TemplateList}, ()),
+    Route("create_template", "POST", "/api/templates", "Create a job template", A, {201: JobTemplate},
+          (400, 409, 413), body=NewTemplate),
+    Route("show_template", "GET", "/api/templates/{name}", "One job template", U, {200: JobTemplate}, (400, 404),
+          params={"name": _TEMPLATE}),
+    Route("delete_template", "DELETE", "/api/templates/{name}", "Delete a job template", A, {200: JobTemplate},
+          (400, 404), params={"name": _TEMPLATE}),
     # --- burst (functions/burst_http.py) ---
     Route("burst_status", "GET", "/api/burst", "Burstable pools, cloud nodes and the last decision", A,
           {200: BurstStatus}, ()),

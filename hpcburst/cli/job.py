@@ -24,8 +24,16 @@ def submit(
     name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
     sweep: Annotated[str | None, typer.Option("--sweep", help="Parametric sweep START-END[:STEP].")] = None,
     priority: Annotated[
-        str, typer.Option("--priority", help="Lowest|BelowNormal|Normal|AboveNormal|Highest.")
-    ] = "Normal",
+        str | None,
+        typer.Option(
+            "--priority",
+            help="Lowest|BelowNormal|Normal|AboveNormal|Highest (default: the template's, else Normal).",
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option("--template", help="Job template whose defaults and limits apply (default: Default)."),
+    ] = None,
     pool: Annotated[str | None, typer.Option("--pool", help="Run only on nodes of this pool.")] = None,
     never_burst: Annotated[
         bool, typer.Option("--never-burst", help="Run on on-premises nodes only, never on cloud nodes.")
@@ -61,7 +69,9 @@ def submit(
 ) -> None:
     """Submit a job: one command, or a parametric sweep with `*` replaced by each index."""
     with scheduler() as s:
-        job = s.create_job(name=name, priority=priority, pool=pool, never_burst=never_burst)
+        job = s.create_job(
+            name=name, priority=priority, pool=pool, never_burst=never_burst, template=template
+        )
         job.add_task(
             s.create_task(
                 command_line(command),
@@ -94,6 +104,7 @@ def view(job: Annotated[str, typer.Argument(help="Job id.")]) -> None:
         ("name", v.get("name")),
         ("state", v.get("state")),
         ("priority", v.get("priority")),
+        ("template", v.get("template")),
         ("pool", v.get("pool") or "any"),
         ("owner", v.get("owner")),
         ("indices", v.get("total")),

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from hpcburst.cli import access, agent, burst, cluster, cost, data, devhost, job, node, pkg, pool, task
+from hpcburst.cli import (
+    access,
+    agent,
+    burst,
+    cluster,
+    cost,
+    data,
+    devhost,
+    job,
+    node,
+    pkg,
+    pool,
+    task,
+    template,
+)
 
 app = typer.Typer(
     name="hpcburst",
@@ -19,7 +33,9 @@ app.command("down", help="Stop the local cluster started by `hpcburst up`.")(clu
 app.command("agent", help="Run a node agent that leases work from the cluster.")(agent.agent)
 app.add_typer(job.app, name="job", help="Submit, view, list, cancel, requeue and wait for jobs.")
 app.add_typer(task.app, name="task", help="View one task (JOB.INDEX): state, node, exit code, output.")
-app.add_typer(node.app, name="node", help="List nodes; take them offline (drain) or online.")
+app.add_typer(
+    node.app, name="node", help="List nodes; drain them (offline/online); start and stop cloud nodes."
+)
 app.add_typer(
     data.app, name="data", help="Move data to and from blob storage: upload, download, sync, bench."
 )
@@ -28,6 +44,9 @@ app.add_typer(
 )
 app.add_typer(access.tokens, name="token", help="List, create and revoke API tokens.")
 app.add_typer(pool.app, name="pool", help="(admins) Pools: create, list, show, set, delete, join-token.")
+app.add_typer(
+    template.app, name="template", help="Job templates: defaults and limits (create/delete: admins)."
+)
 app.command("whoami", help="Who the cluster takes you for.")(access.whoami)
 app.command("cost", help="What cloud node time cost, by job, user or pool (--since 1h|2d|SECONDS).")(
     cost.cost
@@ -36,7 +55,7 @@ app.add_typer(pkg.app, name="pkg", help="Application packages: create, upload, l
 app.add_typer(
     burst.app,
     name="burst",
-    help="Burst policy: simulate a trace (status and log come with the runtime integration).",
+    help="Bursting: status, the decision log, re-enable a pool; simulate the policy on a trace.",
 )
 
 

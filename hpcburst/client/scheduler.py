@@ -53,13 +53,17 @@ class Scheduler:
     def create_job(
         self,
         name: str | None = None,
-        priority: str = "Normal",
+        priority: str | None = None,
         pool: str | None = None,
         owner: str | None = None,
         never_burst: bool = False,
+        template: str | None = None,
     ) -> JobDraft:
-        """``never_burst``: the job runs on on-premises nodes only (a cloud node never leases it)."""
-        return JobDraft(name=name, priority=priority, pool=pool, owner=owner, never_burst=never_burst)
+        """``never_burst``: the job runs on on-premises nodes only (a cloud node never leases it);
+        ``template``: the job template whose defaults and limits apply (default: the cluster's Default);
+        ``priority``: None takes the template's default, else Normal."""
+        return JobDraft(name=name, priority=priority, pool=pool, owner=owner, never_burst=never_burst,
+                        template=template)  # fmt: skip
 
     def create_task(self, command: str | list[str], **fields: Any) -> dict[str, Any]:
         """A task spec: ``sweep=(start, end[, step])`` makes it a parametric sweep (``*`` is the index)."""
@@ -70,10 +74,13 @@ class Scheduler:
         body = self._call("POST", "/api/jobs", json=job.to_spec().model_dump(mode="json", exclude_none=True))
         return str(body["id"])
 
-    def submit(self, command: str | list[str], name: str | None = None, priority: str = "Normal",
-               pool: str | None = None, never_burst: bool = False, **task: Any) -> str:  # fmt: skip
+    def submit(self, command: str | list[str], name: str | None = None, priority: str | None = None,
+               pool: str | None = None, never_burst: bool = False, template: str | None = None,
+               **task: Any) -> str:  # fmt: skip
         """One-task job in one call (``hpcburst job submit``)."""
-        job = self.create_job(name=name, priority=priority, pool=pool, never_burst=never_burst)
+        job = self.create_job(
+            name=name, priority=priority, pool=pool, never_burst=never_burst, template=template
+        )
         job.add_task(
             self.create_task(command_line(command) if isinstance(command, list) else command, **task)
         )
@@ -189,6 +196,22 @@ class Scheduler:
     def stop_nodes(self, nodes: list[str], now: bool = False) -> dict[str, str]:
         """Drain cloud nodes, then delete them (``now``: delete at once, running indices re-queued)."""
         return dict(self._call("POST", "/api/nodes/stop", json={"nodes": nodes, "now": now})["nodes"])
+
+    # --- job templates ---
+    def templates(self) -> list[dict[str, Any]]:
+        return _items(self._call("GET", "/api/templates"), "templates")
+
+    def template(self, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/templates/{quote(name, safe='')}")  # type: ignore[no-any-return]
+
+    def create_template(self, name: str, **fields: Any) -> dict[str, Any]:
+        """(admins) Defaults: priority, pool, max_run_time; limits: allowed_priorities, max_indices, max_runtime,
+        allowed_pools; and description."""
+        body = {"name": name, **{k: v for k, v in fields.items() if v is not None}}
+        return self._call("POST", "/api/templates", json=body)  # type: ignore[no-any-return]
+
+    def delete_template(self, name: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/api/templates/{quote(name, safe='')}")  # type: ignore[no-any-return]
 
     # --- the burst controller ---
     def burst_status(self) -> dict[str, Any]:

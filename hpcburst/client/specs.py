@@ -51,9 +51,10 @@ class JobDraft:
     """HPC Pack's ISchedulerJob before SubmitJob: job properties plus tasks."""
 
     name: str | None = None
-    priority: str = "Normal"
+    priority: str | None = None  # None: the template's default, else Normal
     pool: str | None = None
     owner: str | None = None
+    template: str | None = None  # None: the cluster's Default template
     never_burst: bool = False  # keep the job on on-premises nodes: a cloud node never runs it
     shared_workdir: bool = False  # the job's indices on a node share one directory
     tasks: list[dict[str, Any]] = field(default_factory=list)
@@ -67,6 +68,7 @@ class JobDraft:
         if not self.tasks:
             raise InvalidSpec("the job has no tasks: add one with add_task(create_task(...))")
         body = {"name": self.name, "priority": self.priority, "pool": self.pool, "owner": self.owner,
+                "template": self.template,
                 "never_burst": self.never_burst or None, "shared_workdir": self.shared_workdir or None}  # fmt: skip
         return _validated(
             JobSpec, {**{k: v for k, v in body.items() if v is not None}, "tasks": self.tasks}, "job"

@@ -114,8 +114,9 @@ class JobSpec(BaseModel):
 
     name: str | None = _NAME
     owner: str | None = Field(default=None, max_length=200)
-    priority: Priority = Priority.NORMAL
+    priority: Priority | None = Field(default=None, description="default: the template's, else Normal")
     pool: str | None = Field(default=None, max_length=100, description="node group the job must run on")
+    template: str | None = Field(default=None, max_length=100, description="job template (default: Default)")
     never_burst: bool = False  # keep this job on on-premises nodes: a cloud node never leases it
     # Each index runs in its own fresh directory on its node; True: a job's indices on a node share one
     # (``tasks/<job>/shared``), e.g. to reuse what an earlier index left behind.
@@ -143,6 +144,7 @@ class Job(BaseModel):
     owner: str
     priority: Priority
     pool: str | None = None
+    template: str = "Default"
     never_burst: bool = False
     shared_workdir: bool = False
     tasks: list[TaskSpec]

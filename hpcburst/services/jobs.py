@@ -22,9 +22,10 @@ from hpcburst.domain.identity import Principal
 from hpcburst.domain.job import Job, JobSpec, JobView, RequeueResult, shown_to
 from hpcburst.domain.leasing import closed, reopened
 from hpcburst.domain.planning import batch_count, batch_size_for
-from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, TaskState
+from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, Priority, TaskState
 from hpcburst.domain.sweep import index_count
 from hpcburst.domain.task_paths import validate_task_paths
+from hpcburst.domain.template import DEFAULT_TEMPLATE
 from hpcburst.errors import Conflict, InvalidSpec, InvalidState, NotFound
 from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.catalog import META_PARTITION, JobCatalog
@@ -54,6 +55,8 @@ class JobService:
         self.why_waiting: Callable[[Job], str | None] = lambda job: None
         # what its cloud node time cost so far (cost accounting knows); set by the composition root
         self.job_cost: Callable[[Job], float] = lambda job: 0.0
+        # the job under its template (defaults filled, limits checked); set by the composition root
+        self.templated: Callable[[JobSpec], JobSpec] = lambda spec: spec
 
     # --- submit ---
     async def submit(self, spec: JobSpec, orchestrations: Orchestrations, owner: str) -> Job:
@@ -77,6 +80,7 @@ class JobService:
             raise InvalidSpec(
                 f"owner: a job belongs to the user who submits it ({owner}); leave owner out", field="owner"
             )
+        spec = self.templated(spec)
         validate_task_paths(spec, self._allowed_roots(spec.pool))
         check_blob_refs(spec.tasks)
         job_id = self._next_id()
@@ -86,8 +90,9 @@ class JobService:
             id=job_id,
             name=spec.name or f"job {job_id}",
             owner=owner,
-            priority=spec.priority,
+            priority=spec.priority or Priority.NORMAL,
             pool=spec.pool,
+            template=spec.template or DEFAULT_TEMPLATE,
             never_burst=spec.never_burst,
             shared_workdir=spec.shared_workdir,
             tasks=spec.tasks,

@@ -32,6 +32,7 @@ from hpcburst.services.pools import PoolService
 from hpcburst.services.report import ReportService
 from hpcburst.services.results import MAX_OUTPUT_BYTES, ResultsService
 from hpcburst.services.runtimes import RuntimeStats
+from hpcburst.services.templates import TemplateService
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.settings import Settings
 from hpcburst.storage.blob.port import BlobStore
@@ -59,6 +60,7 @@ class Services:
     authn: Authenticator
     burst: BurstController
     burst_admin: BurstAdmin
+    templates: TemplateService
     cost: CostService
 
     def close(self) -> None:
@@ -98,6 +100,8 @@ def build(
     burst = BurstController(store, catalog, jobs, nodes, pools, identity, runtimes, provisioners, clock=clock)
     burst_admin = BurstAdmin(burst, pools)
     jobs.why_waiting = burst_admin.why_waiting
+    templates = TemplateService(store, clock)
+    jobs.templated = templates.applied
     cost = CostService(store, burst.records, catalog, pools, clock=clock)
     jobs.job_cost = cost.job_cost
     return Services(
@@ -119,6 +123,7 @@ def build(
         authn=Authenticator(identity, entra),
         burst=burst,
         burst_admin=burst_admin,
+        templates=templates,
         cost=cost,
     )
 

@@ -15,7 +15,7 @@ def _error_fields(exc: ValidationError) -> list[str]:
 
 def test_a_minimal_sweep_job_gets_defaults():
     spec = JobSpec(tasks=[{"command": "echo *", "sweep": {"start": 1, "end": 3}}])
-    assert spec.priority is Priority.NORMAL
+    assert spec.priority is None, "left to the job's template, whose default is Normal"
     assert spec.tasks[0].sweep.step == 1
     assert spec.tasks[0].retries == 0
     assert spec.never_burst is False

@@ -9,7 +9,7 @@ import pytest
 
 from hpcburst.domain.job import Job, JobSpec
 from hpcburst.domain.leasing import lease_for
-from hpcburst.domain.states import JobState
+from hpcburst.domain.states import JobState, Priority
 from hpcburst.domain.task_paths import inside_root, validate_task_paths
 from hpcburst.errors import InvalidSpec
 
@@ -78,7 +78,7 @@ def test_a_lease_carries_the_jobs_owner_and_whether_its_indices_share_a_director
     spec = JobSpec.model_validate(
         {"shared_workdir": True, "tasks": [{"command": "echo *", "sweep": {"start": 1, "end": 2}}]}
     )
-    stored = Job(id="7", name="j", owner="alice", priority=spec.priority, shared_workdir=spec.shared_workdir,
+    stored = Job(id="7", name="j", owner="alice", priority=Priority.NORMAL, shared_workdir=spec.shared_workdir,
                  tasks=spec.tasks, state=JobState.RUNNING, submitted_at=0.0, total=2, batch_size=2, batches=1,
                  instance_id="i")  # fmt: skip
     lease = lease_for(stored, {"task": 1, "index": 2, "attempt": 1}, "7.1.2")

@@ -29,6 +29,8 @@ ADMIN_CALLS = [
     ("GET", "/burst", None),
     ("GET", "/burst/log", None),
     ("POST", "/burst/pools/default/enable", None),
+    ("POST", "/templates", {"name": "mine"}),
+    ("DELETE", "/templates/Default", None),
     ("GET", "/cost?by=pool", None),
 ]
 AGENT_CALLS = [
