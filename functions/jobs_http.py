@@ -7,7 +7,9 @@ node credential, ``{"error": <type>, "message": ..., "details": {...}}`` with st
 (bad input; ``details.field`` names the field, e.g. ``tasks.0.sweep.step``), 404 (no such job or
 index), 409 (InvalidState: e.g. cancel a finished job), 500.
 
-POST /api/jobs  -> 201 Job
+POST /api/jobs  -> 201 Job + {"warnings": [...]}  (body: JobSpec JSON, or HPC Pack job XML with
+    Content-Type application/xml: see hpcburst/domain/jobxml.py; warnings name what the XML asked for that
+    is not supported)
     body: JobSpec {"name"?, "priority"?: "Lowest|BelowNormal|Normal|AboveNormal|Highest",
            "pool"?, "never_burst"?: false, "tasks": [TaskSpec, ...]}
     TaskSpec {"command": "cmd line" | ["argv", ...], "sweep"?: {"start", "end", "step"?: 1},
@@ -39,12 +41,15 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import ValidationError
 
 from functions.auth import caller
 from functions.durable_port import DurableOrchestrations
-from functions.http_common import handles_errors, json_response, parse, query_int
-from hpcburst.api.models import JobList, RequeueRequest, TaskList
+from functions.http_common import body_of, handles_errors, invalid_spec, json_response, parse, query_int
+from hpcburst.api.models import JobList, RequeueRequest, SubmitAnswer, TaskList
 from hpcburst.domain.job import JobSpec
+from hpcburst.domain.jobxml import parse_job_xml
+from hpcburst.errors import InvalidSpec
 from hpcburst.services.root import services
 
 bp = df.Blueprint()
@@ -56,11 +61,26 @@ ANON = func.AuthLevel.ANONYMOUS
 @handles_errors
 async def submit_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     who = caller(req)
-    spec = parse(JobSpec, req)
+    spec, warnings = _job_spec(req)
     s = services()
     job = await s.jobs.submit(spec, DurableOrchestrations(client), owner=who.name)
     s.burst.wake()  # a backlog is seen now, not at the next timer tick
-    return json_response(job, status=201)
+    return json_response(SubmitAnswer(**job.model_dump(), warnings=warnings), status=201)
+
+
+def _job_spec(req: func.HttpRequest) -> tuple[JobSpec, list[str]]:
+    """A JSON JobSpec, or HPC Pack job XML (Content-Type application/xml or text/xml) with its warnings."""
+    if "xml" not in (req.headers.get("content-type") or "").lower():
+        return parse(JobSpec, req), []
+    try:
+        text = body_of(req).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidSpec("the job XML is not UTF-8", field="xml") from None
+    body, warnings = parse_job_xml(text)
+    try:
+        return JobSpec.model_validate(body), warnings
+    except ValidationError as e:
+        raise invalid_spec(e) from None
 
 
 @bp.route(route="jobs", methods=["GET"], auth_level=ANON)

@@ -120,3 +120,9 @@ class BurstLog(BaseModel):
 
 class TemplateList(BaseModel):
     templates: list[JobTemplate]
+
+
+class SubmitAnswer(Job):
+    """POST /api/jobs: the job, plus what a job XML asked for that is not supported (ignored)."""
+
+    warnings: list[str] = Field(default_factory=list)

@@ -30,6 +30,7 @@ from hpcburst.api.models import (
     StartNodesRequest,
     StopNodesAnswer,
     StopNodesRequest,
+    SubmitAnswer,
     TaskList,
     TemplateList,
     TokenList,
@@ -133,7 +134,8 @@ ROUTES: tuple[Route, ...] = (
     Route("health", "GET", "/api/health", "Liveness: the app answers", Audience.PUBLIC, {200: Health}, ()),
     Route("openapi", "GET", "/api/openapi.json", "This OpenAPI document", U, {200: OPENAPI}, ()),
     # --- jobs (functions/jobs_http.py) ---
-    Route("submit_job", "POST", "/api/jobs", "Submit a job", U, {201: Job}, (400, 413), body=JobSpec,
+    Route("submit_job", "POST", "/api/jobs", "Submit a job (JSON, or HPC Pack job XML as application/xml)", U,
+          {201: SubmitAnswer}, (400, 413), body=JobSpec,
           links=_JOB_LINKS),
     Route("list_jobs", "GET", "/api/jobs", "List jobs, newest first", U, {200: JobList},
           query=(Query("state", _states(JobState)), Query("owner", {"type": "string"}), _limit(50),

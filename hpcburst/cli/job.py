@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hpcburst.cli.common import console, dollars, friendly, scheduler, table, when
+from hpcburst.cli.common import console, dollars, err_console, friendly, scheduler, table, when
 from hpcburst.client import Scheduler, command_line
 from hpcburst.domain.states import JobState, TaskState
 from hpcburst.errors import InvalidSpec
@@ -20,7 +21,12 @@ DONE_STATES = [s.value for s in TaskState if s.terminal]  # an index counts as d
 @app.command(context_settings={"allow_interspersed_args": False})
 @friendly
 def submit(
-    command: Annotated[list[str], typer.Argument(help="The command line (after --); `*` is the index.")],
+    command: Annotated[
+        list[str] | None, typer.Argument(help="The command line (after --); `*` is the index.")
+    ] = None,
+    xml: Annotated[
+        Path | None, typer.Option("--xml", help="Submit an HPC Pack job XML file instead of a command.")
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
     sweep: Annotated[str | None, typer.Option("--sweep", help="Parametric sweep START-END[:STEP].")] = None,
     priority: Annotated[
@@ -67,7 +73,15 @@ def submit(
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the job, showing progress.")] = False,
 ) -> None:
-    """Submit a job: one command, or a parametric sweep with `*` replaced by each index."""
+    """Submit a job: one command, or a parametric sweep with `*` replaced by each index; or an HPC Pack job
+    XML file (`--xml job.xml`)."""
+    if xml is not None:
+        if command:
+            raise InvalidSpec("give a command or --xml FILE, not both")
+        _submit_xml(xml, wait)
+        return
+    if not command:
+        raise InvalidSpec("no command: `hpcburst job submit [OPTIONS] -- COMMAND...` or `--xml job.xml`")
     with scheduler() as s:
         job = s.create_job(
             name=name, priority=priority, pool=pool, never_burst=never_burst, template=template
@@ -91,6 +105,38 @@ def submit(
         console.print(f"submitted job [bold]{job_id}[/bold]")
         if wait:
             _exit_with(_wait(s, job_id))
+
+
+def _submit_xml(path: Path, wait: bool) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidSpec(f"cannot read {path}: {e}") from None
+    with scheduler() as s:
+        job_id, warnings = s.submit_xml(text)
+        for warning in warnings:
+            err_console.print(f"warning: {warning}")
+        console.print(f"submitted job [bold]{job_id}[/bold] from {path}")
+        if wait:
+            _exit_with(_wait(s, job_id))
+
+
+@app.command()
+@friendly
+def export(
+    job: Annotated[str, typer.Argument(help="Job id.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """Write a job as HPC Pack job XML (what `job submit --xml` reads)."""
+    with scheduler() as s:
+        text = s.export_job(job)
+    if output is None:
+        print(text, end="")
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"job {job} written to {output}")
 
 
 @app.command()

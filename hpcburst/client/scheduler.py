@@ -23,6 +23,7 @@ import httpx
 from hpcburst.client.access import Access
 from hpcburst.client.http import auth_headers, cluster_url, error_from, send, unwrap
 from hpcburst.client.specs import JobDraft, command_line, task_spec
+from hpcburst.domain.jobxml import job_xml
 from hpcburst.domain.states import JobState
 from hpcburst.domain.task import OutputPage
 from hpcburst.errors import HpcBurstError
@@ -85,6 +86,17 @@ class Scheduler:
             self.create_task(command_line(command) if isinstance(command, list) else command, **task)
         )
         return self.submit_job(job)
+
+    def submit_xml(self, xml: str) -> tuple[str, list[str]]:
+        """Submit an HPC Pack job XML document; (the job id, warnings naming what it asked for that is not
+        supported)."""
+        body = self._call("POST", "/api/jobs", content=xml.encode("utf-8"),
+                          headers={"Content-Type": "application/xml"})  # fmt: skip
+        return str(body["id"]), list(body.get("warnings", []))
+
+    def export_job(self, job: str) -> str:
+        """The job as HPC Pack 2008 R2 job XML."""
+        return job_xml(self.view_job(job))
 
     # --- jobs ---
     def view_job(self, job: str) -> dict[str, Any]:
