@@ -27,6 +27,7 @@ from hpcburst.data import DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, download, syn
 from hpcburst.data.bench import BenchRow, plot_bench, run_bench
 from hpcburst.data.paths import parse_location
 from hpcburst.errors import NotFound
+from hpcburst.plotting import pyplot
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -127,6 +128,8 @@ def bench_cmd(
     """Throughput analyzer: upload/download MiB/s across sizes and concurrency on the configured storage."""
     with cli_errors():
         size_list, conc_list = parse_sizes(sizes), parse_ints(concurrency, "concurrency")
+        if plot is not None:
+            pyplot()  # the optional [plots] extra: say so before the bench, not after
         parse_location(f"{container}/x")  # a clear error for a bad container name
         store = blob_store_from_settings()
         table = Table("direction", "size", "concurrency", "seconds", "MiB/s", title="blob throughput")

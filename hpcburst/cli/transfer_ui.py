@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -53,7 +54,7 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except HpcBurstError as e:
-        err_console.print(f"[red]error:[/red] {e.message}", highlight=False, markup=True)
+        err_console.print(f"[red]error:[/red] {escape(e.message)}", highlight=False, markup=True)
         raise typer.Exit(code=2 if isinstance(e, InvalidSpec) else 1) from None
     except OSError as e:  # local files: permission denied, disk full, a directory where a file was expected
         err_console.print(f"[red]error:[/red] {e.strerror or e}: {e.filename or ''}", highlight=False)
