@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from transfer_kill import upload_and_kill
 
 from hpcburst.data import download, upload
-from hpcburst.data.interrupt import upload_and_kill
 from hpcburst.data.progress import TransferProgress
 from hpcburst.emulators import Azurite
 from hpcburst.errors import NotFound
