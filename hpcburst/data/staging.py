@@ -89,7 +89,8 @@ class NodeCache:
             if self._fresh(entry, info):
                 return self._hit(entry)
             entry.parent.mkdir(parents=True, exist_ok=True)
-            fetched = entry.with_name(f".{key}.{os.getpid()}-{threading.get_ident()}.fetched")
+            # One name per key (we hold its locks): a download a crash or a kill cut short resumes here.
+            fetched = entry.with_name(f".{key}.fetched")
             try:
                 stats = download(self.store, container, path, fetched, concurrency=self.concurrency)
                 _check_content(key, stats.sha256, f"{container}/{path}")
