@@ -131,7 +131,9 @@ class PackageInstaller:
         return self.state / f"{name}.lock"
 
     def _fetch(self, record: PackageRecord) -> Path:
-        local = self.state / "downloads" / f"{record.sha256}.zip"
+        # Named per package and version, not by content alone: two packages may hold the same archive, and
+        # installs of different packages run at once (one lock per package), so they must not share a file.
+        local = self.state / "downloads" / f"{record.name}-v{record.version:06d}-{record.sha256}.zip"
         download(self.store, BLOB_PACKAGES, record.archive, local, concurrency=self.concurrency)
         if sha256_file(local) != record.sha256:
             local.unlink(missing_ok=True)
