@@ -58,6 +58,7 @@ class AgentConfig:
     slots: int = 1
     workdir: Path = field(default_factory=lambda: Path.cwd())
     package_root: Path | None = None
+    cache_max: int | None = None  # bytes the input cache may hold (--cache-max); None: no cap
     join_token: str | None = None  # the pool's join secret (HPCBURST_JOIN_TOKEN)
     cloud: bool = False
     lease_wait: float = 20.0  # long-poll seconds (capped by the service's max_lease_wait)
@@ -111,7 +112,7 @@ class Agent:
         self._short_tasks = False  # the last lease gave more than one index per free slot
         # Inputs are staged on the lease thread, outputs collected on the report thread: one stager, made
         # here (its pool starts threads only when given work) so two threads never each make their own.
-        self.stager = Stager(self.dirs.cache_root, config.slots, self.grants.lease_store)
+        self.stager = Stager(self.dirs.cache_root, config.slots, self.grants.lease_store, config.cache_max)
         self.results = ResultMaker(self.outputs, self.stager, self.dirs)
         self._last_lease = 0  # size of the last lease answer (a backlog below half of it is refilled)
         # Results whose outputs are stored, until acknowledged (report thread only): a report retried
