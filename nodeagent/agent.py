@@ -17,7 +17,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -165,7 +166,7 @@ class Agent:
         with ledger.lock:
             cancels = ledger.take_cancels()
             starting: list[Held] = []
-            halted = ledger.stopping or ledger.evicting
+            halted = ledger.stopping or ledger.evicting or ledger.swapping > 0
             while ledger.backlog and len(ledger.running) < ledger.slots and not halted:
                 held = ledger.backlog.popleft()
                 ledger.running[held.key] = held
@@ -197,6 +198,24 @@ class Agent:
             if results:
                 ledger.lock.notify_all()
         return finished
+
+    # --- package thread ---
+    @contextmanager
+    def between_tasks(self) -> Iterator[None]:
+        """Hold new starts and wait until no task runs: a package swapped in meanwhile changes no running task's
+        files (``hpcburst.data.package_install``). Leasing and staging go on; the backlog starts after."""
+        ledger = self.ledger
+        with ledger.lock:
+            ledger.swapping += 1
+            while ledger.running and not (ledger.stopping or ledger.evicting):
+                ledger.lock.wait(0.5)
+        try:
+            yield
+        finally:
+            with ledger.lock:
+                ledger.swapping -= 1
+                ledger.lock.notify_all()
+            self.runner.wakeup()
 
     # --- lease thread ---
     def lease_once(self, wait: float | None = None) -> int | None:

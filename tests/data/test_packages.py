@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import stat
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -277,3 +279,31 @@ def test_two_packages_with_identical_archives_install_side_by_side(tmp_path: Pat
     assert errors == []
     assert (root / "first" / "VERSION").read_text() == (root / "second" / "VERSION").read_text() == "1.0"
     assert list((root / ".hpcpack" / "downloads").iterdir()) == []  # both archives cleaned up
+
+
+def test_a_new_version_is_swapped_in_only_between_tasks(
+    store: AzureBlobStore, tmp_path: Path, name: str
+) -> None:
+    root = tmp_path / "packages"
+    upload_package(store, name, app_version(tmp_path, name, "1.0"))
+    PackageInstaller(root, store).sync()
+    upload_package(store, name, app_version(tmp_path, name, "2.0"))
+    task_done = threading.Event()
+
+    @contextmanager
+    def between_tasks() -> Iterator[None]:
+        assert task_done.wait(30)  # the agent's gate: returns once no task runs
+        yield
+
+    syncing = threading.Thread(target=PackageInstaller(root, store).sync, args=(None, between_tasks))
+    syncing.start()
+    deadline = time.monotonic() + 30
+    while not list(root.glob(f".{name}.installing-*/VERSION")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    staged = list(root.glob(f".{name}.installing-*/VERSION"))
+    assert [p.read_text() for p in staged] == ["2.0"]  # version 2 is ready beside version 1 ...
+    assert (root / name / "VERSION").read_text() == "1.0"  # ... and the running task still has version 1
+    task_done.set()
+    syncing.join(30)
+    assert (root / name / "VERSION").read_text() == "2.0"  # the next task gets version 2
+    assert PackageInstaller(root, store).installed()[name].version == 2
