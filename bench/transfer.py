@@ -34,13 +34,16 @@ import psutil
 
 from hpcburst.data import download, upload
 from hpcburst.data.bench import write_random_file
-from hpcburst.data.interrupt import upload_and_kill
 from hpcburst.emulators import Azurite, azurite_connection_string, free_port, start_azurite, wait_for_port
 from hpcburst.storage.blob.azure import AzureBlobStore
 
 MiB = 1 << 20
 CONTAINER = "bench-transfer"
 HERE = Path(__file__).resolve().parent
+sys.path.insert(
+    0, str(HERE.parent / "tests" / "data")
+)  # the dying-transfer harness is test code, not shipped
+from transfer_kill import upload_and_kill  # noqa: E402
 
 
 @dataclass

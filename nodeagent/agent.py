@@ -17,7 +17,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -58,6 +59,7 @@ class AgentConfig:
     slots: int = 1
     workdir: Path = field(default_factory=lambda: Path.cwd())
     package_root: Path | None = None
+    cache_max: int | None = None  # bytes the input cache may hold (--cache-max); None: no cap
     join_token: str | None = None  # the pool's join secret (HPCBURST_JOIN_TOKEN)
     cloud: bool = False
     lease_wait: float = 20.0  # long-poll seconds (capped by the service's max_lease_wait)
@@ -111,7 +113,7 @@ class Agent:
         self._short_tasks = False  # the last lease gave more than one index per free slot
         # Inputs are staged on the lease thread, outputs collected on the report thread: one stager, made
         # here (its pool starts threads only when given work) so two threads never each make their own.
-        self.stager = Stager(self.dirs.cache_root, config.slots, self.grants.lease_store)
+        self.stager = Stager(self.dirs.cache_root, config.slots, self.grants.lease_store, config.cache_max)
         self.results = ResultMaker(self.outputs, self.stager, self.dirs)
         self._last_lease = 0  # size of the last lease answer (a backlog below half of it is refilled)
         # Results whose outputs are stored, until acknowledged (report thread only): a report retried
@@ -164,7 +166,7 @@ class Agent:
         with ledger.lock:
             cancels = ledger.take_cancels()
             starting: list[Held] = []
-            halted = ledger.stopping or ledger.evicting
+            halted = ledger.stopping or ledger.evicting or ledger.swapping > 0
             while ledger.backlog and len(ledger.running) < ledger.slots and not halted:
                 held = ledger.backlog.popleft()
                 ledger.running[held.key] = held
@@ -196,6 +198,24 @@ class Agent:
             if results:
                 ledger.lock.notify_all()
         return finished
+
+    # --- package thread ---
+    @contextmanager
+    def between_tasks(self) -> Iterator[None]:
+        """Hold new starts and wait until no task runs: a package swapped in meanwhile changes no running task's
+        files (``hpcburst.data.package_install``). Leasing and staging go on; the backlog starts after."""
+        ledger = self.ledger
+        with ledger.lock:
+            ledger.swapping += 1
+            while ledger.running and not (ledger.stopping or ledger.evicting):
+                ledger.lock.wait(0.5)
+        try:
+            yield
+        finally:
+            with ledger.lock:
+                ledger.swapping -= 1
+                ledger.lock.notify_all()
+            self.runner.wakeup()
 
     # --- lease thread ---
     def lease_once(self, wait: float | None = None) -> int | None:

@@ -46,6 +46,9 @@ class Ledger:
     drain: bool = False
     stopping: bool = False
     evicting: bool = False  # the VM is going away: lease and start nothing more (``Agent.evict``)
+    swapping: int = (
+        0  # package swaps waiting for running tasks to end: start nothing new (``Agent.between_tasks``)
+    )
     lock: threading.Condition = field(default_factory=threading.Condition)
 
     def free_slots(self) -> int:

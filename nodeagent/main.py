@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from hpcburst import constants as c
 from hpcburst.client.http import cluster_url
-from hpcburst.errors import ConfigError
+from hpcburst.errors import ConfigError, InvalidSpec
+from hpcburst.sizes import parse_size
 from nodeagent import deadman, evictions
 from nodeagent.agent import Agent, AgentConfig
 from nodeagent.runas import load_user_map
@@ -42,6 +43,7 @@ def make_config(
     acknowledge_evictions: bool = False,
     dead_man_minutes: float | None = None,
     on_dead_man: str | None = None,
+    cache_max: str | None = None,
 ) -> AgentConfig:
     """The agent's settings; flags win over the environment ($HPCBURST_JOIN_TOKEN, $HPCBURST_TASK_USER,
     $HPCBURST_USER_MAP, $HPCBURST_KEEP_TASK_DIRS, $HPCBURST_SCHEDULED_EVENTS_URL, $HPCBURST_DEAD_MAN_MINUTES).
@@ -75,7 +77,21 @@ def make_config(
         acknowledge_evictions=acknowledge_evictions,
         dead_man_minutes=_dead_man_minutes(dead_man_minutes, cloud),
         on_dead_man=on_dead_man or None,
+        cache_max=_cache_max(cache_max),
     )
+
+
+def _cache_max(flag: str | None) -> int | None:
+    """Bytes the input cache may hold (``--cache-max 20G``); None: no cap."""
+    if not flag:
+        return None
+    try:
+        size = parse_size(flag)
+    except InvalidSpec as e:
+        raise ConfigError(f"--cache-max: {e.message}") from None
+    if size <= 0:
+        raise ConfigError("--cache-max must be a size above 0, e.g. 20G (leave it out for no cap)")
+    return size
 
 
 def _dead_man_minutes(flag: float | None, cloud: bool) -> float:
@@ -158,6 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--on-dead-man", default=None,
                         help="shell command run when the dead-man switch stops the agent, e.g. "
                              "'shutdown -h now' on a cloud image so the VM stops billing")  # fmt: skip
+    parser.add_argument("--cache-max", default=None,
+                        help="most the input cache may hold, e.g. 20G: least recently used inputs are removed "
+                             "(never one a running task uses); default no cap")  # fmt: skip
     args = parser.parse_args(argv)
     if args.slots is not None and args.slots < 1:
         parser.error("--slots must be at least 1")
@@ -167,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
             join_token=args.join_token, insecure=args.insecure, task_user=args.task_user,
             user_map=args.user_map, keep_task_dirs=args.keep_task_dirs, task_dir_ttl=args.task_dir_ttl,
             scheduled_events_url=args.scheduled_events_url, acknowledge_evictions=args.acknowledge_evictions,
-            dead_man_minutes=args.dead_man_minutes, on_dead_man=args.on_dead_man,
+            dead_man_minutes=args.dead_man_minutes, on_dead_man=args.on_dead_man, cache_max=args.cache_max,
         )  # fmt: skip
         serve(config)
     except ConfigError as e:

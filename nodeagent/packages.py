@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from hpcburst.data.package_install import BetweenTasks
 from hpcburst.errors import HpcBurstError
 from hpcburst.storage.blob.port import BlobStore
 
@@ -15,15 +16,18 @@ log = logging.getLogger("nodeagent")
 SYNC_INTERVAL = 30.0
 
 
-def sync_packages(package_root: Path, pool: str, store: BlobStore | None) -> bool:
+def sync_packages(
+    package_root: Path, pool: str, store: BlobStore | None, between_tasks: BetweenTasks | None = None
+) -> bool:
     """Install what the pool needs, reading packages from ``store`` (the node's own storage connection, or
-    the service's read+list grant on the package container); False without one."""
+    the service's read+list grant on the package container); False without one. A new version is swapped in
+    only ``between_tasks`` (``Agent.between_tasks``), so no running task sees its package change."""
     try:
         if store is None:
             return False
         from hpcburst.data.package_install import PackageInstaller
 
-        report = PackageInstaller(package_root, store).sync(pool)
+        report = PackageInstaller(package_root, store).sync(pool, between_tasks)
     except HpcBurstError as e:
         log.warning("package sync failed: %s", e.message)
         return True

@@ -136,7 +136,9 @@ class AgentService:
         config = self.agent.config
         root = config.packages
         while not self.stop_event.is_set():
-            if not sync_packages(root, config.pool, self.agent.grants.packages_store()):
+            if not sync_packages(
+                root, config.pool, self.agent.grants.packages_store(), self.agent.between_tasks
+            ):
                 return  # no storage connection or grant: nothing to sync from
             self.stop_event.wait(SYNC_INTERVAL)
 

@@ -10,6 +10,9 @@ A task must not be able to change a cache entry through its copy. A task running
 gets a copy (a hard link would share the entry's inode, which it could chmod and rewrite); a task running as
 another account gets a hard link to the entry, which is the agent's and read-only (0444), so it can read it
 and delete its name but never write it. Every path is resolved inside the task's directory (``beneath``).
+
+With ``--cache-max`` the cache evicts least recently used entries to stay under it, never one being placed
+nor one linked into a task's directory (``hpcburst.data.staging``); a copied input is the task's own file.
 """
 
 from __future__ import annotations
@@ -30,13 +33,20 @@ from nodeagent.taskdirs import TaskDir
 
 
 class Stager:
-    def __init__(self, cache_root: Path, workers: int, store_for: Callable[[Lease], BlobStore]) -> None:
+    def __init__(
+        self,
+        cache_root: Path,
+        workers: int,
+        store_for: Callable[[Lease], BlobStore],
+        cache_max: int | None = None,
+    ) -> None:
         self._root = cache_root
+        self._cache_max = cache_max  # bytes (--cache-max); None: no cap
         self._store_for = store_for
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="agent-stage")
 
     def cache(self, lease: Lease) -> NodeCache:
-        return NodeCache(self._root, self._store_for(lease))
+        return NodeCache(self._root, self._store_for(lease), max_bytes=self._cache_max)
 
     def stage_inputs(self, held: Held, task_dir: TaskDir) -> Future[None]:
         """Start placing the lease's inputs in the task's directory; the future fails with the reason."""
@@ -73,12 +83,16 @@ class Stager:
         cache = self.cache(held.lease)
         for item in held.lease.input_files:  # substituted by the lease builder
             loc = item.location
-            cached = str(cache.fetch(loc.container, loc.path))
-            link = task_dir.account is not None
-            try:
-                beneath.place_file(cached, task_dir.cwd, item.path, "input path", task_dir.owner, link=link)
-            except OSError as e:
-                if not (link and e.errno == errno.EXDEV):
-                    raise
-                # another file system: a copy the agent keeps owning is as safe as the link
-                beneath.place_file(cached, task_dir.cwd, item.path, "input path", None, link=False)
+            with cache.using(loc.container, loc.path) as entry:  # not evicted while it is placed
+                self._place(str(entry), task_dir, item.path)
+
+    @staticmethod
+    def _place(cached: str, task_dir: TaskDir, path: str) -> None:
+        link = task_dir.account is not None
+        try:
+            beneath.place_file(cached, task_dir.cwd, path, "input path", task_dir.owner, link=link)
+        except OSError as e:
+            if not (link and e.errno == errno.EXDEV):
+                raise
+            # another file system: a copy the agent keeps owning is as safe as the link
+            beneath.place_file(cached, task_dir.cwd, path, "input path", None, link=False)

@@ -42,6 +42,11 @@ def agent(
     on_dead_man: str = typer.Option(
         None, "--on-dead-man", help="Command run when the dead-man switch fires, e.g. 'shutdown -h now'."
     ),
+    cache_max: str = typer.Option(
+        None,
+        "--cache-max",
+        help="Most the input cache may hold, e.g. 20G: least recently used inputs go (never a running task's).",
+    ),
 ) -> None:
     from nodeagent.main import make_config, serve
 
@@ -61,5 +66,6 @@ def agent(
             scheduled_events_url=scheduled_events_url,
             dead_man_minutes=dead_man_minutes,
             on_dead_man=on_dead_man,
+            cache_max=cache_max,
         )  # fmt: skip
     )

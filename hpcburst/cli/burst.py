@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from hpcburst.cli.common import console, err_console, friendly, scheduler, table
 from hpcburst.domain.burst import BurstPool
+from hpcburst.plotting import MissingExtra, pyplot
 from hpcburst.sim.engine import SimConfig
 from hpcburst.sim.metrics import SimResult
 from hpcburst.sim.runner import compare
@@ -53,6 +55,8 @@ def simulate(
     png: Annotated[Path | None, typer.Option("--png", help="Write a timeline PNG here.")] = None,
 ) -> None:
     """Run `decide` on a simulated clock beside an Azure-Batch-style formula and an always-on pool."""
+    if png is not None:
+        _check_plots()  # before the simulation runs, not after
     try:
         jobs = load_trace(trace)
     except (OSError, KeyError, ValueError) as e:
@@ -65,10 +69,18 @@ def simulate(
     title = f"{trace}: {len(jobs)} jobs, {sum(j.indices for j in jobs)} indices, seed {seed}"
     console.print(table(COLUMNS, rows([r.result for r in runs.values()]), title=title))
     if png is not None:
-        from hpcburst.sim.plot import timeline_png  # matplotlib only when a picture is asked for
+        from hpcburst.sim.plot import timeline_png
 
         timeline_png(runs, "burst policy", cap_hour, png)
         console.print(f"timeline written to {png}")
+
+
+def _check_plots() -> None:
+    try:
+        pyplot()  # matplotlib only when a picture is asked for
+    except MissingExtra as e:
+        err_console.print(f"[red]error:[/red] {escape(e.message)}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 @app.command("status")

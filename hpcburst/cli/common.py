@@ -9,6 +9,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hpcburst.client import Scheduler
@@ -32,7 +33,7 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except HpcBurstError as e:
-            err_console.print(f"[red]error:[/red] {e.message or type(e).__name__}", highlight=False)
+            err_console.print(f"[red]error:[/red] {escape(e.message or type(e).__name__)}", highlight=False)
         except TimeoutError as e:
             err_console.print(f"[red]error:[/red] {e}", highlight=False)
         except OSError as e:  # local files (`up --data-dir` unwritable...): as the data commands say it

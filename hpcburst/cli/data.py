@@ -6,6 +6,7 @@ Storage comes from the environment: ``AzureWebJobsStorage`` (connection string) 
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -25,8 +26,9 @@ from hpcburst.cli.transfer_ui import (
 from hpcburst.constants import BLOB_DATA
 from hpcburst.data import DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, download, sync_down, sync_up, upload
 from hpcburst.data.bench import BenchRow, plot_bench, run_bench
-from hpcburst.data.paths import parse_location
-from hpcburst.errors import NotFound
+from hpcburst.data.paths import BlobLocation, parse_location
+from hpcburst.errors import InvalidSpec, NotFound
+from hpcburst.plotting import pyplot
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -70,20 +72,53 @@ def upload_cmd(
 
 @app.command("download")
 def download_cmd(
-    local: LocalArg,
-    remote: RemoteArg,
+    source: Annotated[
+        str, typer.Argument(metavar="CONTAINER/PATH", help="the blob, e.g. hpc-data/inputs/rates.csv")
+    ],
+    destination: Annotated[
+        Path, typer.Argument(metavar="LOCAL", help="local file, or a directory to put it in")
+    ],
     concurrency: Concurrency = DEFAULT_CONCURRENCY,
     quiet: Quiet = False,
 ) -> None:
-    """Download CONTAINER/PATH to LOCAL (parallel ranges; every block checked against its sha256)."""
+    """Download CONTAINER/PATH to LOCAL (source then destination, as cp, scp and azcopy; parallel ranges,
+    every block checked against its sha256; re-running after an interruption resumes)."""
     with cli_errors():
-        loc = parse_location(remote)
+        loc = _source_blob(source, destination)
         store = blob_store_from_settings()
-        target = local / loc.path.rsplit("/", 1)[-1] if local.is_dir() else local
-        with progress_bars(not quiet) as progress:
-            s = download(store, loc.container, loc.path, target, concurrency, progress)
+        target = destination / loc.path.rsplit("/", 1)[-1] if destination.is_dir() else destination
+        try:
+            with progress_bars(not quiet) as progress:
+                s = download(store, loc.container, loc.path, target, concurrency, progress)
+        except NotFound as e:
+            raise NotFound(f"{e.message}{_swapped_hint(source, destination)}") from e
     check = "verified sha256 " + s.sha256 if s.verified else "not verified (no hpcburst manifest)"
     console.print(f"downloaded {loc} -> {target}: {_mib(s.size)} in {s.seconds:.1f}s; {check}")
+
+
+def _source_blob(source: str, destination: Path) -> BlobLocation:
+    """The blob to download; arguments that look swapped (LOCAL CONTAINER/PATH, the old order) say so."""
+    if Path(source).exists() and _is_location(str(destination)):
+        raise InvalidSpec(f"{source!r} is a local path{_swapped_hint(source, destination)}")
+    try:
+        return parse_location(source)
+    except InvalidSpec as e:
+        raise InvalidSpec(f"{e.message}{_swapped_hint(source, destination)}") from e
+
+
+def _swapped_hint(source: str, destination: Path) -> str:
+    if not _is_location(str(destination)):
+        return ""
+    again = f"hpcburst data download {shlex.quote(str(destination))} {shlex.quote(source)}"
+    return f"; arguments are SOURCE DESTINATION: did you mean `{again}`?"
+
+
+def _is_location(text: str) -> bool:
+    try:
+        parse_location(text)
+    except InvalidSpec:
+        return False
+    return not Path(text).exists()
 
 
 @app.command("sync")
@@ -127,6 +162,8 @@ def bench_cmd(
     """Throughput analyzer: upload/download MiB/s across sizes and concurrency on the configured storage."""
     with cli_errors():
         size_list, conc_list = parse_sizes(sizes), parse_ints(concurrency, "concurrency")
+        if plot is not None:
+            pyplot()  # the optional [plots] extra: say so before the bench, not after
         parse_location(f"{container}/x")  # a clear error for a bad container name
         store = blob_store_from_settings()
         table = Table("direction", "size", "concurrency", "seconds", "MiB/s", title="blob throughput")

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from hpcburst.cli import (
-    access,
-    agent,
-    burst,
-    cluster,
-    cost,
-    data,
-    devhost,
-    job,
-    node,
-    pkg,
-    pool,
-    task,
-    template,
-)
+from hpcburst.cli import access, agent, burst, cluster, cost, data, job, node, pkg, pool, task, template
+from hpcburst.devhost.command import devhost
 
 app = typer.Typer(
     name="hpcburst",
@@ -27,7 +14,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-app.command("devhost", help="Run function_app.py on the local Functions + Durable runtime.")(devhost.devhost)
+app.command("devhost", help="Run function_app.py on the local Functions + Durable runtime.")(devhost)
 app.command("up", help="Start the local cluster: Azurite, the runtime with the app, N agents.")(cluster.up)
 app.command("down", help="Stop the local cluster started by `hpcburst up`.")(cluster.down)
 app.command("agent", help="Run a node agent that leases work from the cluster.")(agent.agent)

@@ -3,13 +3,13 @@ sizes as people type them, and rich progress bars fed by the transfer progress c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -23,11 +23,10 @@ from rich.progress import (
 from hpcburst.data.progress import ProgressCallback, TransferProgress
 from hpcburst.errors import HpcBurstError, InvalidSpec
 from hpcburst.settings import Settings
+from hpcburst.sizes import parse_size as parse_size  # re-exported for the data and pkg commands
 from hpcburst.storage.blob.port import BlobStore
 
 err_console = Console(stderr=True)
-_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20}
-_UNITS |= {"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
 
 
 def blob_store_from_settings() -> BlobStore:
@@ -53,19 +52,11 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except HpcBurstError as e:
-        err_console.print(f"[red]error:[/red] {e.message}", highlight=False, markup=True)
+        err_console.print(f"[red]error:[/red] {escape(e.message)}", highlight=False, markup=True)
         raise typer.Exit(code=2 if isinstance(e, InvalidSpec) else 1) from None
     except OSError as e:  # local files: permission denied, disk full, a directory where a file was expected
         err_console.print(f"[red]error:[/red] {e.strerror or e}: {e.filename or ''}", highlight=False)
         raise typer.Exit(code=1) from None
-
-
-def parse_size(text: str) -> int:
-    """``4MiB``, ``512k``, ``1g``, ``65536`` -> bytes."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
-    if not m or m.group(2).lower() not in _UNITS:
-        raise InvalidSpec(f"size {text!r}: use a number with an optional unit, e.g. 4MiB, 512k, 1g")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
 def parse_sizes(text: str) -> list[int]:

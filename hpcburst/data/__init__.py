@@ -6,8 +6,9 @@ Modules: ``transfer_upload`` / ``transfer_download`` (one file <-> one blob), ``
 and whole-file hashes beside the blob), ``hashing`` (block ids from content), ``progress`` (rate/ETA
 callback), ``sync`` (directories), ``staging`` (NodeCache: task inputs/outputs), ``packages`` /
 ``package_archive`` / ``package_install`` (registry, safe zips, node install), ``bench`` (throughput
-analyzer), ``interrupt`` (an upload that SIGKILLs itself, for resume tests and the bench), ``filelock``
-(one flock per key, shared by the node cache and the package installer).
+analyzer), ``filelock`` (one flock per key, shared by the node cache and the package installer). The
+transfer that SIGKILLs itself half-way, for resume tests and the bench, is test code:
+``tests/data/transfer_kill.py``.
 """
 
 from hpcburst.data.progress import TransferProgress

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hpcburst.data.transfer_download import download
 from hpcburst.data.transfer_upload import ensure_container, upload
+from hpcburst.plotting import pyplot
 from hpcburst.storage.blob.port import BlobStore
 
 MiB = 1 << 20
@@ -76,11 +77,7 @@ def run_bench(
 
 def plot_bench(rows: list[BenchRow], path: Path, title: str = "hpcburst data bench") -> Path:
     """A PNG: MiB/s against concurrency, one line per size, upload and download side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()  # the optional [plots] extra: MissingExtra says what to install
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
     for ax, direction in zip(axes, ("upload", "download"), strict=True):
         for size in sorted({r.size for r in rows}):

@@ -9,7 +9,9 @@ on ``hpcburst pkg sync``. Each package lands in ``package_root/<relative_path or
 3. the target is swapped in by two renames (current -> ``.previous-*``, new -> target); a failure
    between them renames the previous version back, and after a crash between them the next ``sync``
    puts the previous version back first (``recover``), before it even reads the registry.
-So a failed install leaves the previous version in place and working. The installed version is
+So a failed install leaves the previous version in place and working. On a node that runs tasks, the swap
+(step 3) waits for ``between_tasks``: the agent holds new task starts and waits until none runs, so a task
+keeps the version it started with to its end while the next version downloads and extracts beside it. The installed version is
 recorded in ``package_root/.hpcpack/<name>.json``. ``rollback(name)`` reinstalls the newest earlier
 version; removing a bad version from the registry (``pkg remove NAME --version V``) makes every
 node's next sync go back to the previous one.
@@ -20,6 +22,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +38,8 @@ from hpcburst.errors import HpcBurstError, IntegrityError, NotFound
 from hpcburst.storage.blob.port import BlobStore
 
 STATE_DIR = ".hpcpack"
+# Entered around each swap: returns once no task runs, and keeps new ones from starting until it exits.
+BetweenTasks = Callable[[], AbstractContextManager[object]]
 
 
 @dataclass
@@ -72,7 +78,7 @@ class PackageInstaller:
             with FileLock(self._lock_path(record.name)):
                 _recover(self.root / record.install_dir)
 
-    def sync(self, pool: str | None = None) -> InstallReport:
+    def sync(self, pool: str | None = None, between_tasks: BetweenTasks | None = None) -> InstallReport:
         """Install the newest version of every package meant for ``pool``; one failure does not stop the rest."""
         self.recover()  # first, so a package is back in place even when the registry cannot be read
         report = InstallReport()
@@ -83,7 +89,7 @@ class PackageInstaller:
                 report.current.append((name, wanted.version))
                 continue
             try:
-                self.install(wanted)
+                self.install(wanted, between_tasks)
                 report.installed.append((name, wanted.version))
             except (HpcBurstError, OSError) as e:  # OSError: the node's disk (full, permissions)
                 report.failed.append(
@@ -103,8 +109,9 @@ class PackageInstaller:
         self.install(choice)
         return choice
 
-    def install(self, record: PackageRecord) -> Path:
-        """Install exactly ``record``; the previous install of the package stays if anything fails."""
+    def install(self, record: PackageRecord, between_tasks: BetweenTasks | None = None) -> Path:
+        """Install exactly ``record``; the previous install of the package stays if anything fails.
+        Download and extraction run at once; the swap waits for ``between_tasks`` (no task running)."""
         target = self.root / check_relative(record.install_dir, "package relative path")
         with FileLock(self._lock_path(record.name)):
             _recover(target)
@@ -113,25 +120,32 @@ class PackageInstaller:
             try:
                 staging.mkdir(parents=True)
                 safe_extract(archive, staging)
-                _swap(staging, target)
+                archive.unlink(missing_ok=True)
+                with (between_tasks or nullcontext)():
+                    self._swap_in(record, staging, target)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
                 archive.unlink(missing_ok=True)
-            previous = self.installed().get(record.name)
-            self._record(record)
-            old = self.root / previous.install_dir if previous else target
-            # A moved package leaves its old directory, unless one holds the other: an old one inside
-            # the target went with the swap, and one around it now holds the new install.
-            if not (old.is_relative_to(target) or target.is_relative_to(old)):
-                shutil.rmtree(old, ignore_errors=True)
         return target
+
+    def _swap_in(self, record: PackageRecord, staging: Path, target: Path) -> None:
+        _swap(staging, target)
+        previous = self.installed().get(record.name)
+        self._record(record)
+        old = self.root / previous.install_dir if previous else target
+        # A moved package leaves its old directory, unless one holds the other: an old one inside
+        # the target went with the swap, and one around it now holds the new install.
+        if not (old.is_relative_to(target) or target.is_relative_to(old)):
+            shutil.rmtree(old, ignore_errors=True)
 
     def _lock_path(self, name: str) -> Path:
         # One installer at a time per package on a node (the agent and a manual `pkg sync` may overlap).
         return self.state / f"{name}.lock"
 
     def _fetch(self, record: PackageRecord) -> Path:
-        local = self.state / "downloads" / f"{record.sha256}.zip"
+        # Named per package and version, not by content alone: two packages may hold the same archive, and
+        # installs of different packages run at once (one lock per package), so they must not share a file.
+        local = self.state / "downloads" / f"{record.name}-v{record.version:06d}-{record.sha256}.zip"
         download(self.store, BLOB_PACKAGES, record.archive, local, concurrency=self.concurrency)
         if sha256_file(local) != record.sha256:
             local.unlink(missing_ok=True)

@@ -21,6 +21,12 @@ Interface for the node agent (``nodeagent/``)::
   hard link is noticed on the next hit and fetched again. (The node agent places inputs its own way,
   ``nodeagent.staging``: never a link a task's account could write through.)
 - Outputs go up through the verified, parallel ``upload``; a pattern matching nothing uploads nothing.
+- Size cap (``max_bytes``, the agent's ``--cache-max``): before a download, the least recently used entries
+  are removed until the new one fits. Never removed: an entry being placed (pinned by ``using``, per
+  process) or one hard-linked into a task's directory (link count above 1: a running task's input, and
+  removing its name would free nothing). A copied input is the task's own file, so its entry may go. The
+  cap is a target: when what is in use exceeds it, the cache grows past it rather than fail a task.
+  Each hit or download sets the entry's access time, which orders the eviction.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ import hashlib
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,6 +60,8 @@ _prepared: set[Path] = (
     set()
 )  # cache roots whose directories this process made (agents make a cache per lease)
 _prepared_lock = threading.Lock()
+_pins: dict[tuple[Path, str], int] = {}  # (cache root, key) -> placements in progress in this process
+_pins_lock = threading.Lock()
 
 
 def _prepare(root: Path) -> None:
@@ -66,41 +76,89 @@ def _prepare(root: Path) -> None:
 class NodeCache:
     """Inputs fetched once per node, shared by every task slot and process using the same ``root``."""
 
-    def __init__(self, root: Path | str, store: BlobStore, concurrency: int = 4, link: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        store: BlobStore,
+        concurrency: int = 4,
+        link: bool = True,
+        max_bytes: int | None = None,
+    ) -> None:
         self.root = Path(root)
         self.store = store
         self.concurrency = concurrency
         self.link = link
+        self.max_bytes = max_bytes  # None: no cap
         self.downloads = 0  # blobs fetched from storage by this instance
         self.hits = 0
+        self.evicted = 0  # entries this instance removed to stay under max_bytes
         self._counter_lock = threading.Lock()
         self._key_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         _prepare(self.root)
 
     # --- the cache ---
     def fetch(self, container: str, path: str) -> Path:
-        """The local cached copy of ``container/path``, downloading it only if no slot has yet."""
+        """The local cached copy of ``container/path``, downloading it only if no slot has yet.
+
+        With a cap, a concurrent fetch may evict the entry once this returns: place it inside ``using``."""
+        with self.using(container, path) as entry:
+            return entry
+
+    @contextmanager
+    def using(self, container: str, path: str) -> Iterator[Path]:
+        """``fetch``, with the entry kept from eviction until the block ends (while it is placed)."""
         info = self.store.properties(container, path)
         key = cache_key(info)
+        with _pinned(self.root, key):
+            yield self._fetch(container, path, info, key)
+
+    def _fetch(self, container: str, path: str, info: BlobInfo, key: str) -> Path:
         entry = self.root / "objects" / key[:2] / key
         if self._fresh(entry, info):
             return self._hit(entry)
         with self._key_locks[hash(key) % _LOCK_STRIPES], self._file_lock(key):
             if self._fresh(entry, info):
                 return self._hit(entry)
+            self._make_room(int(info.metadata.get(META_SIZE, info.size)))
             entry.parent.mkdir(parents=True, exist_ok=True)
-            fetched = entry.with_name(f".{key}.{os.getpid()}-{threading.get_ident()}.fetched")
+            # One name per key (we hold its locks): a download a crash or a kill cut short resumes here.
+            fetched = entry.with_name(f".{key}.fetched")
             try:
                 stats = download(self.store, container, path, fetched, concurrency=self.concurrency)
                 _check_content(key, stats.sha256, f"{container}/{path}")
                 fetched.chmod(0o444)
-                os.utime(fetched, ns=(CACHE_MTIME_NS, CACHE_MTIME_NS))
+                os.utime(fetched, ns=(time.time_ns(), CACHE_MTIME_NS))
                 os.replace(fetched, entry)  # committed only once verified: nobody sees a wrong entry
             finally:
                 fetched.unlink(missing_ok=True)
             with self._counter_lock:
                 self.downloads += 1
         return entry
+
+    def _make_room(self, incoming: int) -> None:
+        """Remove least recently used entries until ``incoming`` more bytes fit under ``max_bytes``."""
+        if self.max_bytes is None:
+            return
+        entries = []
+        for path in (self.root / "objects").glob("*/*"):
+            if path.name.startswith("."):
+                continue  # a download in progress (or one to resume)
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            entries.append((st.st_atime_ns, path, st))
+        total = sum(st.st_size for _, _, st in entries)
+        with _pins_lock:  # a pin taken after this sees the entry gone and downloads it again
+            for _, path, st in sorted(entries, key=lambda e: e[0]):
+                if total + incoming <= self.max_bytes:
+                    break
+                if _pins.get((self.root, path.name)) or st.st_nlink > 1:
+                    continue  # being placed, or linked into a task's directory
+                path.unlink(missing_ok=True)
+                total -= st.st_size
+                with self._counter_lock:
+                    self.evicted += 1
 
     def _fresh(self, entry: Path, info: BlobInfo) -> bool:
         try:
@@ -113,6 +171,10 @@ class NodeCache:
     def _hit(self, entry: Path) -> Path:
         with self._counter_lock:
             self.hits += 1
+        try:  # the access time orders eviction (set here: mounts with noatime never update it)
+            os.utime(entry, ns=(time.time_ns(), CACHE_MTIME_NS))
+        except OSError:
+            pass  # another account's cache on a shared root: eviction order is only a hint
         return entry
 
     def _file_lock(self, key: str) -> FileLock:
@@ -130,8 +192,8 @@ class NodeCache:
             if index is not None:
                 item = item.for_index(index)
             loc = item.location
-            cached = self.fetch(loc.container, loc.path)
-            placed.append(self._place(cached, workdir / item.path))
+            with self.using(loc.container, loc.path) as cached:
+                placed.append(self._place(cached, workdir / item.path))
         return placed
 
     def _place(self, cached: Path, dest: Path) -> Path:
@@ -163,6 +225,19 @@ class NodeCache:
                 upload(self.store, file, dest.container, dest.path, concurrency=self.concurrency)
                 uploaded.append(str(dest))
         return uploaded
+
+
+@contextmanager
+def _pinned(root: Path, key: str) -> Iterator[None]:
+    with _pins_lock:
+        _pins[(root, key)] = _pins.get((root, key), 0) + 1
+    try:
+        yield
+    finally:
+        with _pins_lock:
+            _pins[(root, key)] -= 1
+            if not _pins[(root, key)]:
+                del _pins[(root, key)]
 
 
 def _spec(model: type[S], spec: S | Mapping[str, Any]) -> S:

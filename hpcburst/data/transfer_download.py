@@ -5,11 +5,14 @@ upload), undo compression and check each block's sha256; the calling thread writ
 (at most ``2 * concurrency`` held in memory) while computing the whole-file sha256. The file is
 written beside the target and renamed into place only when every check passed, so a failed or
 corrupt download never leaves a half-written or wrong file under the target name.
+
+Resume: an interrupted download leaves its partial file; downloading the same blob (same etag) to the
+same target again keeps the whole blocks it holds and fetches the rest (``download_resume``). A download
+that failed a check drops its partial file instead.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 import zlib
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from hpcburst.data.download_resume import Resume, forget, resume_point
 from hpcburst.data.hashing import sha256_bytes
 from hpcburst.data.manifest import Manifest, load_manifest
 from hpcburst.data.progress import ProgressCallback, ProgressTracker
@@ -37,6 +41,7 @@ class DownloadStats:
     verified: bool  # False for blobs without an hpcburst manifest (nothing to check against)
     sha256: str
     seconds: float
+    resumed_bytes: int = 0  # raw bytes an interrupted earlier download left and this one kept
 
     @property
     def rate(self) -> float:
@@ -71,17 +76,21 @@ def download(
     raw_total = manifest.size if manifest else info.size
     tracker = ProgressTracker(f"{container}/{path}", raw_total, len(ranges), progress)
     local.parent.mkdir(parents=True, exist_ok=True)
-    partial = local.with_name(f".{local.name}.hpcburst-partial")
+    kept = resume_point(local, info, list(ranges))
+    for r in ranges[: kept.blocks]:
+        tracker.dispatched(r.raw_size)
+        tracker.finished(r.raw_size, 0)
     try:
-        whole = _fetch_in_order(store, container, path, ranges, partial, concurrency, tracker)
+        whole = _fetch_in_order(store, container, path, ranges[kept.blocks :], kept, concurrency, tracker)
         if manifest is not None and whole != manifest.sha256:
             raise IntegrityError(
                 f"{container}/{path}: whole-file sha256 does not match the manifest", blob=path
             )
-        os.replace(partial, local)
-    except BaseException:
-        partial.unlink(missing_ok=True)
+        os.replace(kept.partial, local)
+    except IntegrityError:
+        forget(local)  # bytes that failed a check are not worth resuming from
         raise
+    forget(local)
     return DownloadStats(
         container=container,
         path=path,
@@ -91,6 +100,7 @@ def download(
         verified=manifest is not None,
         sha256=whole,
         seconds=time.monotonic() - started,
+        resumed_bytes=kept.raw_bytes,
     )
 
 
@@ -118,16 +128,16 @@ def _fetch_in_order(
     container: str,
     path: str,
     ranges: list[_Range],
-    partial: Path,
+    kept: Resume,
     concurrency: int,
     tracker: ProgressTracker,
 ) -> str:
-    whole = hashlib.sha256()
+    whole = kept.whole
     queue: deque[tuple[_Range, Future[bytes]]] = deque()
     todo = iter(ranges)
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="download")
     try:
-        with open(partial, "wb") as out:
+        with open(kept.partial, "ab") as out:  # after the kept prefix (resume_point truncated it there)
             for r in todo:
                 queue.append((r, pool.submit(_fetch, store, container, path, r)))
                 tracker.dispatched(r.raw_size)

@@ -2,7 +2,7 @@
 
 import typer
 
-from hpcburst.cli.devhost import devhost
+from hpcburst.devhost.command import devhost
 
 app = typer.Typer(add_completion=False)
 app.command(help="Run function_app.py on the local Functions + Durable runtime.")(devhost)

@@ -1,21 +1,18 @@
-"""The PNG timeline of a run: backlog, nodes by state, and cumulative spend against the hourly cap."""
+"""The PNG timeline of a run: backlog, nodes by state, and cumulative spend against the hourly cap (needs the
+optional ``hpcburst[plots]`` extra, see ``hpcburst.plotting``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: the simulator never opens a window
-
-import matplotlib.pyplot as plt  # noqa: E402
-
-from hpcburst.sim.runner import Run  # noqa: E402
+from hpcburst.plotting import pyplot
+from hpcburst.sim.runner import Run
 
 STATES = ["Provisioning", "Online", "Draining"]
 
 
 def timeline_png(runs: dict[str, Run], policy: str, cap_per_hour: float | None, path: Path) -> None:
+    plt = pyplot()  # matplotlib is the optional [plots] extra: MissingExtra says so
     run = runs[policy]
     minutes = [s.at / 60 for s in run.timeline]
     fig, (backlog, nodes, spend) = plt.subplots(3, 1, sharex=True, figsize=(10, 8))

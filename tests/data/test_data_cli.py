@@ -33,9 +33,48 @@ def test_upload_download_round_trip(configured: Path, container: str) -> None:
     assert code == 0 and "5 blocks sent, 0 reused" in out
     code, out = run("data", "upload", "in.bin", f"{container}/x/in.bin", "--block-size", "64k", "-q")
     assert code == 0 and "0 blocks sent, 5 reused" in out
-    code, out = run("data", "download", "back.bin", f"{container}/x/in.bin", "-q")
+    code, out = run("data", "download", f"{container}/x/in.bin", "back.bin", "-q")
     assert code == 0 and "verified sha256" in out
     assert (configured / "back.bin").read_bytes() == (configured / "in.bin").read_bytes()
+
+
+def test_download_into_a_directory_keeps_the_blob_name(configured: Path, container: str) -> None:
+    (configured / "in.bin").write_bytes(b"payload")
+    assert run("data", "upload", "in.bin", f"{container}/x/in.bin", "-q")[0] == 0
+    (configured / "dl").mkdir()
+    code, out = run("data", "download", f"{container}/x/in.bin", "dl", "-q")
+    assert code == 0, out
+    assert (configured / "dl" / "in.bin").read_bytes() == b"payload"
+
+
+@pytest.mark.parametrize(
+    ("args", "suggestion"),
+    [
+        # the old order, LOCAL first: a file name that is no container name
+        (("back.bin", "hpc-data/x/in.bin"), "hpcburst data download hpc-data/x/in.bin back.bin"),
+        # a local directory that exists, even one spelled like a container name
+        (("dl", "hpc-data/x/in.bin"), "hpcburst data download hpc-data/x/in.bin dl"),
+        (("./out/back.bin", "hpc-data/x/in.bin"), "hpcburst data download hpc-data/x/in.bin ./out/back.bin"),
+    ],
+)
+def test_download_with_swapped_arguments_suggests_the_right_order(
+    configured: Path, args: tuple[str, str], suggestion: str
+) -> None:
+    (configured / "dl").mkdir()
+    code, out = run("data", "download", *args)
+    assert code == 2, out
+    assert "arguments are SOURCE DESTINATION" in out and f"did you mean `{suggestion}`?" in out, out
+    assert "Traceback" not in out
+
+
+def test_download_of_a_missing_blob_whose_destination_looks_remote_suggests_the_order(
+    configured: Path,
+) -> None:
+    code, out = run(
+        "data", "download", "out/back.bin", "hpc-data/x/in.bin"
+    )  # 'out' is a valid container name
+    assert code == 1, out
+    assert "did you mean `hpcburst data download hpc-data/x/in.bin out/back.bin`?" in out, out
 
 
 def test_sync_both_ways(configured: Path, container: str) -> None:
@@ -58,7 +97,7 @@ def test_sync_both_ways(configured: Path, container: str) -> None:
         ),
         (("data", "upload", "f.txt", "hpc-data"), 2, "'hpc-data' names no blob"),
         (("data", "upload", "f.txt", "hpc-data/x", "--block-size", "4XB"), 2, "size '4XB'"),
-        (("data", "download", "out", "hpc-data/no/such/blob"), 1, "blob hpc-data/no/such/blob not found"),
+        (("data", "download", "hpc-data/no/such/blob", "out"), 1, "blob hpc-data/no/such/blob not found"),
         (("data", "bench", "--concurrency", "0"), 2, "concurrency '0'"),
         (("pkg", "upload", "solver"), 1, "run `hpcburst pkg create solver DIR` first"),
         (("pkg", "create", "solver", "nodir"), 1, "package directory nodir does not exist"),

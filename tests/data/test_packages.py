@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import stat
+import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from hpcburst.constants import BLOB_PACKAGES
+from hpcburst.data.hashing import sha256_file
 from hpcburst.data.package_archive import SymlinkEntry, UnsafeArchive, ZipSlip, create_zip, safe_extract
 from hpcburst.data.package_install import PackageInstaller
 from hpcburst.data.packages import list_packages, newest_for_pool, record_blob, remove_package, upload_package
@@ -235,3 +239,71 @@ def test_concurrent_uploads_get_distinct_versions(store: AzureBlobStore, tmp_pat
     with ThreadPoolExecutor(4) as pool:
         records = list(pool.map(lambda a: upload_package(store, name, a), archives))
     assert sorted(r.version for r in records) == [1, 2, 3, 4]
+
+
+class _HeldDownload(MemoryBlobStore):
+    """Holds the download of one blob until told to go on, so another install can run meanwhile."""
+
+    def __init__(self, held: str) -> None:
+        super().__init__()
+        self.held, self.reached, self.go_on = held, threading.Event(), threading.Event()
+
+    def download_range(self, container: str, name: str, offset: int, length: int) -> bytes:
+        if name == self.held:
+            self.reached.set()
+            assert self.go_on.wait(30)
+        return super().download_range(container, name, offset, length)
+
+
+def test_two_packages_with_identical_archives_install_side_by_side(tmp_path: Path) -> None:
+    archive = app_version(tmp_path, "same", "1.0")  # one zip uploaded as two packages: same sha256
+    store = _HeldDownload("first/sha256-" + sha256_file(archive) + ".zip")
+    first = upload_package(store, "first", archive)
+    second = upload_package(store, "second", archive)
+    assert first.sha256 == second.sha256
+    root = tmp_path / "packages"
+    errors: list[BaseException] = []
+
+    def install_first() -> None:
+        try:
+            PackageInstaller(root, store).install(first)
+        except BaseException as e:  # noqa: BLE001 - reported by the assertion below
+            errors.append(e)
+
+    thread = threading.Thread(target=install_first)
+    thread.start()
+    assert store.reached.wait(30)  # the first install is mid-download ...
+    PackageInstaller(root, store).install(second)  # ... while the second (another process, say) runs whole
+    store.go_on.set()
+    thread.join(30)
+    assert errors == []
+    assert (root / "first" / "VERSION").read_text() == (root / "second" / "VERSION").read_text() == "1.0"
+    assert list((root / ".hpcpack" / "downloads").iterdir()) == []  # both archives cleaned up
+
+
+def test_a_new_version_is_swapped_in_only_between_tasks(
+    store: AzureBlobStore, tmp_path: Path, name: str
+) -> None:
+    root = tmp_path / "packages"
+    upload_package(store, name, app_version(tmp_path, name, "1.0"))
+    PackageInstaller(root, store).sync()
+    upload_package(store, name, app_version(tmp_path, name, "2.0"))
+    task_done = threading.Event()
+
+    @contextmanager
+    def between_tasks() -> Iterator[None]:
+        assert task_done.wait(30)  # the agent's gate: returns once no task runs
+        yield
+
+    syncing = threading.Thread(target=PackageInstaller(root, store).sync, args=(None, between_tasks))
+    syncing.start()
+    deadline = time.monotonic() + 30
+    while not list(root.glob(f".{name}.installing-*/VERSION")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    staged = list(root.glob(f".{name}.installing-*/VERSION"))
+    assert [p.read_text() for p in staged] == ["2.0"]  # version 2 is ready beside version 1 ...
+    assert (root / name / "VERSION").read_text() == "1.0"  # ... and the running task still has version 1
+    task_done.set()
+    syncing.join(30)
+    assert (root / name / "VERSION").read_text() == "2.0"  # the next task gets version 2
+    assert PackageInstaller(root, store).installed()[name].version == 2

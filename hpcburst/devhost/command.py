@@ -1,4 +1,9 @@
-"""`hpcburst devhost`: run function_app.py on the local Functions + Durable runtime."""
+"""The devhost command (`hpcburst devhost`, `python -m hpcburst.devhost`): run function_app.py on the local
+Functions + Durable runtime.
+
+It lives here, not in ``hpcburst.cli``, because the runtime imports nothing from the CLI; the CLI registers
+this function as its ``devhost`` command.
+"""
 
 from __future__ import annotations
 
