@@ -66,7 +66,8 @@ def sweep_seconds(s: Scheduler, n: int) -> tuple[float, dict[str, Any]]:
 def cli_sweep_seconds(cluster: LocalCluster, n: int) -> float:
     """`hpcburst job submit --wait` as a user runs it: a new process, start-up and progress bar included."""
     env = {**os.environ, c.ENV_URL: cluster.url, c.ENV_TOKEN: cluster.admin_token}
-    cli = [str(Path(sys.executable).parent / "hpcburst"), "job", "submit", "--sweep", f"1-{n}", "--wait", "--", "true"]
+    cli = [str(Path(sys.executable).parent / "hpcburst"), "job", "submit", "--sweep", f"1-{n}", "--wait",
+           "--", "true"]  # fmt: skip
     began = time.perf_counter()
     subprocess.run(cli, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - began
@@ -151,7 +152,9 @@ def main() -> None:
     parser.add_argument("--indices", type=int, default=10_000)
     parser.add_argument("--big", action="store_true", help="also run a 100,000-index sweep")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of xargs and sweep")
-    parser.add_argument("--behind", type=int, default=100_000, help="the big sweep a small job is submitted behind")
+    parser.add_argument(
+        "--behind", type=int, default=100_000, help="the big sweep a small job is submitted behind"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hpcburst-bench-") as tmp:
         Path(tmp).chmod(0o711)  # agents run as root here: their tasks' account must reach its directory
