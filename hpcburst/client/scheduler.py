@@ -123,7 +123,7 @@ class Scheduler:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job {job} is still {view.get('state')} after {timeout}s")
             known = view.get("progress") or None
-            if known is None:
+            if known is None or int(hold) == 0:  # a server that does not long-poll, or no time to hold
                 time.sleep(interval)
 
     # --- tasks (indices) ---
