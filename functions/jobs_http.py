@@ -20,9 +20,13 @@ POST /api/jobs  -> 201 Job + {"warnings": [...]}  (body: JobSpec JSON, or HPC Pa
          "batches", "instance_id", "message"}
 GET /api/jobs?state=&owner=&limit=50&continuation=  -> 200 {"jobs": [Job...], "continuation": str|null}
     (newest first)
-GET /api/jobs/{job}  -> 200 Job + {"counts": {"Configuring": 0, "Submitted": n, "Queued": n,
-    "Running": n, "Finished": n, "Failed": n, "Canceled": n}, "waiting_reason": str|null, "cost": dollars}
-    (counts over all indices; cost: its share of cloud node time by slots, 0.0 when it ran on premises)
+GET /api/jobs/{job}?wait=SECONDS&known=PROGRESS  -> 200 Job + {"counts": {"Configuring": 0, "Submitted": n,
+    "Queued": n, "Running": n, "Finished": n, "Failed": n, "Canceled": n}, "waiting_reason": str|null,
+    "cost": dollars, "progress": "STATE/DIGEST"}
+    (counts over all indices; cost: its share of cloud node time by slots, 0.0 when it ran on premises).
+    A long-poll with ``known`` (the ``progress`` of the last answer) and ``wait`` (0-60 s): the answer comes
+    as soon as the state or counts differ from it, the job ends, or ``wait`` passes (unchanged); state
+    changes answer at once, counts within about a second.
 POST /api/jobs/{job}/cancel  -> 200 Job (state Canceled; running indices are killed by their agents)
 POST /api/jobs/{job}/requeue  body (optional): {"indices": [3, 7]}  -> 200 {"job", "requeued": n,
     "batches": [...]}  (Failed and Canceled indices go back to Queued with fresh retries)
@@ -50,6 +54,7 @@ from hpcburst.api.models import JobList, RequeueRequest, SubmitAnswer, TaskList
 from hpcburst.domain.job import JobSpec
 from hpcburst.domain.jobxml import parse_job_xml
 from hpcburst.errors import InvalidSpec
+from hpcburst.services.jobs import MAX_WATCH
 from hpcburst.services.root import services
 
 bp = df.Blueprint()
@@ -98,8 +103,15 @@ def list_jobs(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="jobs/{job}", methods=["GET"], auth_level=ANON)
 @handles_errors
-def view_job(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(services().jobs.view(req.route_params["job"], caller(req)))
+async def view_job(req: func.HttpRequest) -> func.HttpResponse:
+    who = caller(req)
+    wait = query_int(req, "wait", 0, low=0, high=int(MAX_WATCH))
+    known = req.params.get("known") or None
+    if known is not None and len(known) > 200:
+        raise InvalidSpec(
+            "query parameter 'known' is a progress token of at most 200 characters", field="known"
+        )
+    return json_response(await services().jobs.watch(req.route_params["job"], who, known, wait))
 
 
 @bp.route(route="jobs/{job}/cancel", methods=["POST"], auth_level=ANON)

@@ -64,6 +64,7 @@ ENV_STORAGE_ACCOUNT_URL = (
 ENV_DATA_DIR = "HPCBURST_DATA_DIR"
 ENV_HEARTBEAT_INTERVAL = "HPCBURST_HEARTBEAT_INTERVAL"  # seconds between agent heartbeats (service side)
 ENV_NODE_TIMEOUT = "HPCBURST_NODE_TIMEOUT"  # seconds without heartbeat before a node's work is re-queued
+ENV_SCHEDULING_MODE = "HPCBURST_SCHEDULING_MODE"  # "balanced" (default) | "queued"
 ENV_ENTRA_TENANT_ID = "HPCBURST_ENTRA_TENANT_ID"  # Microsoft Entra directory whose tokens the API accepts
 ENV_ENTRA_AUDIENCE = "HPCBURST_ENTRA_AUDIENCE"  # the API's app id (or App ID URI) tokens must be issued for
 ENV_ENTRA_ISSUER = "HPCBURST_ENTRA_ISSUER"  # override; default derived from the tenant (v2.0 endpoint)

@@ -124,6 +124,11 @@ _COST_BY = Query(
     "rows per job (yours; admins: all), per user (yours; admins: all) or per pool (admins)",
 )
 _SPEND_SINCE = Query("since", {"type": "number"}, "only spend at or after this time (epoch seconds)")
+_WATCH = (
+    Query("wait", {"type": "integer", "minimum": 0, "maximum": 60, "default": 0},
+          "seconds to wait for the progress to differ from `known`"),
+    Query("known", {"type": "string", "maxLength": 200}, "the `progress` of the last answer"),
+)  # fmt: skip
 _NEW_JOB = {"job": "$response.body#/id"}
 _JOB_LINKS = {op: _NEW_JOB for op in ("view_job", "cancel_job", "requeue_job", "list_tasks", "view_task")}
 _NEW_NODE = {"node": "$response.body#/node"}
@@ -140,8 +145,8 @@ ROUTES: tuple[Route, ...] = (
     Route("list_jobs", "GET", "/api/jobs", "List jobs, newest first", U, {200: JobList},
           query=(Query("state", _states(JobState)), Query("owner", {"type": "string"}), _limit(50),
                  _CONTINUATION)),
-    Route("view_job", "GET", "/api/jobs/{job}", "A job with its per-state index counts", U,
-          {200: JobView}, (400, 404), params={"job": _JOB}),
+    Route("view_job", "GET", "/api/jobs/{job}", "A job with its per-state index counts (long-poll: wait, known)",
+          U, {200: JobView}, (400, 404), params={"job": _JOB}, query=_WATCH),
     Route("cancel_job", "POST", "/api/jobs/{job}/cancel", "Cancel a job (running indices are killed)", U,
           {200: Job}, (400, 404, 409), params={"job": _JOB}),
     Route("requeue_job", "POST", "/api/jobs/{job}/requeue", "Run Failed and Canceled indices again", U,

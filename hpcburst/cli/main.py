@@ -1,53 +1,67 @@
-"""The ``hpcburst`` command: each command group lives in its own module and is mounted here."""
+"""The ``hpcburst`` command: each command group lives in its own module and is mounted here.
+
+Modules are imported when their commands are: ``hpcburst job submit`` loads the job commands only, so a
+script calling the CLI in a loop does not pay for the data, burst simulation and cluster commands.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from typing import Any
+
 import typer
 
-from hpcburst.cli import access, agent, burst, cluster, cost, data, job, node, pkg, pool, task, template
-from hpcburst.devhost.command import devhost
+# name -> (module:attribute, help, whether it is a command group), in the order --help lists them
+ENTRIES: dict[str, tuple[str, str, bool]] = {
+    "devhost": ("hpcburst.devhost.command:devhost", "Run function_app.py on the local Functions + Durable runtime.", False),
+    "up": ("hpcburst.cli.cluster:up", "Start the local cluster: Azurite, the runtime with the app, N agents.", False),
+    "down": ("hpcburst.cli.cluster:down", "Stop the local cluster started by `hpcburst up`.", False),
+    "agent": ("hpcburst.cli.agent:agent", "Run a node agent that leases work from the cluster.", False),
+    "job": ("hpcburst.cli.job:app", "Submit, view, list, cancel, requeue and wait for jobs.", True),
+    "task": ("hpcburst.cli.task:app", "View one task (JOB.INDEX): state, node, exit code, output.", True),
+    "node": ("hpcburst.cli.node:app", "List nodes; drain them (offline/online); start and stop cloud nodes.", True),
+    "data": ("hpcburst.cli.data:app", "Move data to and from blob storage: upload, download, sync, bench.", True),
+    "user": ("hpcburst.cli.access:users", "(admins) Add, list and remove users; `user add` prints a token.", True),
+    "token": ("hpcburst.cli.access:tokens", "List, create and revoke API tokens.", True),
+    "pool": ("hpcburst.cli.pool:app", "(admins) Pools: create, list, show, set, delete, join-token.", True),
+    "template": ("hpcburst.cli.template:app", "Job templates: defaults and limits (create/delete: admins).", True),
+    "whoami": ("hpcburst.cli.access:whoami", "Who the cluster takes you for.", False),
+    "cost": ("hpcburst.cli.cost:cost", "What cloud node time cost, by job, user or pool (--since 1h|2d|SECONDS).", False),
+    "pkg": ("hpcburst.cli.pkg:app", "Application packages: create, upload, list, remove, sync.", True),
+    "burst": ("hpcburst.cli.burst:app", "Bursting: status, the decision log, re-enable a pool; simulate the policy on a trace.", True),
+}  # fmt: skip
 
-app = typer.Typer(
-    name="hpcburst",
-    help="Run HPC work (parametric sweeps, SOA, Excel UDF offload) on a hybrid on-premises + cloud cluster.",
-    no_args_is_help=True,
-    add_completion=False,
-)
 
-app.command("devhost", help="Run function_app.py on the local Functions + Durable runtime.")(devhost)
-app.command("up", help="Start the local cluster: Azurite, the runtime with the app, N agents.")(cluster.up)
-app.command("down", help="Stop the local cluster started by `hpcburst up`.")(cluster.down)
-app.command("agent", help="Run a node agent that leases work from the cluster.")(agent.agent)
-app.add_typer(job.app, name="job", help="Submit, view, list, cancel, requeue and wait for jobs.")
-app.add_typer(task.app, name="task", help="View one task (JOB.INDEX): state, node, exit code, output.")
-app.add_typer(
-    node.app, name="node", help="List nodes; drain them (offline/online); start and stop cloud nodes."
-)
-app.add_typer(
-    data.app, name="data", help="Move data to and from blob storage: upload, download, sync, bench."
-)
-app.add_typer(
-    access.users, name="user", help="(admins) Add, list and remove users; `user add` prints a token."
-)
-app.add_typer(access.tokens, name="token", help="List, create and revoke API tokens.")
-app.add_typer(pool.app, name="pool", help="(admins) Pools: create, list, show, set, delete, join-token.")
-app.add_typer(
-    template.app, name="template", help="Job templates: defaults and limits (create/delete: admins)."
-)
-app.command("whoami", help="Who the cluster takes you for.")(access.whoami)
-app.command("cost", help="What cloud node time cost, by job, user or pool (--since 1h|2d|SECONDS).")(
-    cost.cost
-)
-app.add_typer(pkg.app, name="pkg", help="Application packages: create, upload, list, remove, sync.")
-app.add_typer(
-    burst.app,
-    name="burst",
-    help="Bursting: status, the decision log, re-enable a pool; simulate the policy on a trace.",
-)
+def build(only: str | None = None) -> typer.Typer:
+    """The command with every group and command, or (``only``) with that one group alone."""
+    app = typer.Typer(
+        name="hpcburst",
+        help="Run HPC work (parametric sweeps, SOA, Excel UDF offload) on a hybrid on-premises + cloud cluster.",
+        no_args_is_help=True,
+        add_completion=False,
+    )
+    for name, (where, text, group) in ENTRIES.items():
+        if only is not None and name != only:
+            continue
+        module, _, attr = where.partition(":")
+        target = getattr(importlib.import_module(module), attr)
+        if group:
+            app.add_typer(target, name=name, help=text)
+        else:
+            app.command(name, help=text)(target)
+    return app
 
 
 def main() -> None:
-    app()
+    first = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    build(first if first in ENTRIES and ENTRIES[first][2] else None)()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the whole command (tests drive it with typer's CliRunner)
+        return build()
+    raise AttributeError(name)
 
 
 if __name__ == "__main__":

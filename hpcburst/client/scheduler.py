@@ -29,11 +29,13 @@ from hpcburst.domain.task import OutputPage
 from hpcburst.errors import HpcBurstError
 
 TERMINAL = {s.value for s in JobState if s.terminal}
+LONG_POLL = 20  # seconds one wait request may be held by the server (below the HTTP timeout)
 
 
 class Scheduler:
     def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0) -> None:
         self.url = cluster_url(url)
+        self._timeout = timeout
         self._http = httpx.Client(base_url=self.url, headers=auth_headers(token, self.url), timeout=timeout)
 
     @classmethod
@@ -120,17 +122,28 @@ class Scheduler:
         interval: float = 0.25,
         on_progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Poll until the job is Finished, Failed or Canceled; its last view (TimeoutError past ``timeout``)."""
+        """Wait until the job is Finished, Failed or Canceled; its last view (TimeoutError past ``timeout``).
+
+        Each request long-polls: the server answers when the job's ``progress`` (state and counts) changes,
+        so the end is seen at once and ``on_progress`` is called per change. ``interval``: the polling
+        period against a server that does not long-poll."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        known: str | None = None
         while True:
-            view = self.view_job(job)
+            hold = min(LONG_POLL, max(0.0, self._timeout - 5))
+            if deadline is not None:
+                hold = min(hold, max(0.0, deadline - time.monotonic()))
+            params = {"wait": int(hold), "known": known} if known else None
+            view = self._call("GET", f"/api/jobs/{job}", params=params)
             if on_progress:
                 on_progress(view)
             if view.get("state") in TERMINAL:
-                return view
+                return view  # type: ignore[no-any-return]
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job {job} is still {view.get('state')} after {timeout}s")
-            time.sleep(interval)
+            known = view.get("progress") or None
+            if known is None or int(hold) == 0:  # a server that does not long-poll, or no time to hold
+                time.sleep(interval)
 
     # --- tasks (indices) ---
     def tasks(self, job: str, state: str | None = None, page_size: int = 1000) -> Iterator[dict[str, Any]]:

@@ -173,6 +173,8 @@ class JobView(Job):
     waiting_reason: str | None = None  # why queued indices are not running yet (e.g. never-burst, cost cap)
     # dollars of cloud node time its indices used, by slots (hpcburst.domain.cost); on-premises time is free
     cost: float = 0.0
+    # state and counts in one token: ``GET /api/jobs/{job}?wait=S&known=TOKEN`` answers when it changes
+    progress: str = ""
 
 
 class RequeueResult(BaseModel):

@@ -2,7 +2,8 @@
 
 A job's tasks never change after submission, so a cached Job is good for everything but its
 state; ``active`` (jobs that may have Queued work) is re-read at most every ``ttl`` seconds or
-after ``invalidate`` (submit, cancel, finish in this process).
+after ``invalidate`` (submit, cancel, finish in this process). ``invalidate`` also notifies ``changed``,
+which long-polling views of a job wait on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hpcburst.domain.identity import Principal
 from hpcburst.domain.job import Job
 from hpcburst.domain.states import JobState
 from hpcburst.errors import NotFound
+from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.state.port import StateStore, query_all
 
 ACTIVE_STATES = [JobState.QUEUED.value, JobState.RUNNING.value]
@@ -39,6 +41,7 @@ class JobCatalog:
         self._active: list[Job] | None = None
         self._counts: dict[str, tuple[float, tuple[str, str], dict[str, int]]] = {}
         self._active_at = 0.0
+        self.changed = WorkSignal()  # a job's state changed in this process (watchers look again)
 
     def get(self, job_id: str, fresh: bool = False) -> Job:
         """The job (NotFound if missing); ``fresh`` re-reads it (for its current state)."""
@@ -80,6 +83,7 @@ class JobCatalog:
             if job_id is not None:
                 self._jobs.pop(job_id, None)
                 self._counts.pop(job_id, None)
+        self.changed.notify()
 
     def counts(self, job: Job, compute: Callable[[], dict[str, int]]) -> dict[str, int]:
         """A job's per-state counts, recomputed at most every ``COUNTS_TTL`` seconds while it runs

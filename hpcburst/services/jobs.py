@@ -12,6 +12,8 @@ of documents.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +38,8 @@ from hpcburst.storage.state.port import Document, Page, StateStore, WriteOp
 
 COUNTER_ID = "job-counter"
 PAGE = BATCH_OPS  # one store batch per page
+MAX_WATCH = 60.0  # longest a view may wait for a change (seconds)
+RECHECK_SECONDS = 1.0  # re-count while waiting: counts change without a state change (COUNTS_TTL)
 
 
 class JobService:
@@ -137,7 +141,22 @@ class JobService:
         )
         waiting = self.why_waiting(job) if not job.state.terminal else None
         cost = self.job_cost(job)
-        return JobView(**dict(shown_to(who, job)), counts=counts, waiting_reason=waiting, cost=cost)
+        view = JobView(**dict(shown_to(who, job)), counts=counts, waiting_reason=waiting, cost=cost)
+        view.progress = progress_token(view)
+        return view
+
+    async def watch(self, job_id: str, who: Principal, known: str | None, wait: float) -> JobView:
+        """The view as soon as its ``progress`` differs from ``known`` (a long-poll), or after ``wait``
+        seconds (at most ``MAX_WATCH``). State changes in this process answer at once; counts are looked
+        at again every ``RECHECK_SECONDS`` (they are cached that long), as are changes made elsewhere."""
+        deadline = time.monotonic() + min(max(wait, 0.0), MAX_WATCH)
+        while True:
+            seen = self._catalog.changed.generation
+            view = await asyncio.to_thread(self.view, job_id, who)
+            remaining = deadline - time.monotonic()
+            if known is None or view.progress != known or view.state.terminal or remaining <= 0:
+                return view
+            await self._catalog.changed.wait(seen, min(RECHECK_SECONDS, remaining))
 
     def backlog(self, job: Job) -> tuple[int, int]:
         """(indices waiting to start, including undispatched ones; indices running) of an active job."""
@@ -290,6 +309,12 @@ class JobService:
                 return Job.from_document(job_id, saved.body)
             except Conflict:
                 continue
+
+
+def progress_token(view: JobView) -> str:
+    """What a watcher compares: the state and a digest of the counts ("Running/3f2a9c01")."""
+    digest = hashlib.sha1(json.dumps(view.counts, sort_keys=True).encode(), usedforsecurity=False)
+    return f"{view.state.value}/{digest.hexdigest()[:8]}"
 
 
 def orchestrator_input(job: Job, next_batch: int, open_batches: list[int]) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """Leasing: hand a node Queued indices, highest priority first, within caps, long-polling when idle.
 
+Jobs of equal priority share a lease call in Balanced mode, one after another in Queued mode
+(``hpcburst.domain.scheduling``).
+
 ``lease_once`` is one synchronous pass (the store decides races with etags); ``lease`` repeats it
 until work arrives or ``wait_seconds`` pass, sleeping on the process-local WorkSignal with a
 periodic re-check (work may come from another instance). Passes in one process are serialized, so
@@ -22,10 +25,10 @@ from hpcburst.domain.leasing import (
     lease_count,
     lease_for,
     mark_leased,
-    priority_order,
     runs_on,
 )
 from hpcburst.domain.protocol import Lease, LeaseRequest, LeaseResponse
+from hpcburst.domain.scheduling import SchedulingMode, balanced_shares, service_groups
 from hpcburst.domain.states import JobState, NodeState, TaskState
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.batching import chunks
@@ -50,9 +53,10 @@ class LeaseService:
         runtimes: RuntimeStats,
         clock: Callable[[], float] = time.time,
         grants: GrantService | None = None,
+        mode: SchedulingMode = SchedulingMode.BALANCED,
     ) -> None:
         self._store, self._catalog, self._nodes, self._signal = store, catalog, nodes, signal
-        self._runtimes, self._clock, self._grants = runtimes, clock, grants
+        self._runtimes, self._clock, self._grants, self.mode = runtimes, clock, grants, mode
         self._lock = threading.Lock()
         self._first_batch: dict[str, int] = {}  # per job: lowest batch that had Queued work (a hint)
 
@@ -93,15 +97,34 @@ class LeaseService:
         if len(self._first_batch) > 2 * len(active) + 100:  # forget hints of jobs that ended
             ids = {j.id for j in active}
             self._first_batch = {k: v for k, v in self._first_batch.items() if k in ids}
-        jobs = [j for j in priority_order(active) if runs_on(j, req.pool, cloud)]
-        if not jobs or req.free_slots <= 0:
+        groups = service_groups((j for j in active if runs_on(j, req.pool, cloud)), self.mode)
+        if not groups or req.free_slots <= 0:
             return []
-        wanted = lease_count(req.free_slots, self._runtimes.mean(jobs[0].id))
+        wanted = lease_count(req.free_slots, self._runtimes.mean(groups[0][0].id))
         leases: list[Lease] = []
+        for group in groups:
+            if len(leases) >= wanted:
+                break
+            leases += self._take_shared(group, req.node, wanted - len(leases))
+        return leases
+
+    def _take_shared(self, jobs: list[Job], node: str, wanted: int) -> list[Lease]:
+        """Up to ``wanted`` leases from jobs that share (``balanced_shares`` of what each holds); a job
+        with fewer queued indices than its share leaves the rest to the others, in order."""
+        if len(jobs) == 1:
+            return self._take_from(jobs[0], node, wanted)
+        held = [self._store.count(c.TASKS, j.id, where={"state": TaskState.RUNNING.value}) for j in jobs]
+        leases: list[Lease] = []
+        short: set[str] = set()  # jobs that ran out of leasable work
+        for job, share in zip(jobs, balanced_shares(wanted, held), strict=True):
+            taken = self._take_from(job, node, share) if share else []
+            short |= {job.id} if len(taken) < share else set()
+            leases += taken
         for job in jobs:
             if len(leases) >= wanted:
                 break
-            leases += self._take_from(job, req.node, wanted - len(leases))
+            if job.id not in short:
+                leases += self._take_from(job, node, wanted - len(leases))
         return leases
 
     def _take_from(self, job: Job, node: str, wanted: int) -> list[Lease]:

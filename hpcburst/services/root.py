@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from hpcburst import constants as c
 from hpcburst.auth.entra import EntraSettings
+from hpcburst.domain.scheduling import SchedulingMode
 from hpcburst.provisioners.factory import Provisioners
 from hpcburst.services.authn import Authenticator
 from hpcburst.services.burst import BurstController
@@ -77,10 +78,12 @@ def build(
     entra: EntraSettings | None = None,
     max_output_bytes: int = MAX_OUTPUT_BYTES,
     provisioners: Provisioners | None = None,
+    scheduling: SchedulingMode = SchedulingMode.BALANCED,
 ) -> Services:
     """Wire the services on the given adapters (``clock``: epoch seconds, injectable for tests;
     ``entra``: an ``EntraSettings`` when Microsoft Entra ID identities are accepted; ``provisioners``:
-    who makes cloud nodes, by default configured from the environment)."""
+    who makes cloud nodes, by default configured from the environment; ``scheduling``: whether jobs of
+    equal priority share slots)."""
     signal, runtimes = WorkSignal(), RuntimeStats()
     catalog = JobCatalog(store)
     identity = IdentityService(store, clock)
@@ -114,7 +117,9 @@ def build(
         jobs=jobs,
         nodes=nodes,
         grants=grants,
-        lease=LeaseService(store, catalog, nodes, signal, runtimes, clock=clock, grants=grants),
+        lease=LeaseService(
+            store, catalog, nodes, signal, runtimes, clock=clock, grants=grants, mode=scheduling
+        ),
         report=ReportService(store, catalog, signal, runtimes, grants=grants),
         results=ResultsService(store, catalog, blobs, max_bytes=max_output_bytes),
         completion=CompletionService(store, catalog, jobs, clock=clock),
@@ -148,6 +153,7 @@ def from_settings(settings: Settings) -> Services:
         node_timeout=float(env.get(c.ENV_NODE_TIMEOUT, NODE_TIMEOUT)),
         entra=EntraSettings.from_env(env),
         max_output_bytes=int(env.get(c.ENV_MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES)),
+        scheduling=SchedulingMode.parse(env.get(c.ENV_SCHEDULING_MODE)),
     )
 
 

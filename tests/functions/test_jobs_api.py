@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import httpx
@@ -96,3 +97,39 @@ def wait_for_state(http: httpx.Client, job_id: str, states: set[str], timeout: f
         if view["state"] in states or time.monotonic() > deadline:
             return view
         time.sleep(0.05)
+
+
+def test_a_view_long_polls_until_the_job_changes(http):
+    job = _submit(http)
+    first = http.get(f"/jobs/{job['id']}").json()
+    assert first["progress"].startswith("Queued/")
+    began = time.monotonic()
+    same = http.get(f"/jobs/{job['id']}", params={"wait": 1, "known": first["progress"]}).json()
+    assert time.monotonic() - began >= 0.9 and same["progress"] == first["progress"]  # nothing changed
+    canceled: dict[str, float] = {}
+
+    def cancel_soon() -> None:
+        time.sleep(0.5)
+        canceled["at"] = time.monotonic()
+        with httpx.Client(base_url=str(http.base_url), headers=http.headers, timeout=30) as other:
+            other.post(f"/jobs/{job['id']}/cancel")
+
+    canceler = threading.Thread(target=cancel_soon)
+    canceler.start()
+    changed = http.get(f"/jobs/{job['id']}", params={"wait": 30, "known": first["progress"]}).json()
+    canceler.join()
+    assert changed["state"] == "Canceled" and changed["progress"].startswith("Canceled/")
+    assert time.monotonic() - canceled["at"] < 5  # answered on the change, not after 30 s
+
+
+def test_a_known_progress_that_differs_answers_at_once(http):
+    job = _submit(http)
+    began = time.monotonic()
+    view = http.get(f"/jobs/{job['id']}", params={"wait": 30, "known": "Running/00000000"}).json()
+    assert time.monotonic() - began < 5 and view["state"] == "Queued"
+
+
+def test_a_bad_wait_is_a_400(http):
+    job = _submit(http)
+    for params in ({"wait": 61}, {"wait": "soon"}, {"known": "x" * 201}):
+        assert http.get(f"/jobs/{job['id']}", params=params).status_code == 400
