@@ -28,6 +28,7 @@ from hpcburst.services.identity import IdentityService
 from hpcburst.services.jobs import JobService
 from hpcburst.services.lease import LeaseService
 from hpcburst.services.nodes import HEARTBEAT_INTERVAL, NODE_TIMEOUT, NodeService
+from hpcburst.services.pinning import PinnedWork
 from hpcburst.services.pools import PoolService
 from hpcburst.services.report import ReportService
 from hpcburst.services.results import MAX_OUTPUT_BYTES, ResultsService
@@ -60,6 +61,7 @@ class Services:
     burst: BurstController
     burst_admin: BurstAdmin
     cost: CostService
+    pinned: PinnedWork
 
     def close(self) -> None:
         self.store.close()
@@ -120,6 +122,7 @@ def build(
         burst=burst,
         burst_admin=burst_admin,
         cost=cost,
+        pinned=PinnedWork(store, catalog),
     )
 
 
