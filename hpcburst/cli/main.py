@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hpcburst.cli import access, agent, burst, cluster, cost, data, devhost, job, node, pkg, pool, task
+from hpcburst.cli.clusrun import clusrun as clusrun_command
 
 app = typer.Typer(
     name="hpcburst",
@@ -18,6 +19,11 @@ app.command("up", help="Start the local cluster: Azurite, the runtime with the a
 app.command("down", help="Stop the local cluster started by `hpcburst up`.")(cluster.down)
 app.command("agent", help="Run a node agent that leases work from the cluster.")(agent.agent)
 app.add_typer(job.app, name="job", help="Submit, view, list, cancel, requeue and wait for jobs.")
+app.command(
+    "clusrun",
+    help="(admins) Run a command once on each chosen Online node; show each node's output and exit code.",
+    context_settings={"allow_interspersed_args": False},
+)(clusrun_command)
 app.add_typer(task.app, name="task", help="View one task (JOB.INDEX): state, node, exit code, output.")
 app.add_typer(node.app, name="node", help="List nodes; take them offline (drain) or online.")
 app.add_typer(
