@@ -14,7 +14,10 @@ POST /api/jobs  -> 201 Job + {"warnings": [...]}  (body: JobSpec JSON, or HPC Pa
            "pool"?, "never_burst"?: false, "tasks": [TaskSpec, ...]}
     TaskSpec {"command": "cmd line" | ["argv", ...], "sweep"?: {"start", "end", "step"?: 1},
               "name"?, "environment"?: {K: V}, "workdir"?, "stdout"?, "stderr"?, "max_run_time"?: secs,
-              "retries"?: 0, "max_running"?: K, "input_files"?: [...], "output_files"?: [...]}
+              "retries"?: 0, "max_running"?: K, "input_files"?: [...], "output_files"?: [...],
+              "node"?: pin (admins only, else 403; the node must be registered, Online, in the job's pool)}
+    A pinned task (clusrun) runs only on its node; when that node is no longer Online its Queued
+    indices fail with a message naming the node (hpcburst.domain.pinning).
     Job {"id": "12", "name", "owner", "priority", "pool", "never_burst", "tasks": [...], "state",
          "submitted_at", "started_at", "ended_at" (epoch seconds or null), "total", "batch_size",
          "batches", "instance_id", "message"}
@@ -68,7 +71,7 @@ async def submit_job(req: func.HttpRequest, client: df.DurableOrchestrationClien
     who = caller(req)
     spec, warnings = _job_spec(req)
     s = services()
-    job = await s.jobs.submit(spec, DurableOrchestrations(client), owner=who.name)
+    job = await s.jobs.submit(spec, DurableOrchestrations(client), owner=who.name, admin=who.admin)
     s.burst.wake()  # a backlog is seen now, not at the next timer tick
     return json_response(SubmitAnswer(**job.model_dump(), warnings=warnings), status=201)
 

@@ -1,6 +1,7 @@
 """Timers: every 2 s, the burst controller ticks (a submit also wakes it at once); every 5 s, nodes whose
-heartbeats stopped lose their leased work (re-queued); every 15 s, each active job's orchestration is poked,
-so a lost "batch done" hint never leaves a job waiting."""
+heartbeats stopped lose their leased work (re-queued), and Queued indices pinned to a node no longer Online
+fail; every 15 s, each active job's orchestration is poked, so a lost "batch done" hint never leaves a job
+waiting."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ async def expire_nodes(timer: func.TimerRequest) -> None:
     expired = await asyncio.to_thread(services().nodes.expire)
     if expired:
         log.warning("nodes stopped heartbeating, their work was re-queued: %s", ", ".join(expired))
+
+
+@bp.timer_trigger(arg_name="timer", schedule="*/5 * * * * *", run_on_startup=False)
+@bp.durable_client_input(client_name="client")
+async def fail_stranded_pins(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    for instance, job, batch in await asyncio.to_thread(services().pinned.fail_stranded):
+        await poke(client, instance, {"kind": "batch_done", "job": job, "batch": batch})
 
 
 @bp.timer_trigger(arg_name="timer", schedule="*/15 * * * * *", run_on_startup=False)

@@ -163,7 +163,8 @@ def view(job: Annotated[str, typer.Argument(help="Job id.")]) -> None:
     for number, task in enumerate(v.get("tasks", []), start=1):
         sweep = task.get("sweep")
         span = f" [{sweep['start']}-{sweep['end']}:{sweep.get('step', 1)}]" if sweep else ""
-        rows.append((f"task {number}", f"{task.get('command')}{span}"))
+        pin = f" (on node {task['node']})" if task.get("node") else ""  # clusrun
+        rows.append((f"task {number}", f"{task.get('command')}{span}{pin}"))
     counts = v.get("counts") or {}
     rows.append(("counts", ", ".join(f"{k} {n}" for k, n in counts.items() if n) or "-"))
     if v.get("waiting_reason"):

@@ -19,6 +19,7 @@ ENTRIES: dict[str, tuple[str, str, bool]] = {
     "down": ("hpcburst.cli.cluster:down", "Stop the local cluster started by `hpcburst up`.", False),
     "agent": ("hpcburst.cli.agent:agent", "Run a node agent that leases work from the cluster.", False),
     "job": ("hpcburst.cli.job:app", "Submit, view, list, cancel, requeue and wait for jobs.", True),
+    "clusrun": ("hpcburst.cli.clusrun:clusrun", "(admins) Run a command once on each chosen Online node; show each node's output and exit code.", False),
     "task": ("hpcburst.cli.task:app", "View one task (JOB.INDEX): state, node, exit code, output.", True),
     "node": ("hpcburst.cli.node:app", "List nodes; drain them (offline/online); start and stop cloud nodes.", True),
     "data": ("hpcburst.cli.data:app", "Move data to and from blob storage: upload, download, sync, bench.", True),
@@ -49,7 +50,9 @@ def build(only: str | None = None) -> typer.Typer:
         if group:
             app.add_typer(target, name=name, help=text)
         else:
-            app.command(name, help=text)(target)
+            # clusrun takes the command after `--`: its options must not be read out of CMD's arguments
+            settings = {"allow_interspersed_args": False} if name == "clusrun" else None
+            app.command(name, help=text, context_settings=settings)(target)
     return app
 
 

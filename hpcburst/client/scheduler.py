@@ -21,12 +21,13 @@ from urllib.parse import quote
 import httpx
 
 from hpcburst.client.access import Access
+from hpcburst.client.clusrun import NodeRun, choose_nodes, clusrun_job, node_runs
 from hpcburst.client.http import auth_headers, cluster_url, error_from, send, unwrap
 from hpcburst.client.specs import JobDraft, command_line, task_spec
 from hpcburst.domain.jobxml import job_xml
 from hpcburst.domain.states import JobState
 from hpcburst.domain.task import OutputPage
-from hpcburst.errors import HpcBurstError
+from hpcburst.errors import HpcBurstError, NotFound
 
 TERMINAL = {s.value for s in JobState if s.terminal}
 LONG_POLL = 20  # seconds one wait request may be held by the server (below the HTTP timeout)
@@ -99,6 +100,29 @@ class Scheduler:
     def export_job(self, job: str) -> str:
         """The job as HPC Pack 2008 R2 job XML."""
         return job_xml(self.view_job(job))
+
+    # --- clusrun: a command once on each chosen node ---
+    def clusrun(
+        self, command: str | list[str], nodes: list[str] | None = None, pool: str | None = None,
+        all_nodes: bool = False,
+    ) -> str:  # fmt: skip
+        """Run ``command`` once on each chosen Online node (``nodes``, the Online nodes of ``pool``, or
+        ``all_nodes``) as a job of its own (admins only); the job's id. ``clusrun_results`` gathers the runs."""
+        chosen = choose_nodes(self.nodes(), nodes, pool, all_nodes)
+        line = command_line(command) if isinstance(command, list) else command
+        return self.submit_job(clusrun_job(line, chosen, pool))
+
+    def clusrun_results(self, job: str) -> list[NodeRun]:
+        """Each node's state, exit code and output (stdout, stderr) for a clusrun job, in node order."""
+        return node_runs(
+            self.view_job(job), self.tasks(job), lambda ref, stream: self._output_or_empty(job, ref, stream)
+        )
+
+    def _output_or_empty(self, job: str, ref: str, stream: str) -> bytes:
+        try:
+            return self.task_output(job, ref, stream)
+        except NotFound:
+            return b""
 
     # --- jobs ---
     def view_job(self, job: str) -> dict[str, Any]:

@@ -73,6 +73,8 @@ class TaskSpec(BaseModel):
     max_running: int | None = Field(default=None, ge=1, description="cap on indices running at once")
     input_files: list[InputFile] = Field(default_factory=list, max_length=MAX_FILES)  # placed before
     output_files: list[OutputFile] = Field(default_factory=list, max_length=MAX_FILES)  # uploaded after
+    # Pinned (clusrun): only this node may lease its indices; admins only (hpcburst.domain.pinning).
+    node: str | None = Field(default=None, min_length=1, max_length=100)
 
     @field_validator("command", mode="before")
     @classmethod

@@ -36,10 +36,12 @@ def priority_order(jobs: Iterable[Job]) -> list[Job]:
     return sorted(jobs, key=lambda j: (-j.priority.rank, j.submitted_at, j.id))
 
 
-def runs_on(job: Job, pool: str, cloud: bool = False) -> bool:
-    """May an index of ``job`` run on a node of ``pool``? A never-burst job never runs on a cloud node,
-    even one an admin started by hand (the burst policy also leaves it out of the demand)."""
-    return (job.pool is None or job.pool == pool) and not (cloud and job.never_burst)
+def runs_on(job: Job, pool: str, cloud: bool = False, node: str | None = None) -> bool:
+    """May an index of ``job`` run on a node of ``pool`` (named ``node``)? A never-burst job never runs on a
+    cloud node, even one an admin started by hand (the burst policy also leaves it out of the demand); a job
+    whose every task is pinned (clusrun, ``hpcburst.domain.pinning``) only on those nodes."""
+    pinned_elsewhere = node is not None and all(t.node not in (None, node) for t in job.tasks)
+    return (job.pool is None or job.pool == pool) and not (cloud and job.never_burst) and not pinned_elsewhere
 
 
 def cap_room(spec: TaskSpec, running: int) -> int | None:

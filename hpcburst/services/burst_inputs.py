@@ -31,8 +31,8 @@ class ClusterView:
 
 
 def queued_work(job: Job, waiting: int, running: int, duration: float | None) -> QueuedWork | None:
-    if waiting <= 0:
-        return None
+    if waiting <= 0 or all(t.node is not None for t in job.tasks):
+        return None  # nothing waits, or only named nodes may run it (clusrun): no new node would help
     room = None
     if all(t.max_running is not None for t in job.tasks):
         room = max(0, sum(t.max_running or 0 for t in job.tasks) - running)

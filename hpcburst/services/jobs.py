@@ -23,6 +23,8 @@ from hpcburst.domain.grants import check_blob_refs
 from hpcburst.domain.identity import Principal
 from hpcburst.domain.job import Job, JobSpec, JobView, RequeueResult, shown_to
 from hpcburst.domain.leasing import closed, reopened
+from hpcburst.domain.node import Node
+from hpcburst.domain.pinning import check_pins
 from hpcburst.domain.planning import batch_count, batch_size_for
 from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, Priority, TaskState
 from hpcburst.domain.sweep import index_count
@@ -34,7 +36,7 @@ from hpcburst.services.catalog import META_PARTITION, JobCatalog
 from hpcburst.services.dispatch import DispatchService
 from hpcburst.services.orchestrations import Orchestrations, instance_id
 from hpcburst.services.wakeup import WorkSignal
-from hpcburst.storage.state.port import Document, Page, StateStore, WriteOp
+from hpcburst.storage.state.port import Document, Page, StateStore, WriteOp, query_all
 
 COUNTER_ID = "job-counter"
 PAGE = BATCH_OPS  # one store batch per page
@@ -63,9 +65,11 @@ class JobService:
         self.templated: Callable[[JobSpec], JobSpec] = lambda spec: spec
 
     # --- submit ---
-    async def submit(self, spec: JobSpec, orchestrations: Orchestrations, owner: str) -> Job:
-        """Submit ``spec`` as the authenticated user ``owner``."""
-        job = await asyncio.to_thread(self._create, spec, owner)
+    async def submit(
+        self, spec: JobSpec, orchestrations: Orchestrations, owner: str, admin: bool = False
+    ) -> Job:
+        """Submit ``spec`` as the authenticated user ``owner`` (``admin``: an admin, who may pin tasks)."""
+        job = await asyncio.to_thread(self._create, spec, owner, admin)
         try:
             await orchestrations.start(
                 job.instance_id, orchestrator_input(job, next_batch=1, open_batches=[0])
@@ -79,12 +83,13 @@ class JobService:
         self._catalog.invalidate()
         return job
 
-    def _create(self, spec: JobSpec, owner: str) -> Job:
+    def _create(self, spec: JobSpec, owner: str, admin: bool = False) -> Job:
         if spec.owner is not None and spec.owner != owner:
             raise InvalidSpec(
                 f"owner: a job belongs to the user who submits it ({owner}); leave owner out", field="owner"
             )
         spec = self.templated(spec)
+        check_pins(spec, admin, self._registered_nodes)
         validate_task_paths(spec, self._allowed_roots(spec.pool))
         check_blob_refs(spec.tasks)
         job_id = self._next_id()
@@ -109,6 +114,9 @@ class JobService:
         )
         self._store.create(c.JOBS, job_id, job_id, job.document())
         return job
+
+    def _registered_nodes(self) -> dict[str, Node]:
+        return {d.id: Node.model_validate(d.body) for d in query_all(self._store, c.NODES, limit=500)}
 
     def _next_id(self) -> str:
         while True:

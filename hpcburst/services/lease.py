@@ -27,6 +27,7 @@ from hpcburst.domain.leasing import (
     mark_leased,
     runs_on,
 )
+from hpcburst.domain.pinning import leasable_by
 from hpcburst.domain.protocol import Lease, LeaseRequest, LeaseResponse
 from hpcburst.domain.scheduling import SchedulingMode, balanced_shares, service_groups
 from hpcburst.domain.states import JobState, NodeState, TaskState
@@ -41,6 +42,7 @@ from hpcburst.storage.state.port import Document, StateStore, WriteOp, query_all
 
 RECHECK_SECONDS = 1.0  # store re-check while long-polling (work submitted through another instance)
 CONFLICT_RETRIES = 3
+PINNED_PAGE = 500  # documents per read while looking for a node's pinned indices among others'
 
 
 class LeaseService:
@@ -97,7 +99,7 @@ class LeaseService:
         if len(self._first_batch) > 2 * len(active) + 100:  # forget hints of jobs that ended
             ids = {j.id for j in active}
             self._first_batch = {k: v for k, v in self._first_batch.items() if k in ids}
-        groups = service_groups((j for j in active if runs_on(j, req.pool, cloud)), self.mode)
+        groups = service_groups((j for j in active if runs_on(j, req.pool, cloud, req.node)), self.mode)
         if not groups or req.free_slots <= 0:
             return []
         wanted = lease_count(req.free_slots, self._runtimes.mean(groups[0][0].id))
@@ -130,7 +132,7 @@ class LeaseService:
     def _take_from(self, job: Job, node: str, wanted: int) -> list[Lease]:
         leases: list[Lease] = []
         for _ in range(CONFLICT_RETRIES):
-            docs = self._candidates(job, wanted - len(leases))
+            docs = self._candidates(job, node, wanted - len(leases))
             if not docs:
                 break
             lost = False
@@ -155,10 +157,10 @@ class LeaseService:
             return None
         return [lease_for(job, body, d.id) for d, body in zip(docs, bodies, strict=True)]
 
-    def _candidates(self, job: Job, wanted: int) -> list[Document]:
-        """Up to ``wanted`` Queued documents of ``job`` that its tasks' max_running caps allow."""
+    def _candidates(self, job: Job, node: str, wanted: int) -> list[Document]:
+        """Up to ``wanted`` Queued documents of ``job`` that its tasks' max_running caps allow ``node``."""
         if not any(t.max_running is not None for t in job.tasks):
-            return list(islice(self._queued(job, wanted), wanted))
+            return list(islice(self._queued(job, wanted, node), wanted))
         running: dict[int, int] = {}
         for doc in query_all(
             self._store, c.TASKS, partition=job.id, where={"state": TaskState.RUNNING.value}
@@ -166,7 +168,7 @@ class LeaseService:
             running[doc.body["task"]] = running.get(doc.body["task"], 0) + 1
         room = {n: cap_room(t, running.get(n, 0)) for n, t in enumerate(job.tasks, start=1)}
         picked: list[Document] = []
-        for doc in self._queued(job, max(wanted, 100)):
+        for doc in self._queued(job, max(wanted, 100), node):
             if len(picked) >= wanted or all(r == 0 for r in room.values()):
                 break
             left = room[doc.body["task"]]
@@ -176,15 +178,18 @@ class LeaseService:
                     room[doc.body["task"]] = left - 1
         return picked
 
-    def _queued(self, job: Job, page: int) -> Iterator[Document]:
-        """Queued documents, lowest batch first (so batches complete in order and the orchestrator's
-        window slides smoothly). Starts at the lowest batch that had work last time, then wraps
-        around once for retries and requeues in earlier batches."""
+    def _queued(self, job: Job, page: int, node: str) -> Iterator[Document]:
+        """Queued documents ``node`` may run (pins), lowest batch first (so batches complete in order and
+        the orchestrator's window slides smoothly). Starts at the lowest batch that had work last time,
+        then wraps around once for retries and requeues in earlier batches."""
         start = min(self._first_batch.get(job.id, 0), max(job.batches - 1, 0))
-        found = False
+        found, mine = False, leasable_by(job, node)
         for batch in chain(range(start, job.batches), range(0, start)):
             where = {OPEN_BATCH: batch, "state": TaskState.QUEUED.value}
-            for doc in query_all(self._store, c.TASKS, partition=job.id, where=where, limit=page):
+            size = page if mine is None else max(page, PINNED_PAGE)  # skip others' pins in few reads
+            for doc in query_all(self._store, c.TASKS, partition=job.id, where=where, limit=size):
+                if mine is not None and not mine(doc.body):
+                    continue  # pinned to another node: never leased here
                 if not found:
                     found, self._first_batch[job.id] = True, batch
                 yield doc

@@ -29,6 +29,7 @@ from hpcburst.services.identity import IdentityService
 from hpcburst.services.jobs import JobService
 from hpcburst.services.lease import LeaseService
 from hpcburst.services.nodes import HEARTBEAT_INTERVAL, NODE_TIMEOUT, NodeService
+from hpcburst.services.pinning import PinnedWork
 from hpcburst.services.pools import PoolService
 from hpcburst.services.report import ReportService
 from hpcburst.services.results import MAX_OUTPUT_BYTES, ResultsService
@@ -63,6 +64,7 @@ class Services:
     burst_admin: BurstAdmin
     templates: TemplateService
     cost: CostService
+    pinned: PinnedWork
 
     def close(self) -> None:
         self.store.close()
@@ -130,6 +132,7 @@ def build(
         burst_admin=burst_admin,
         templates=templates,
         cost=cost,
+        pinned=PinnedWork(store, catalog),
     )
 
 
