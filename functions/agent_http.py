@@ -94,6 +94,8 @@ async def agent_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
     outcome = await asyncio.to_thread(services().report.report, request)
     for instance, job, batch in outcome.completed:
         await poke(client, instance, {"kind": "batch_done", "job": job, "batch": batch})
+    for instance, job in outcome.changed:
+        await poke(client, instance, {"kind": "check", "job": job})
     return json_response(outcome.response)
 
 

@@ -1,4 +1,5 @@
-"""Timers: every 2 s, the burst controller ticks (a submit also wakes it at once); every 5 s, nodes whose
+"""Timers: every 2 s, the burst controller ticks (a submit also wakes it at once) and jobs past their
+``runtime`` fail; every 5 s, nodes whose
 heartbeats stopped lose their leased work (re-queued); every 15 s, each active job's orchestration is poked,
 so a lost "batch done" hint never leaves a job waiting."""
 
@@ -29,6 +30,14 @@ async def expire_nodes(timer: func.TimerRequest) -> None:
     expired = await asyncio.to_thread(services().nodes.expire)
     if expired:
         log.warning("nodes stopped heartbeating, their work was re-queued: %s", ", ".join(expired))
+
+
+@bp.timer_trigger(arg_name="timer", schedule="*/2 * * * * *", run_on_startup=False)
+@bp.durable_client_input(client_name="client")
+async def enforce_runtimes(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    for job in await asyncio.to_thread(services().jobs.over_runtime):
+        log.warning("job %s ran past its runtime: failed", job.id)
+        await poke(client, job.instance_id, {"kind": "check", "job": job.id})
 
 
 @bp.timer_trigger(arg_name="timer", schedule="*/15 * * * * *", run_on_startup=False)

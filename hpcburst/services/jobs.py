@@ -90,6 +90,10 @@ class JobService:
             pool=spec.pool,
             never_burst=spec.never_burst,
             shared_workdir=spec.shared_workdir,
+            environment=spec.environment,
+            runtime=spec.runtime,
+            fail_dependent_tasks=spec.fail_dependent_tasks,
+            group_dependencies=spec.group_dependencies,
             tasks=spec.tasks,
             state=JobState.QUEUED,
             submitted_at=self._clock(),
@@ -179,18 +183,44 @@ class JobService:
         return jobs, page.continuation
 
     # --- cancel / requeue ---
-    async def cancel(self, job_id: str, orchestrations: Orchestrations, who: Principal) -> Job:
+    async def cancel(
+        self, job_id: str, orchestrations: Orchestrations, who: Principal, force: bool = False
+    ) -> Job:
+        """Cancel the job; its NodeRelease still runs on its nodes unless ``force``."""
         await asyncio.to_thread(self._catalog.visible, job_id, who)
-        job = await asyncio.to_thread(self._cancel, job_id)
+        job = await asyncio.to_thread(self._cancel, job_id, force)
         await orchestrations.raise_event(job.instance_id, {"kind": "cancel"})
         return job
 
-    def _cancel(self, job_id: str) -> Job:
-        job = self._update_job(job_id, _cancel_job, self._clock())
+    def _cancel(self, job_id: str, force: bool = False) -> Job:
+        job = self._update_job(job_id, _cancel_job, self._clock(), force)
+        self._stop_open_work(job_id)
+        return job
+
+    def fail(self, job_id: str, message: str) -> Job | None:
+        """End a running job as Failed at once (a task with fail_job_on_failure failed, or the job ran past
+        its runtime): its open indices are canceled. None when it had already ended."""
+        try:
+            job = self._update_job(job_id, _stop_failed, message, self._clock())
+        except InvalidState:
+            return None
+        self._stop_open_work(job_id)
+        return job
+
+    def over_runtime(self) -> list[Job]:
+        """Fail every active job that ran past its ``runtime``; returns them (their orchestrations need a poke)."""
+        now = self._clock()
+        failed = []
+        for job in self._catalog.active():
+            if job.runtime is not None and job.started_at is not None and now - job.started_at > job.runtime:
+                stopped = self.fail(job.id, f"ran past its runtime of {job.runtime:g} s")
+                failed += [stopped] if stopped is not None else []
+        return failed
+
+    def _stop_open_work(self, job_id: str) -> None:
         self.cancel_open_tasks(job_id)
         self._catalog.invalidate(job_id)
         self._signal.notify()  # long-polling agents re-check what they run
-        return job
 
     def cancel_open_tasks(self, job_id: str) -> int:
         """Every Queued or Running index of the job becomes Canceled; returns how many."""
@@ -302,16 +332,23 @@ def _fail_job(job_id: str, body: dict[str, Any], message: str, now: float) -> di
     return {**body, "state": JobState.FAILED.value, "ended_at": now, "message": message}
 
 
-def _cancel_job(job_id: str, body: dict[str, Any], now: float) -> dict[str, Any]:
+def _cancel_job(job_id: str, body: dict[str, Any], now: float, force: bool = False) -> dict[str, Any]:
     if JobState(body["state"]).terminal:
         raise InvalidState(f"job {job_id} is already {body['state']}")
-    return {**body, "state": JobState.CANCELED.value, "ended_at": now, "message": "canceled by request"}
+    message = "canceled by request" + (" (forced: no NodeRelease)" if force else "")
+    return {**body, "state": JobState.CANCELED.value, "ended_at": now, "message": message, "forced": force}
+
+
+def _stop_failed(job_id: str, body: dict[str, Any], message: str, now: float) -> dict[str, Any]:
+    if JobState(body["state"]).terminal:
+        raise InvalidState(f"job {job_id} is already {body['state']}")
+    return {**body, "state": JobState.FAILED.value, "ended_at": now, "message": message}
 
 
 def _reopen_job(job_id: str, body: dict[str, Any], new_instance: str) -> dict[str, Any]:
     reopened = {**body, "state": JobState.QUEUED.value, "instance_id": new_instance}
-    reopened.pop("ended_at", None)
-    reopened.pop("message", None)
+    for fact in ("ended_at", "message", "forced"):
+        reopened.pop(fact, None)
     return reopened
 
 

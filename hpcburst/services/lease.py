@@ -93,7 +93,7 @@ class LeaseService:
         if len(self._first_batch) > 2 * len(active) + 100:  # forget hints of jobs that ended
             ids = {j.id for j in active}
             self._first_batch = {k: v for k, v in self._first_batch.items() if k in ids}
-        jobs = [j for j in priority_order(active) if runs_on(j, req.pool, cloud)]
+        jobs = [j for j in priority_order(active) if runs_on(j, req.pool, cloud) and not j.excludes(req.node)]
         if not jobs or req.free_slots <= 0:
             return []
         wanted = lease_count(req.free_slots, self._runtimes.mean(jobs[0].id))

@@ -22,11 +22,13 @@ from hpcburst.services.burst_admin import BurstAdmin
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.completion import CompletionService
 from hpcburst.services.cost import CostService
+from hpcburst.services.dependencies import DependencyService
 from hpcburst.services.dispatch import DispatchService
 from hpcburst.services.grants import GrantService
 from hpcburst.services.identity import IdentityService
 from hpcburst.services.jobs import JobService
 from hpcburst.services.lease import LeaseService
+from hpcburst.services.node_steps import NodeStepService
 from hpcburst.services.nodes import HEARTBEAT_INTERVAL, NODE_TIMEOUT, NodeService
 from hpcburst.services.pools import PoolService
 from hpcburst.services.report import ReportService
@@ -60,6 +62,7 @@ class Services:
     burst: BurstController
     burst_admin: BurstAdmin
     cost: CostService
+    dependencies: DependencyService
 
     def close(self) -> None:
         self.store.close()
@@ -83,7 +86,8 @@ def build(
     catalog = JobCatalog(store)
     identity = IdentityService(store, clock)
     pools = PoolService(store, identity, clock)
-    dispatch = DispatchService(store, catalog, signal, queue, blobs, clock=clock)
+    dependencies = DependencyService(store, signal)
+    dispatch = DispatchService(store, catalog, signal, queue, blobs, clock=clock, dependencies=dependencies)
     jobs = JobService(store, catalog, dispatch, signal, clock=clock, allowed_roots=pools.allowed_roots)
     grants = GrantService(store, catalog, blobs)
     nodes = NodeService(
@@ -100,6 +104,8 @@ def build(
     jobs.why_waiting = burst_admin.why_waiting
     cost = CostService(store, burst.records, catalog, pools, clock=clock)
     jobs.job_cost = cost.job_cost
+    steps = NodeStepService(store, catalog, signal)
+    nodes.left_jobs = steps.left
     return Services(
         store=store,
         queue=queue,
@@ -111,9 +117,19 @@ def build(
         nodes=nodes,
         grants=grants,
         lease=LeaseService(store, catalog, nodes, signal, runtimes, clock=clock, grants=grants),
-        report=ReportService(store, catalog, signal, runtimes, grants=grants),
+        report=ReportService(
+            store,
+            catalog,
+            signal,
+            runtimes,
+            grants,
+            steps=steps,
+            dependencies=dependencies,
+            fail_job=jobs.fail,
+        ),
         results=ResultsService(store, catalog, blobs, max_bytes=max_output_bytes),
         completion=CompletionService(store, catalog, jobs, clock=clock),
+        dependencies=dependencies,
         identity=identity,
         pools=pools,
         authn=Authenticator(identity, entra),
