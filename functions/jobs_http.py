@@ -22,6 +22,7 @@ GET /api/jobs/{job}  -> 200 Job + {"counts": {"Configuring": 0, "Submitted": n, 
     "Running": n, "Finished": n, "Failed": n, "Canceled": n}, "waiting_reason": str|null, "cost": dollars}
     (counts over all indices; cost: its share of cloud node time by slots, 0.0 when it ran on premises)
 POST /api/jobs/{job}/cancel  -> 200 Job (state Canceled; running indices are killed by their agents)
+    ?force=true: the job's NodeRelease does not run on its nodes
 POST /api/jobs/{job}/requeue  body (optional): {"indices": [3, 7]}  -> 200 {"job", "requeued": n,
     "batches": [...]}  (Failed and Canceled indices go back to Queued with fresh retries)
 GET /api/jobs/{job}/tasks?state=&limit=100&continuation=  -> 200 {"tasks": [Task...], "continuation"}
@@ -87,7 +88,8 @@ def view_job(req: func.HttpRequest) -> func.HttpResponse:
 @handles_errors
 async def cancel_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     who = caller(req)
-    job = await services().jobs.cancel(req.route_params["job"], DurableOrchestrations(client), who)
+    force = req.params.get("force", "").lower() in ("1", "true", "yes")  # forced: no NodeRelease runs
+    job = await services().jobs.cancel(req.route_params["job"], DurableOrchestrations(client), who, force)
     return json_response(job)
 
 

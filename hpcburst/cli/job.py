@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +22,9 @@ DONE_STATES = [s.value for s in TaskState if s.terminal]  # an index counts as d
 @app.command(context_settings={"allow_interspersed_args": False})
 @friendly
 def submit(
-    command: Annotated[list[str], typer.Argument(help="The command line (after --); `*` is the index.")],
+    command: Annotated[
+        list[str] | None, typer.Argument(help="The command line (after --); `*` is the index.")
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
     sweep: Annotated[str | None, typer.Option("--sweep", help="Parametric sweep START-END[:STEP].")] = None,
     priority: Annotated[
@@ -58,9 +62,22 @@ def submit(
         ),
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the job, showing progress.")] = False,
+    spec_file: Annotated[
+        Path | None,
+        typer.Option("--json", help="A whole job spec (JSON: several tasks, types, dependencies) instead."),
+    ] = None,
 ) -> None:
-    """Submit a job: one command, or a parametric sweep with `*` replaced by each index."""
+    """Submit a job: one command, or a parametric sweep with `*` replaced by each index; or a job spec file."""
+    if (spec_file is None) == (not command):
+        raise InvalidSpec("give a command (after --) or --json FILE, not both", field="command")
     with scheduler() as s:
+        if spec_file is not None:
+            job_id = s.submit_job(_spec_file(spec_file))
+            console.print(f"submitted job [bold]{job_id}[/bold]")
+            if wait:
+                _exit_with(_wait(s, job_id))
+            return
+        assert command is not None
         job = s.create_job(name=name, priority=priority, pool=pool, never_burst=never_burst)
         job.add_task(
             s.create_task(
@@ -138,10 +155,15 @@ def list_(
 
 @app.command()
 @friendly
-def cancel(job: Annotated[str, typer.Argument(help="Job id.")]) -> None:
-    """Cancel a job: queued indices are dropped, running ones killed."""
+def cancel(
+    job: Annotated[str, typer.Argument(help="Job id.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Do not run the job's NodeRelease on its nodes.")
+    ] = False,
+) -> None:
+    """Cancel a job: queued indices are dropped, running ones killed; its NodeRelease runs unless --force."""
     with scheduler() as s:
-        v = s.cancel_job(job)
+        v = s.cancel_job(job, force=force)
     console.print(f"job {job}: {v.get('state', 'Canceled')}")
 
 
@@ -185,6 +207,16 @@ def _exit_with(view: dict[str, Any]) -> None:
     console.print(f"job {view.get('id')} {state}" + (f": {view['message']}" if view.get("message") else ""))
     if state != JobState.FINISHED:
         raise typer.Exit(1)
+
+
+def _spec_file(path: Path) -> dict[str, Any]:
+    try:
+        body = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise InvalidSpec(f"--json {path}: {e}", field="json") from None
+    if not isinstance(body, dict):
+        raise InvalidSpec(f"--json {path}: a job spec is a JSON object", field="json")
+    return body
 
 
 def _env(pairs: list[str]) -> dict[str, str]:

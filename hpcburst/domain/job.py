@@ -235,6 +235,8 @@ class Job(BaseModel):
                     job=self.id,
                     task_id=number,
                     kind=kind,
+                    job_name=self.name,
+                    owner=self.owner,
                     command=spec.command,
                     environment={**self.environment, **spec.environment},
                     workdir=spec.workdir,

@@ -18,9 +18,14 @@ A step interrupted by an agent restart runs again (at least once, like a reboote
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field
 
 from hpcburst.domain.task_types import TaskType, exit_ok
+
+if TYPE_CHECKING:
+    from hpcburst.domain.protocol import Lease
 
 
 class NodeStep(BaseModel):
@@ -29,6 +34,8 @@ class NodeStep(BaseModel):
     job: str
     task_id: int  # its position in the job (CCP_TASKID)
     kind: TaskType
+    job_name: str = ""
+    owner: str = ""  # the submitting user: it runs as the same local account as the job's other tasks
     command: str
     environment: dict[str, str] = Field(default_factory=dict)  # the job's, overridden by the task's
     workdir: str | None = None
@@ -37,6 +44,27 @@ class NodeStep(BaseModel):
 
     def succeeded(self, exit_code: int | None, timed_out: bool) -> bool:
         return not timed_out and exit_ok(exit_code, self.valid_exit_codes)
+
+    def as_lease(self) -> Lease:
+        """The step as a lease of index 0, attempt 0 of its own task (which has no indices, so no real lease
+        shares its key), in the job's shared directory: the agent runs it through the same confined path."""
+        from hpcburst.domain.protocol import Lease  # (the protocol carries steps: imported here, not above)
+
+        return Lease(
+            task=f"{self.job}.{self.task_id}.0",
+            job=self.job,
+            task_id=self.task_id,
+            index=0,
+            attempt=0,
+            retry_count=0,
+            job_name=self.job_name,
+            owner=self.owner,
+            shared_workdir=True,
+            command=self.command,
+            environment=self.environment,
+            workdir=self.workdir,
+            max_run_time=self.max_run_time,
+        )
 
 
 class NodeStepResult(BaseModel):

@@ -71,7 +71,9 @@ class HeartbeatRequest(_Request):
     node: str = _NODE
     pool: str = "default"
     running: list[RunningRef] = Field(default_factory=list)
-    jobs: list[str] = Field(default_factory=list, max_length=10_000)  # jobs the node owes a NodeRelease
+    jobs: list[str] = Field(
+        default_factory=list, max_length=10_000
+    )  # jobs it keeps NodePrep/Release state for
 
 
 class HeartbeatResponse(BaseModel):

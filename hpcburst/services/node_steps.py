@@ -1,7 +1,7 @@
 """NodePrep and NodeRelease on the service side (design: ``hpcburst.domain.node_steps``).
 
 ``record``: a node's step results land on the job document, one record per node and step (compare-and-set).
-``left``: of the jobs a node still owes a NodeRelease, those that ended, and whether to run it there.
+``left``: of the jobs a node keeps step state for, those that ended, and whether to run the NodeRelease there.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from hpcburst import constants as c
 from hpcburst.domain.job import Job
 from hpcburst.domain.node_steps import LeftJob, NodeStepResult, recorded, release_due
+from hpcburst.domain.task_types import TaskType
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.wakeup import WorkSignal
@@ -62,5 +63,8 @@ class NodeStepService:
                 gone.append(LeftJob(job=job_id, release=False))  # deleted: nothing to release for
                 continue
             if job.state.terminal:
-                gone.append(LeftJob(job=job_id, release=release_due(True, job.forced, job.excludes(node))))
+                due = release_due(True, job.forced, job.excludes(node))
+                gone.append(
+                    LeftJob(job=job_id, release=due and job.node_step(TaskType.NODE_RELEASE) is not None)
+                )
         return gone
