@@ -9,13 +9,20 @@ index), 409 (InvalidState: e.g. cancel a finished job), 500.
 
 POST /api/jobs  -> 201 Job
     body: JobSpec {"name"?, "priority"?: "Lowest|BelowNormal|Normal|AboveNormal|Highest",
-           "pool"?, "never_burst"?: false, "tasks": [TaskSpec, ...]}
+           "pool"?, "never_burst"?: false, "environment"?: {K: V}, "runtime"?: secs,
+           "fail_dependent_tasks"?: false, "group_dependencies"?: [{"parent": g, "child": g}],
+           "tasks": [TaskSpec, ...]}
     TaskSpec {"command": "cmd line" | ["argv", ...], "sweep"?: {"start", "end", "step"?: 1},
+              "type"?: "Basic|ParametricSweep|NodePrep|NodeRelease" (default: by sweep),
               "name"?, "environment"?: {K: V}, "workdir"?, "stdout"?, "stderr"?, "max_run_time"?: secs,
-              "retries"?: 0, "max_running"?: K, "input_files"?: [...], "output_files"?: [...]}
+              "retries"?: 0, "max_running"?: K, "input_files"?: [...], "output_files"?: [...],
+              "depends_on"?: [task name, ...], "group"?: g, "valid_exit_codes"?: "0,3..5",
+              "fail_job_on_failure"?: false}
+    400 names the field of a bad dependency (``tasks[1].depends_on``: unknown name, cycle) or exit codes.
     Job {"id": "12", "name", "owner", "priority", "pool", "never_burst", "tasks": [...], "state",
          "submitted_at", "started_at", "ended_at" (epoch seconds or null), "total", "batch_size",
-         "batches", "instance_id", "message"}
+         "batches", "instance_id", "message", "forced", "node_steps": [{"node", "kind", "ok",
+         "exit_code", ...}]} (node_steps: NodePrep/NodeRelease outcomes per node)
 GET /api/jobs?state=&owner=&limit=50&continuation=  -> 200 {"jobs": [Job...], "continuation": str|null}
     (newest first)
 GET /api/jobs/{job}  -> 200 Job + {"counts": {"Configuring": 0, "Submitted": n, "Queued": n,
