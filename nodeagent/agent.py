@@ -7,8 +7,7 @@
 - ``report_once``: store a batch of outputs (segment blobs) and report its results in one call.
 - ``evict``: the VM is going away (``nodeagent.evictions``): give every unfinished index back.
 
-NodePrep runs before a job's first index here, NodeRelease when the job leaves (``nodeagent.node_steps``):
-both on the runner thread, as the job's confined task account, in the job's shared directory.
+NodePrep and NodeRelease (``nodeagent.node_steps``) run on the runner thread as the job's confined account.
 
 ``nodeagent.service`` runs these in threads. A result leaves the agent only when the service acknowledged
 it, so a killed agent loses nothing acknowledged; what it held is re-leased once its heartbeats stop.
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-from hpcburst.domain.node_steps import NodeStep, NodeStepResult
+from hpcburst.domain.node_steps import NodeStep
 from hpcburst.domain.protocol import (
     HeartbeatRequest,
     Lease,
@@ -43,7 +42,7 @@ from nodeagent.environment import base_environment, task_environment
 from nodeagent.grants import GrantBook
 from nodeagent.launcher import build_launcher
 from nodeagent.ledger import Finished, Held, Ledger, RunKey, canceled
-from nodeagent.node_steps import PREP_FAILED, PREP_OK, NodeStepBook, StepKey
+from nodeagent.node_steps import NodeStepBook, StepKey, startable
 from nodeagent.outputs import OutputWriter
 from nodeagent.results import ResultMaker
 from nodeagent.runas import RunAs
@@ -124,7 +123,6 @@ class Agent:
         # after a failed call sends them again without uploading their outputs again.
         self._prepared: dict[RunKey, TaskResult] = {}
         self.steps = NodeStepBook(config.workdir)
-        self._steps_running: dict[StepKey, NodeStep] = {}  # (runner thread only)
 
     # --- registration ---
     def api(self) -> AgentApi:
@@ -171,7 +169,7 @@ class Agent:
         ledger = self.ledger
         with ledger.lock:
             cancels = ledger.take_cancels()
-            starting = self._startable()
+            starting = startable(self.ledger, self.steps)
         if cancels:
             for key in self.runner.keys():
                 if not isinstance(key, StepKey) and canceled(cancels, key):  # type: ignore[arg-type]
@@ -205,55 +203,21 @@ class Agent:
                 ledger.lock.notify_all()
         return finished
 
-    def _startable(self) -> list[Held]:
-        """Backlog entries to start now (under the lock). An index whose job's NodePrep has not succeeded
-        here waits for it (starting it if due), and after a failed one is given back: the node is out."""
-        ledger, starting, waiting = self.ledger, [], []
-        halted = ledger.stopping or ledger.evicting
-        while ledger.backlog and len(ledger.running) < ledger.slots and not halted:
-            held = ledger.backlog.popleft()
-            prep = held.lease.node_prep
-            standing = PREP_OK if prep is None else self.steps.prep(prep)
-            if standing == PREP_FAILED:
-                now = time.time()
-                result = RunResult(held.key, -9, now, now)
-                ledger.unreported.append(Finished(held, result, evicted="NodePrep failed on this node"))
-            elif standing != PREP_OK:
-                waiting.append(held)
-            else:
-                ledger.running[held.key] = held
-                starting.append(held)
-        ledger.backlog.extendleft(reversed(waiting))
-        return starting
-
     def _start_step(self, step: NodeStep) -> None:
-        key = StepKey(step.job, step.kind)
-        lease = step.as_lease()
+        key, lease = self.steps.started(step), step.as_lease()
         try:
             task_dir = self.dirs.prepare(lease, self.run_as.for_owner(step.owner))
             self.runner.start(self._run_spec(key, lease, task_dir))
-            self._steps_running[key] = step
         except (OSError, HpcBurstError) as e:
             now = time.time()
-            self._steps_running[key] = step
             self._step_ended(RunResult(key, 1, now, now, error=f"cannot start: {e}"))
 
     def _step_ended(self, result: RunResult) -> None:
-        key = result.key
-        assert isinstance(key, StepKey)
-        step = self._steps_running.pop(key, None)
-        if step is None:
-            return
-        self.dirs.release((step.as_lease().task, 0))
-        message = result.error or ("timed out" if result.timed_out else None)
-        exit_code = None if result.error else result.exit_code
-        self.steps.finished(
-            step,
-            NodeStepResult(job=step.job, kind=step.kind, exit_code=exit_code, timed_out=result.timed_out,
-                           started_at=result.started_at, ended_at=result.ended_at, message=message),
-        )  # fmt: skip
-        with self.ledger.lock:
-            self.ledger.lock.notify_all()  # the report thread has something to send
+        step = self.steps.ended(result)
+        if step is not None:
+            self.dirs.release((step.as_lease().task, 0))
+            with self.ledger.lock:
+                self.ledger.lock.notify_all()  # the report thread has something to send
 
     # --- lease thread ---
     def lease_once(self, wait: float | None = None) -> int | None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from hpcburst.domain.node_steps import NodeStep, NodeStepResult
 from hpcburst.domain.task_types import TaskType
+from nodeagent.ledger import Finished, Held, Ledger
+from nodeagent.runner import RunResult
 
 PREP_OK, PREP_FAILED, PREP_RUNNING = "ok", "failed", "running"
 
@@ -37,6 +40,7 @@ class NodeStepBook:
         self._state: dict[str, dict[str, object]] = {}  # job -> what its file holds
         self._prepping: set[str] = set()
         self._releasing: set[str] = set()
+        self._running: dict[StepKey, NodeStep] = {}
         self.due: list[NodeStep] = []  # steps to start on the runner thread
         self.results: list[NodeStepResult] = []  # finished steps, until the service acknowledges them
         for path in self.root.glob("*.json"):
@@ -84,6 +88,31 @@ class NodeStepBook:
             due, self.due = self.due, []
             return due
 
+    def started(self, step: NodeStep) -> StepKey:
+        """The step is handed to the runner under this key."""
+        key = StepKey(step.job, step.kind)
+        with self._lock:
+            self._running[key] = step
+        return key
+
+    def ended(self, run: RunResult) -> NodeStep | None:
+        """The runner's result for a step (None: not one of ours): recorded as ``finished``."""
+        with self._lock:
+            step = self._running.pop(run.key, None)  # type: ignore[call-overload]
+        if step is None:
+            return None
+        result = NodeStepResult(
+            job=step.job,
+            kind=step.kind,
+            exit_code=None if run.error else run.exit_code,
+            timed_out=run.timed_out,
+            started_at=run.started_at,
+            ended_at=run.ended_at,
+            message=run.error or ("timed out" if run.timed_out else None),
+        )
+        self.finished(step, result)
+        return step
+
     def finished(self, step: NodeStep, result: NodeStepResult) -> None:
         """A step ended: keep a NodePrep's outcome for good, and the result until it is reported."""
         with self._lock:
@@ -113,3 +142,27 @@ class NodeStepBook:
     def _forget(self, job: str) -> None:
         self._state.pop(job, None)
         (self.root / f"{job}.json").unlink(missing_ok=True)
+
+
+def startable(ledger: Ledger, book: NodeStepBook) -> list[Held]:
+    """Backlog entries to start now, moved to ``running`` (call under the ledger's lock). An index whose job's
+    NodePrep has not succeeded here waits for it (which is then due), and after a failed one is given back
+    (``evicted``: no retry counted; the service has excluded the node by the time it reads the report)."""
+    starting: list[Held] = []
+    waiting: list[Held] = []
+    halted = ledger.stopping or ledger.evicting
+    while ledger.backlog and len(ledger.running) < ledger.slots and not halted:
+        held = ledger.backlog.popleft()
+        prep = held.lease.node_prep
+        standing = PREP_OK if prep is None else book.prep(prep)
+        if standing == PREP_FAILED:
+            now = time.time()
+            result = RunResult(held.key, -9, now, now)
+            ledger.unreported.append(Finished(held, result, evicted="NodePrep failed on this node"))
+        elif standing != PREP_OK:
+            waiting.append(held)
+        else:
+            ledger.running[held.key] = held
+            starting.append(held)
+    ledger.backlog.extendleft(reversed(waiting))
+    return starting
