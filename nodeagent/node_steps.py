@@ -21,6 +21,7 @@ from nodeagent.ledger import Finished, Held, Ledger
 from nodeagent.runner import RunResult
 
 PREP_OK, PREP_FAILED, PREP_RUNNING = "ok", "failed", "running"
+MAX_LISTED = 1000  # jobs named per heartbeat (the service takes 10,000): the rest wait for the next ones
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,11 @@ class NodeStepBook:
     def jobs(self) -> list[str]:
         """Jobs this node keeps step state for (sent with heartbeats, until the answer says they left)."""
         with self._lock:
-            return [j for j in self._state if j not in self._releasing]
+            listed = [j for j in self._state if j not in self._releasing]
+        if len(listed) > MAX_LISTED:  # a different slice each time, so every job is asked about in turn
+            start = int(time.monotonic()) % len(listed)
+            listed = (listed[start:] + listed[:start])[:MAX_LISTED]
+        return listed
 
     def left(self, job: str, release: bool) -> None:
         """The job left the node: run its NodeRelease now, or (forced cancel, excluded node) forget it."""

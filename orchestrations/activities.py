@@ -23,7 +23,8 @@ def job_progress(data: dict[str, Any]) -> dict[str, Any]:
     First, dependent tasks whose parents ended are released (a backstop: reports release them too)."""
     s = services()
     job_id = str(data["job"])
-    s.dependencies.release(s.catalog.get(job_id, fresh=True))
+    if s.catalog.get(job_id).has_dependencies:
+        s.dependencies.release(s.catalog.get(job_id, fresh=True))
     complete = s.completion.complete_batches(job_id, [int(b) for b in data["open"]])
     return {"complete": complete, "canceled": s.completion.canceled(job_id)}
 

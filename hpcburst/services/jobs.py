@@ -28,6 +28,7 @@ from hpcburst.domain.task_paths import validate_task_paths
 from hpcburst.errors import Conflict, InvalidSpec, InvalidState, NotFound
 from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.catalog import META_PARTITION, JobCatalog
+from hpcburst.services.dependencies import DependencyService
 from hpcburst.services.dispatch import DispatchService
 from hpcburst.services.orchestrations import Orchestrations, instance_id
 from hpcburst.services.wakeup import WorkSignal
@@ -46,10 +47,12 @@ class JobService:
         signal: WorkSignal,
         clock: Callable[[], float] = time.time,
         allowed_roots: Callable[[str | None], list[str]] = lambda pool: [],
+        dependencies: DependencyService | None = None,
     ) -> None:
         self._store, self._catalog, self._dispatch = store, catalog, dispatch
         self._signal, self._clock = signal, clock
         self._allowed_roots = allowed_roots  # a pool's admin-listed absolute workdirs
+        self._dependencies = dependencies  # releases requeued dependent indices whose parents have ended
         # why a job's queued indices wait (the burst controller knows); set by the composition root
         self.why_waiting: Callable[[Job], str | None] = lambda job: None
         # what its cloud node time cost so far (cost accounting knows); set by the composition root
@@ -254,6 +257,8 @@ class JobService:
     def _requeue(self, job_id: str, indices: list[int] | None) -> tuple[Job, list[int]]:
         """The job as it was, and the batch of every index put back in the queue."""
         job = self._catalog.get(job_id, fresh=True)
+        # A dependent task's indices wait again for their parents, which may be requeued alongside them.
+        dependent = {n for n, ps in job.parents().items() if ps} if job.has_dependencies else set()
         wanted = None if indices is None else set(indices)
         requeued: list[int] = []  # the batch of every requeued index
         continuation: str | None = None
@@ -266,19 +271,23 @@ class JobService:
                 continuation=continuation,
             )
             docs = [d for d in page.items if wanted is None or d.body["index"] in wanted]
-            requeued += self._requeue_docs(job_id, docs) if docs else []
+            requeued += self._requeue_docs(job_id, docs, dependent) if docs else []
             if page.continuation is None:
                 break
             continuation = page.continuation
         if not requeued and not (job.state == JobState.CANCELED and wanted is None):
             raise InvalidState(f"job {job_id} has no Failed or Canceled indices to requeue")
+        if dependent and self._dependencies is not None:
+            self._dependencies.release(job.model_copy(update={"state": JobState.QUEUED}))
         return job, requeued
 
-    def _requeue_docs(self, job_id: str, docs: list[Document]) -> list[int]:
+    def _requeue_docs(self, job_id: str, docs: list[Document], dependent: set[int]) -> list[int]:
         """Requeue ``docs``; on a lost race fall back to one by one (re-reading each). Returns their batches."""
         try:
             self._store.batch(
-                c.TASKS, job_id, [WriteOp("replace", d.id, _requeued(d.body), d.etag) for d in docs]
+                c.TASKS,
+                job_id,
+                [WriteOp("replace", d.id, _requeued(d.body, dependent), d.etag) for d in docs],
             )
             return [d.body["batch"] for d in docs]
         except (Conflict, NotFound):
@@ -288,7 +297,9 @@ class JobService:
             try:
                 fresh = self._store.get(c.TASKS, job_id, d.id)
                 if fresh.body["state"] in REQUEUABLE_TASK_STATES:
-                    self._store.replace(c.TASKS, job_id, d.id, _requeued(fresh.body), if_match=fresh.etag)
+                    self._store.replace(
+                        c.TASKS, job_id, d.id, _requeued(fresh.body, dependent), if_match=fresh.etag
+                    )
                     batches.append(fresh.body["batch"])
             except (Conflict, NotFound):
                 pass
@@ -301,10 +312,15 @@ class JobService:
         generation = int(job.instance_id.rsplit("-r", 1)[1]) + 1 if "-r" in job.instance_id else 1
         new_instance = instance_id(job.id, generation)
         restarted = await asyncio.to_thread(self._update_job, job.id, _reopen_job, new_instance)
-        # A canceled job may have batches never dispatched: walk the window again (dispatch is idempotent).
-        next_batch = 0 if job.state == JobState.CANCELED else job.batches
+        # A job canceled, or failed at once (fail_job_on_failure, runtime), may have batches never
+        # dispatched: walk the window again then (dispatch is idempotent).
+        undispatched = job.state == JobState.CANCELED or await asyncio.to_thread(self._undispatched, job)
+        next_batch = 0 if undispatched else job.batches
         await orchestrations.start(new_instance, orchestrator_input(restarted, next_batch, batches))
         self._catalog.invalidate(job.id)
+
+    def _undispatched(self, job: Job) -> bool:
+        return self._store.count(c.TASKS, job.id) < job.total
 
     def _update_job(self, job_id: str, change: Callable[..., dict[str, Any]], *args: Any) -> Job:
         while True:
@@ -352,8 +368,7 @@ def _reopen_job(job_id: str, body: dict[str, Any], new_instance: str) -> dict[st
     return reopened
 
 
-def _requeued(body: dict[str, Any]) -> dict[str, Any]:
+def _requeued(body: dict[str, Any], dependent: set[int]) -> dict[str, Any]:
     kept = ("job", "task", "index", "batch", "attempt")
-    return reopened(
-        {**{k: body[k] for k in kept if k in body}, "state": TaskState.QUEUED.value, "retry_count": 0}
-    )
+    state = TaskState.SUBMITTED if body["task"] in dependent else TaskState.QUEUED  # waits for its parents
+    return reopened({**{k: body[k] for k in kept if k in body}, "state": state.value, "retry_count": 0})

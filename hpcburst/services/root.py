@@ -88,7 +88,15 @@ def build(
     pools = PoolService(store, identity, clock)
     dependencies = DependencyService(store, signal)
     dispatch = DispatchService(store, catalog, signal, queue, blobs, clock=clock, dependencies=dependencies)
-    jobs = JobService(store, catalog, dispatch, signal, clock=clock, allowed_roots=pools.allowed_roots)
+    jobs = JobService(
+        store,
+        catalog,
+        dispatch,
+        signal,
+        clock=clock,
+        allowed_roots=pools.allowed_roots,
+        dependencies=dependencies,
+    )
     grants = GrantService(store, catalog, blobs)
     nodes = NodeService(
         store,

@@ -152,3 +152,13 @@ def test_a_job_leaves_its_nodes_when_it_ends_and_a_forced_cancel_skips_node_rele
     asyncio.run(cluster.s.jobs.cancel(forced, cluster.orch, ADMIN, force=True))
     assert _left(cluster, "n1", forced) == [LeftJob(job=forced, release=False)]
     assert _left(cluster, "n1", "no-such-job") == [LeftJob(job="no-such-job", release=False)]
+
+
+def test_a_requeued_child_waits_again_for_its_requeued_parent(cluster):
+    job = _chain(cluster, fail_dependent_tasks=True)
+    cluster.register("n1")
+    cluster.finish("n1", cluster.lease("n1").leases[0], exit_code=1)
+    assert cluster.s.completion.finish(job)["state"] == JobState.FAILED
+    asyncio.run(cluster.s.jobs.requeue(job, cluster.orch, ADMIN))
+    assert [lease.task for lease in cluster.lease("n1", slots=4).leases] == [f"{job}.3.0"]
+    assert _states(cluster, job)[(1, 0)] == TaskState.SUBMITTED
