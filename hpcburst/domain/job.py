@@ -102,9 +102,7 @@ class TaskSpec(BaseModel):
     output_files: list[OutputFile] = Field(default_factory=list, max_length=MAX_FILES)  # uploaded after
     depends_on: list[str] = Field(default_factory=list, max_length=MAX_TASKS_PER_JOB)  # names of parent tasks
     group: int | None = Field(default=None, ge=0, description="XML task group (JobSpec.group_dependencies)")
-    fail_job_on_failure: bool = (
-        False  # a failed index fails the whole job at once (its open work is canceled)
-    )
+    fail_job_on_failure: bool = Field(default=False, description="a failed index fails the job at once")
     valid_exit_codes: str | None = Field(default=None, max_length=1000, description="e.g. 0,3..5; unset: 0")
 
     @model_validator(mode="after")
