@@ -15,20 +15,28 @@ POST /api/agent/register   RegisterRequest {"node", "pool": "default", "slots", 
     SegmentGrant {"container": "hpc-output", "blob": "nodes/<pool>/<node>/<id>.seg", "url": create+write SAS}
     packages_url: the hpc-packages container with a read+list SAS.
     Registering again (agent restart) re-queues whatever the node was running.
-POST /api/agent/heartbeat  HeartbeatRequest {"node", "pool", "running": [{"task", "attempt"}]}
-    -> 200 HeartbeatResponse {"state", "drain": bool, "cancel": ["12.1.7", ...]}
+POST /api/agent/heartbeat  HeartbeatRequest {"node", "pool", "running": [{"task", "attempt"}], "jobs": [job...]}
+    -> 200 HeartbeatResponse {"state", "drain": bool, "cancel": ["12.1.7", ...], "left": [{"job", "release"}]}
     ``cancel``: running indices to kill now (job canceled, or re-leased after this node was presumed dead).
+    ``jobs``: those the node keeps NodePrep/NodeRelease state for; ``left``: those of them that ended, and
+    whether to run their NodeRelease there (not after a forced cancel) (``hpcburst.domain.node_steps``).
 POST /api/agent/lease      LeaseRequest {"node", "pool", "free_slots", "wait_seconds": 0..120,
                                          "running": [{"task", "attempt"}]}
     -> 200 LeaseResponse {"leases": [Lease...], "cancel": [...], "drain": bool,
                           "segment": SegmentGrant|null, "packages_url": SAS URL|null}
     Lease {"task": "12.1.7", "job": "12", "task_id": 1, "index": 7, "attempt": 1, "retry_count": 0,
            "job_name", "command", "environment", "workdir", "stdout", "stderr", "max_run_time",
-           "input_files", "output_files", "grants": {"container/path": per-blob SAS URL}}
+           "input_files", "output_files", "grants": {"container/path": per-blob SAS URL},
+           "node_prep"?: NodeStep, "node_release"?: NodeStep}
+    NodeStep {"job", "task_id", "kind": "NodePrep|NodeRelease", "command", "environment", "workdir",
+              "max_run_time", "valid_exit_codes", "owner", "job_name"}: run the NodePrep once before the
+    job's first index on the node; keep the NodeRelease until the job leaves.
     grants: read for each input, create+write for each non-glob output (hpcburst.domain.grants).
     Waits up to min(wait_seconds, max_lease_wait) when there is nothing to run. Returns many leases
     for short tasks (about 0.5 s of work per free slot), exactly ``free_slots`` for long ones.
-POST /api/agent/report     ReportRequest {"node", "pool", "results": [TaskResult...]}
+POST /api/agent/report     ReportRequest {"node", "pool", "results": [TaskResult...], "node_steps": [...]}
+    node_steps [{"job", "kind", "exit_code", "timed_out", "started_at", "ended_at", "message"}]: recorded
+    first (a failed NodePrep excludes the node from the job); ``steps_accepted`` in the answer counts them.
     TaskResult {"task", "attempt", "exit_code": int|null, "started_at", "ended_at", "timed_out": false,
                 "stdout"?: OutputRef, "stderr"?: OutputRef, "message"?}
     OutputRef {"container": "hpc-output", "blob", "offset": 0, "length": int|null}
@@ -94,6 +102,8 @@ async def agent_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
     outcome = await asyncio.to_thread(services().report.report, request)
     for instance, job, batch in outcome.completed:
         await poke(client, instance, {"kind": "batch_done", "job": job, "batch": batch})
+    for instance, job in outcome.changed:
+        await poke(client, instance, {"kind": "check", "job": job})
     return json_response(outcome.response)
 
 

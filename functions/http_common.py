@@ -20,6 +20,7 @@ import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
 from hpcburst.constants import ENV_MAX_BODY
+from hpcburst.domain.task_types import FieldError
 from hpcburst.errors import HpcBurstError, InvalidSpec, PayloadTooLarge, error_body, http_status
 
 log = logging.getLogger("hpcburst.functions")
@@ -51,12 +52,17 @@ def error_response(error: BaseException) -> func.HttpResponse:
 
 def invalid_spec(error: ValidationError) -> InvalidSpec:
     """A 400 naming the field: ``tasks.0.sweep.step: Input should be greater than 0``."""
-    problems = []
+    problems, fields = [], []
     for item in error.errors():
+        cause = (item.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldError):  # a rule over several fields that knows which one is wrong
+            fields.append(cause.field)
+            problems.append(str(cause))
+            continue
         where = ".".join(str(p) for p in item["loc"]) or "body"
+        fields.append(where)
         problems.append(f"{where}: {item['msg']}")
-    field = ".".join(str(p) for p in error.errors()[0]["loc"]) if error.errors() else "body"
-    return InvalidSpec("; ".join(problems), field=field)
+    return InvalidSpec("; ".join(problems), field=fields[0] if fields else "body")
 
 
 def max_body() -> int:

@@ -11,16 +11,23 @@ POST /api/jobs  -> 201 Job + {"warnings": [...]}  (body: JobSpec JSON, or HPC Pa
     Content-Type application/xml: see hpcburst/domain/jobxml.py; warnings name what the XML asked for that
     is not supported)
     body: JobSpec {"name"?, "priority"?: "Lowest|BelowNormal|Normal|AboveNormal|Highest",
-           "pool"?, "never_burst"?: false, "tasks": [TaskSpec, ...]}
+           "pool"?, "never_burst"?: false, "environment"?: {K: V}, "runtime"?: secs,
+           "fail_dependent_tasks"?: false, "group_dependencies"?: [{"parent": g, "child": g}],
+           "tasks": [TaskSpec, ...]}
     TaskSpec {"command": "cmd line" | ["argv", ...], "sweep"?: {"start", "end", "step"?: 1},
+              "type"?: "Basic|ParametricSweep|NodePrep|NodeRelease" (default: by sweep),
               "name"?, "environment"?: {K: V}, "workdir"?, "stdout"?, "stderr"?, "max_run_time"?: secs,
               "retries"?: 0, "max_running"?: K, "input_files"?: [...], "output_files"?: [...],
+              "depends_on"?: [task name, ...], "group"?: g, "valid_exit_codes"?: "0,3..5",
+              "fail_job_on_failure"?: false,
               "node"?: pin (admins only, else 403; the node must be registered, Online, in the job's pool)}
+    400 names the field of a bad dependency (``tasks[1].depends_on``: unknown name, cycle) or exit codes.
     A pinned task (clusrun) runs only on its node; when that node is no longer Online its Queued
     indices fail with a message naming the node (hpcburst.domain.pinning).
     Job {"id": "12", "name", "owner", "priority", "pool", "never_burst", "tasks": [...], "state",
          "submitted_at", "started_at", "ended_at" (epoch seconds or null), "total", "batch_size",
-         "batches", "instance_id", "message"}
+         "batches", "instance_id", "message", "forced", "node_steps": [{"node", "kind", "ok",
+         "exit_code", ...}]} (node_steps: NodePrep/NodeRelease outcomes per node)
 GET /api/jobs?state=&owner=&limit=50&continuation=  -> 200 {"jobs": [Job...], "continuation": str|null}
     (newest first)
 GET /api/jobs/{job}?wait=SECONDS&known=PROGRESS  -> 200 Job + {"counts": {"Configuring": 0, "Submitted": n,
@@ -31,6 +38,7 @@ GET /api/jobs/{job}?wait=SECONDS&known=PROGRESS  -> 200 Job + {"counts": {"Confi
     as soon as the state or counts differ from it, the job ends, or ``wait`` passes (unchanged); state
     changes answer at once, counts within about a second.
 POST /api/jobs/{job}/cancel  -> 200 Job (state Canceled; running indices are killed by their agents)
+    ?force=true: the job's NodeRelease does not run on its nodes
 POST /api/jobs/{job}/requeue  body (optional): {"indices": [3, 7]}  -> 200 {"job", "requeued": n,
     "batches": [...]}  (Failed and Canceled indices go back to Queued with fresh retries)
 GET /api/jobs/{job}/tasks?state=&limit=100&continuation=  -> 200 {"tasks": [Task...], "continuation"}
@@ -122,7 +130,8 @@ async def view_job(req: func.HttpRequest) -> func.HttpResponse:
 @handles_errors
 async def cancel_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     who = caller(req)
-    job = await services().jobs.cancel(req.route_params["job"], DurableOrchestrations(client), who)
+    force = req.params.get("force", "").lower() in ("1", "true", "yes")  # forced: no NodeRelease runs
+    job = await services().jobs.cancel(req.route_params["job"], DurableOrchestrations(client), who, force)
     return json_response(job)
 
 

@@ -22,7 +22,7 @@ BURST = "burst"  # pk = "controller" (id "record": the burst controller's state)
 INDEXED_FIELDS: dict[str, tuple[str, ...]] = {
     JOBS: ("state", "owner", "priority", "submitted_at"),
     # open_batch / holder: the batch while Queued or Running / the node while Running (absent otherwise)
-    TASKS: ("state", "index", "node", "batch", "open_batch", "holder"),
+    TASKS: ("state", "index", "node", "batch", "open_batch", "holder", "task"),
     NODES: ("state", "pool", "last_heartbeat"),
     SESSIONS: ("state", "owner"),
     PACKAGES: ("name", "version"),

@@ -7,6 +7,8 @@
 - ``report_once``: store a batch of outputs (segment blobs) and report its results in one call.
 - ``evict``: the VM is going away (``nodeagent.evictions``): give every unfinished index back.
 
+NodePrep and NodeRelease (``nodeagent.node_steps``) run on the runner thread as the job's confined account.
+
 ``nodeagent.service`` runs these in threads. A result leaves the agent only when the service acknowledged
 it, so a killed agent loses nothing acknowledged; what it held is re-leased once its heartbeats stop.
 """
@@ -23,8 +25,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from hpcburst.domain.node_steps import NodeStep
 from hpcburst.domain.protocol import (
     HeartbeatRequest,
+    Lease,
     LeaseRequest,
     RegisterRequest,
     RegisterResponse,
@@ -39,6 +43,7 @@ from nodeagent.environment import base_environment, task_environment
 from nodeagent.grants import GrantBook
 from nodeagent.launcher import build_launcher
 from nodeagent.ledger import Finished, Held, Ledger, RunKey, canceled
+from nodeagent.node_steps import NodeStepBook, StepKey, startable
 from nodeagent.outputs import OutputWriter
 from nodeagent.results import ResultMaker
 from nodeagent.runas import RunAs
@@ -119,6 +124,7 @@ class Agent:
         # Results whose outputs are stored, until acknowledged (report thread only): a report retried
         # after a failed call sends them again without uploading their outputs again.
         self._prepared: dict[RunKey, TaskResult] = {}
+        self.steps = NodeStepBook(config.workdir)
 
     # --- registration ---
     def api(self) -> AgentApi:
@@ -165,16 +171,13 @@ class Agent:
         ledger = self.ledger
         with ledger.lock:
             cancels = ledger.take_cancels()
-            starting: list[Held] = []
-            halted = ledger.stopping or ledger.evicting or ledger.swapping > 0
-            while ledger.backlog and len(ledger.running) < ledger.slots and not halted:
-                held = ledger.backlog.popleft()
-                ledger.running[held.key] = held
-                starting.append(held)
+            starting = startable(self.ledger, self.steps)
         if cancels:
             for key in self.runner.keys():
-                if canceled(cancels, key):  # type: ignore[arg-type]
+                if not isinstance(key, StepKey) and canceled(cancels, key):  # type: ignore[arg-type]
                     self.runner.kill(key)
+        for step in self.steps.take_due():
+            self._start_step(step)
         for held in starting:
             try:
                 self.runner.start(self._spec(held))
@@ -188,6 +191,9 @@ class Agent:
         finished: list[Finished] = []
         with ledger.lock:
             for result in results:
+                if isinstance(result.key, StepKey):
+                    self._step_ended(result)
+                    continue
                 held = ledger.running.pop(result.key, None)  # type: ignore[call-overload]
                 if held is None or result.canceled:  # canceled by the service: nothing to tell it
                     self.dirs.release(result.key)  # type: ignore[arg-type]
@@ -217,6 +223,22 @@ class Agent:
                 ledger.lock.notify_all()
             self.runner.wakeup()
 
+    def _start_step(self, step: NodeStep) -> None:
+        key, lease = self.steps.started(step), step.as_lease()
+        try:
+            task_dir = self.dirs.prepare(lease, self.run_as.for_owner(step.owner))
+            self.runner.start(self._run_spec(key, lease, task_dir))
+        except (OSError, HpcBurstError) as e:
+            now = time.time()
+            self._step_ended(RunResult(key, 1, now, now, error=f"cannot start: {e}"))
+
+    def _step_ended(self, result: RunResult) -> None:
+        step = self.steps.ended(result)
+        if step is not None:
+            self.dirs.release((step.as_lease().task, 0))
+            with self.ledger.lock:
+                self.ledger.lock.notify_all()  # the report thread has something to send
+
     # --- lease thread ---
     def lease_once(self, wait: float | None = None) -> int | None:
         """Lease for the free slots; the number of leases, or None when there was no room to ask."""
@@ -242,6 +264,9 @@ class Agent:
             )
         )
         self._short_tasks = len(response.leases) > free
+        for lease in response.leases:
+            if lease.node_release is not None:
+                self.steps.owe_release(lease.node_release)
         self.grants.absorb(response.segment, response.packages_url)
         self._last_lease = len(response.leases)
         to_stage: list[Held] = []
@@ -311,13 +336,17 @@ class Agent:
         with self.ledger.lock:
             running = self.ledger.refs()
         response = self.api().heartbeat(
-            HeartbeatRequest(node=self.config.node, pool=self.config.pool, running=running)
+            HeartbeatRequest(
+                node=self.config.node, pool=self.config.pool, running=running, jobs=self.steps.jobs()
+            )
         )
         with self.ledger.lock:
             self.ledger.drain = response.drain
             self.ledger.cancel(response.cancel, running)
             self.ledger.lock.notify_all()
-        if response.cancel:
+        for gone in response.left:
+            self.steps.left(gone.job, gone.release)
+        if response.cancel or response.left:
             self.runner.wakeup()
 
     # --- report thread ---
@@ -325,15 +354,18 @@ class Agent:
         """Store outputs and report up to ``report_max`` results; how many the service acknowledged."""
         with self.ledger.lock:
             batch = list(islice(self.ledger.unreported, self.config.report_max))
-        if not batch:
+        steps = list(self.steps.results)
+        if not batch and not steps:
             return 0
         fresh = [f for f in batch if f.held.key not in self._prepared]
         if fresh:
             self._prepared.update(self.results.prepare(fresh))
         results = [self._prepared[f.held.key] for f in batch]
         response = self.api().report(
-            ReportRequest(node=self.config.node, pool=self.config.pool, results=results)
+            ReportRequest(node=self.config.node, pool=self.config.pool, results=results, node_steps=steps)
         )
+        if steps:
+            self.steps.acknowledged(steps)
         self.grants.absorb(response.segment)
         with self.ledger.lock:
             for _ in batch:  # only this thread removes, and appends go to the other end
@@ -377,10 +409,12 @@ class Agent:
         return self.dirs.prepare(held.lease, self.run_as.for_owner(held.lease.owner))
 
     def _spec(self, held: Held) -> RunSpec:
-        lease, task_dir = held.lease, self._task_dir(held)
+        return self._run_spec(held.key, held.lease, self._task_dir(held))
+
+    def _run_spec(self, key: RunKey | StepKey, lease: Lease, task_dir: TaskDir) -> RunSpec:
         account = task_dir.account
         env = task_environment(self._base_env, lease, self.config.node, task_dir.cwd, str(self.config.packages),
                                home=task_dir.root, user=account.name if account else None)  # fmt: skip
-        return RunSpec(held.key, lease.command, env, task_dir.cwd, lease.max_run_time, lease.stdout, lease.stderr,
+        return RunSpec(key, lease.command, env, task_dir.cwd, lease.max_run_time, lease.stdout, lease.stderr,
                        argv_prefix=account.prefix if account else (), owner=task_dir.owner,
                        account=account.ids if account else None)  # fmt: skip

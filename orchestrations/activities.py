@@ -19,9 +19,12 @@ def dispatch_batches(data: dict[str, Any]) -> None:
 
 @bp.activity_trigger(input_name="data", activity="job_progress")
 def job_progress(data: dict[str, Any]) -> dict[str, Any]:
-    """Which of the open batches are complete, and whether the job was canceled."""
+    """Which of the open batches are complete, and whether the job was stopped (canceled, or failed at once).
+    First, dependent tasks whose parents ended are released (a backstop: reports release them too)."""
     s = services()
     job_id = str(data["job"])
+    if s.catalog.get(job_id).has_dependencies:
+        s.dependencies.release(s.catalog.get(job_id, fresh=True))
     complete = s.completion.complete_batches(job_id, [int(b) for b in data["open"]])
     return {"complete": complete, "canceled": s.completion.canceled(job_id)}
 

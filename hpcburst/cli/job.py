@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,17 +73,30 @@ def submit(
         ),
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the job, showing progress.")] = False,
+    spec_file: Annotated[
+        Path | None,
+        typer.Option("--json", help="A whole job spec (JSON: several tasks, types, dependencies) instead."),
+    ] = None,
 ) -> None:
-    """Submit a job: one command, or a parametric sweep with `*` replaced by each index; or an HPC Pack job
-    XML file (`--xml job.xml`)."""
+    """Submit a job: one command, or a parametric sweep with `*` replaced by each index; or a job spec file
+    (`--json job.json`) or an HPC Pack job XML file (`--xml job.xml`)."""
     if xml is not None:
-        if command:
-            raise InvalidSpec("give a command or --xml FILE, not both")
+        if command or spec_file is not None:
+            raise InvalidSpec("give one of: a command (after --), --json FILE, --xml FILE", field="xml")
         _submit_xml(xml, wait)
         return
-    if not command:
-        raise InvalidSpec("no command: `hpcburst job submit [OPTIONS] -- COMMAND...` or `--xml job.xml`")
+    if (spec_file is None) == (not command):
+        raise InvalidSpec(
+            "give a command (after --), --json FILE or --xml FILE: one of them", field="command"
+        )
     with scheduler() as s:
+        if spec_file is not None:
+            job_id = s.submit_job(_spec_file(spec_file))
+            console.print(f"submitted job [bold]{job_id}[/bold]")
+            if wait:
+                _exit_with(_wait(s, job_id))
+            return
+        assert command is not None
         job = s.create_job(
             name=name, priority=priority, pool=pool, never_burst=never_burst, template=template
         )
@@ -196,10 +210,15 @@ def list_(
 
 @app.command()
 @friendly
-def cancel(job: Annotated[str, typer.Argument(help="Job id.")]) -> None:
-    """Cancel a job: queued indices are dropped, running ones killed."""
+def cancel(
+    job: Annotated[str, typer.Argument(help="Job id.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Do not run the job's NodeRelease on its nodes.")
+    ] = False,
+) -> None:
+    """Cancel a job: queued indices are dropped, running ones killed; its NodeRelease runs unless --force."""
     with scheduler() as s:
-        v = s.cancel_job(job)
+        v = s.cancel_job(job, force=force)
     console.print(f"job {job}: {v.get('state', 'Canceled')}")
 
 
@@ -243,6 +262,16 @@ def _exit_with(view: dict[str, Any]) -> None:
     console.print(f"job {view.get('id')} {state}" + (f": {view['message']}" if view.get("message") else ""))
     if state != JobState.FINISHED:
         raise typer.Exit(1)
+
+
+def _spec_file(path: Path) -> dict[str, Any]:
+    try:
+        body = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise InvalidSpec(f"--json {path}: {e}", field="json") from None
+    if not isinstance(body, dict):
+        raise InvalidSpec(f"--json {path}: a job spec is a JSON object", field="json")
+    return body
 
 
 def _env(pairs: list[str]) -> dict[str, str]:

@@ -23,7 +23,8 @@ import httpx
 from hpcburst.client.access import Access
 from hpcburst.client.clusrun import NodeRun, choose_nodes, clusrun_job, node_runs
 from hpcburst.client.http import auth_headers, cluster_url, error_from, send, unwrap
-from hpcburst.client.specs import JobDraft, command_line, task_spec
+from hpcburst.client.specs import JobDraft, command_line, job_spec, task_spec
+from hpcburst.domain.job import JobSpec
 from hpcburst.domain.jobxml import job_xml
 from hpcburst.domain.states import JobState
 from hpcburst.domain.task import OutputPage
@@ -62,20 +63,27 @@ class Scheduler:
         owner: str | None = None,
         never_burst: bool = False,
         template: str | None = None,
+        **job: Any,
     ) -> JobDraft:
         """``never_burst``: the job runs on on-premises nodes only (a cloud node never leases it);
         ``template``: the job template whose defaults and limits apply (default: the cluster's Default);
-        ``priority``: None takes the template's default, else Normal."""
+        ``priority``: None takes the template's default, else Normal. ``job``: the other JobDraft fields
+        (environment, runtime, fail_dependent_tasks, group_dependencies)."""
         return JobDraft(name=name, priority=priority, pool=pool, owner=owner, never_burst=never_burst,
-                        template=template)  # fmt: skip
+                        template=template, **job)  # fmt: skip
 
     def create_task(self, command: str | list[str], **fields: Any) -> dict[str, Any]:
-        """A task spec: ``sweep=(start, end[, step])`` makes it a parametric sweep (``*`` is the index)."""
+        """A task spec: ``sweep=(start, end[, step])`` makes it a parametric sweep (``*`` is the index); also
+        ``type`` (Basic, ParametricSweep, NodePrep, NodeRelease), ``depends_on`` (task names), ``group``,
+        ``valid_exit_codes`` ("0,3..5"), ``fail_job_on_failure``."""
         return task_spec(command, **fields)
 
-    def submit_job(self, job: JobDraft) -> str:
-        """Validate and submit; the new job's id."""
-        body = self._call("POST", "/api/jobs", json=job.to_spec().model_dump(mode="json", exclude_none=True))
+    def submit_job(self, job: JobDraft | JobSpec | dict[str, Any]) -> str:
+        """Validate and submit (a draft, a spec, or a spec as JSON data); the new job's id."""
+        spec = (
+            job.to_spec() if isinstance(job, JobDraft) else job if isinstance(job, JobSpec) else job_spec(job)
+        )
+        body = self._call("POST", "/api/jobs", json=spec.model_dump(mode="json", exclude_none=True))
         return str(body["id"])
 
     def submit(self, command: str | list[str], name: str | None = None, priority: str | None = None,
@@ -132,8 +140,10 @@ class Scheduler:
         params = {"limit": limit, **({"state": state} if state else {})}
         return _items(self._call("GET", "/api/jobs", params=params), "jobs")
 
-    def cancel_job(self, job: str) -> dict[str, Any]:
-        return self._call("POST", f"/api/jobs/{job}/cancel")  # type: ignore[no-any-return]
+    def cancel_job(self, job: str, force: bool = False) -> dict[str, Any]:
+        """Cancel; its NodeRelease still runs on its nodes unless ``force``."""
+        params = {"force": "true"} if force else None
+        return self._call("POST", f"/api/jobs/{job}/cancel", params=params)  # type: ignore[no-any-return]
 
     def requeue_job(self, job: str) -> dict[str, Any]:
         """Failed and canceled indices run again (HPC Pack's RequeueJob)."""

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from hpcburst.domain.job import JobSpec, SweepRange, TaskSpec
+from hpcburst.domain.task_types import FieldError
 from hpcburst.errors import InvalidSpec
 
 _SWEEP = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*(?::\s*(\d+))?\s*$")
@@ -57,6 +58,10 @@ class JobDraft:
     template: str | None = None  # None: the cluster's Default template
     never_burst: bool = False  # keep the job on on-premises nodes: a cloud node never runs it
     shared_workdir: bool = False  # the job's indices on a node share one directory
+    environment: dict[str, str] = field(default_factory=dict)  # every task's; a task's own override it
+    runtime: float | None = None  # seconds the job may run once started; then it fails
+    fail_dependent_tasks: bool = False  # a failed parent cancels its dependent tasks
+    group_dependencies: list[dict[str, int]] = field(default_factory=list)  # {"parent": g, "child": g}
     tasks: list[dict[str, Any]] = field(default_factory=list)
 
     def add_task(self, task: dict[str, Any] | TaskSpec) -> None:
@@ -69,7 +74,10 @@ class JobDraft:
             raise InvalidSpec("the job has no tasks: add one with add_task(create_task(...))")
         body = {"name": self.name, "priority": self.priority, "pool": self.pool, "owner": self.owner,
                 "template": self.template,
-                "never_burst": self.never_burst or None, "shared_workdir": self.shared_workdir or None}  # fmt: skip
+                "never_burst": self.never_burst or None, "shared_workdir": self.shared_workdir or None,
+                "environment": self.environment or None, "runtime": self.runtime,
+                "fail_dependent_tasks": self.fail_dependent_tasks or None,
+                "group_dependencies": self.group_dependencies or None}  # fmt: skip
         return _validated(
             JobSpec, {**{k: v for k, v in body.items() if v is not None}, "tasks": self.tasks}, "job"
         )
@@ -80,5 +88,13 @@ def _validated(model: Any, body: dict[str, Any], what: str) -> Any:
         return model.model_validate(body)
     except ValidationError as e:
         first = e.errors()[0]
+        cause = (first.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldError):  # a rule over several fields names the one that is wrong
+            raise InvalidSpec(f"{what}.{cause}", field=cause.field) from None
         where = ".".join(str(p) for p in first["loc"])
         raise InvalidSpec(f"{what}{'.' + where if where else ''}: {first['msg']}") from None
+
+
+def job_spec(body: dict[str, Any]) -> JobSpec:
+    """A whole job spec (e.g. read from ``hpcburst job submit --json job.json``), validated."""
+    return _validated(JobSpec, body, "job")  # type: ignore[no-any-return]

@@ -13,6 +13,7 @@ from hpcburst.domain.job import Job, TaskSpec
 from hpcburst.domain.protocol import Lease, TaskResult
 from hpcburst.domain.states import TaskState
 from hpcburst.domain.sweep import substitute
+from hpcburst.domain.task_types import TaskType, exit_ok
 
 # Short tasks: lease enough for about this much work per free slot (fewer round trips);
 # long tasks: exactly one per free slot, so no slot idles while work waits on another node.
@@ -73,13 +74,15 @@ def lease_for(job: Job, doc: dict[str, Any], key: str) -> Lease:
         owner=job.owner,
         shared_workdir=job.shared_workdir,
         command=sub(spec.command),
-        environment={k: sub(v) for k, v in spec.environment.items()},
+        environment={k: sub(v) for k, v in {**job.environment, **spec.environment}.items()},
         workdir=opt(spec.workdir),
         stdout=opt(spec.stdout),
         stderr=opt(spec.stderr),
         max_run_time=spec.max_run_time,
         input_files=[f if spec.sweep is None else f.for_index(index) for f in spec.input_files],
         output_files=[f if spec.sweep is None else f.for_index(index) for f in spec.output_files],
+        node_prep=job.node_step(TaskType.NODE_PREP),
+        node_release=job.node_step(TaskType.NODE_RELEASE),
     )
 
 
@@ -149,7 +152,7 @@ def apply_result(doc: dict[str, Any], result: TaskResult, spec: TaskSpec) -> dic
         result = result.model_copy(
             update={"message": f"given back {doc[GIVEN_BACK] + 1} times: {result.reason}"}
         )
-    succeeded = result.exit_code == 0 and not result.timed_out
+    succeeded = exit_ok(result.exit_code, spec.valid_exit_codes) and not result.timed_out
     new = {
         **doc,
         "exit_code": result.exit_code,

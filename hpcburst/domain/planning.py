@@ -1,7 +1,8 @@
 """How a job's indices are cut into dispatch batches (pure; the orchestrator and dispatch call it).
 
 The indices of all tasks of a job form one flat sequence of positions: task 1's indices first,
-then task 2's, ... Batch ``b`` covers positions ``[b*size, (b+1)*size)``. A batch travels as
+then task 2's, ... (or, in a job with dependencies, parents before children: ``order``, from
+``hpcburst.domain.dependencies.layout``). Batch ``b`` covers positions ``[b*size, (b+1)*size)``. A batch travels as
 ``(job, batch)`` only; whoever needs its indices recomputes them from the job's tasks.
 """
 
@@ -32,11 +33,14 @@ def batch_length(total: int, size: int, batch: int) -> int:
     return max(0, min(size, total - batch * size))
 
 
-def batch_members(tasks: Sequence[TaskSpec], size: int, batch: int) -> Iterator[tuple[int, int]]:
+def batch_members(
+    tasks: Sequence[TaskSpec], size: int, batch: int, order: Sequence[int] | None = None
+) -> Iterator[tuple[int, int]]:
     """(task number 1-based, index) of every position in ``batch``, without expanding the whole job."""
     first, last = batch * size, (batch + 1) * size
     offset = 0
-    for number, spec in enumerate(tasks, start=1):
+    for number in order or range(1, len(tasks) + 1):
+        spec = tasks[number - 1]
         count = index_count(spec)
         lo, hi = max(first, offset), min(last, offset + count)
         for position in range(lo, hi):
@@ -46,9 +50,12 @@ def batch_members(tasks: Sequence[TaskSpec], size: int, batch: int) -> Iterator[
             return
 
 
-def batch_of(tasks: Sequence[TaskSpec], size: int, task: int, position: int) -> int:
+def batch_of(
+    tasks: Sequence[TaskSpec], size: int, task: int, position: int, order: Sequence[int] | None = None
+) -> int:
     """The batch holding the ``position``-th index of task ``task`` (1-based)."""
-    offset = sum(index_count(t) for t in tasks[: task - 1])
+    numbers = list(order or range(1, len(tasks) + 1))
+    offset = sum(index_count(tasks[n - 1]) for n in numbers[: numbers.index(task)])
     return (offset + position) // size
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from hpcburst.domain.grants import SegmentGrant
+from hpcburst.domain.node_steps import LeftJob, NodeStep, NodeStepResult
 from hpcburst.domain.staging import InputFile, OutputFile
 from hpcburst.domain.states import NodeState
 from hpcburst.domain.task import OutputRef
@@ -70,12 +71,16 @@ class HeartbeatRequest(_Request):
     node: str = _NODE
     pool: str = "default"
     running: list[RunningRef] = Field(default_factory=list)
+    jobs: list[str] = Field(
+        default_factory=list, max_length=10_000
+    )  # jobs it keeps NodePrep/Release state for
 
 
 class HeartbeatResponse(BaseModel):
     state: NodeState
     drain: bool  # True: finish what runs, lease nothing new (node taken offline)
     cancel: list[str] = Field(default_factory=list)  # task keys to kill now (process tree)
+    left: list[LeftJob] = Field(default_factory=list)  # of ``jobs``, those that ended: release or forget
 
 
 class LeaseRequest(_Request):
@@ -108,6 +113,10 @@ class Lease(BaseModel):
     output_files: list[OutputFile] = Field(default_factory=list)
     # "container/path" -> per-blob SAS URL: read for each input, create+write for each non-glob output
     grants: dict[str, str] = Field(default_factory=dict)
+    # The job's NodePrep (run once on this node before its first index) and NodeRelease (kept, run when
+    # the job leaves the node): ``hpcburst.domain.node_steps``.
+    node_prep: NodeStep | None = None
+    node_release: NodeStep | None = None
 
 
 class LeaseResponse(BaseModel):
@@ -138,10 +147,12 @@ class ReportRequest(_Request):
     node: str = _NODE
     pool: str = "default"
     results: list[TaskResult] = Field(max_length=100_000)
+    node_steps: list[NodeStepResult] = Field(default_factory=list, max_length=10_000)  # recorded first
 
 
 class ReportResponse(BaseModel):
     accepted: list[str] = Field(default_factory=list)  # results recorded (or retried) now
+    steps_accepted: int = 0  # node steps recorded (or for jobs gone): stop resending them
     ignored: list[str] = Field(default_factory=list)  # stale attempt, not the leaseholder, or duplicate
     segment: SegmentGrant | None = None  # the grant for the agent's next segment blob
 

@@ -38,12 +38,17 @@ def sweep_indices(sweep: SweepRange) -> range:
 
 def expand(spec: TaskSpec) -> Iterator[int]:
     """The indices a task runs: its sweep's range, or the single index 0 for a basic task (lazy)."""
+    if index_count(spec) == 0:
+        return iter(())
     if spec.sweep is None:
         return iter((0,))
     return iter(sweep_indices(spec.sweep))
 
 
 def index_count(spec: TaskSpec) -> int:
+    """How many indices the task runs: a NodePrep or NodeRelease runs per node instead, with none."""
+    if spec.type is not None and spec.type.per_node:
+        return 0
     return 1 if spec.sweep is None else len(sweep_indices(spec.sweep))
 
 
@@ -56,7 +61,7 @@ def index_at(spec: TaskSpec, position: int) -> int:
 
 def index_position(spec: TaskSpec, index: int) -> int | None:
     """Where ``index`` sits in the task's expansion, or None if the task has no such index."""
-    indices = range(0, 1) if spec.sweep is None else sweep_indices(spec.sweep)
+    indices = range(0, index_count(spec)) if spec.sweep is None else sweep_indices(spec.sweep)
     try:
         return indices.index(index)
     except ValueError:

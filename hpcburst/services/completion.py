@@ -39,7 +39,9 @@ class CompletionService:
         return done
 
     def canceled(self, job_id: str) -> bool:
-        return self._store.get(c.JOBS, job_id, job_id).body["state"] == JobState.CANCELED
+        """Whether the job was stopped before its work ran out: canceled, or failed at once (a task with
+        fail_job_on_failure failed, or it ran past its runtime). Either way nothing more is dispatched."""
+        return self._store.get(c.JOBS, job_id, job_id).body["state"] in (JobState.CANCELED, JobState.FAILED)
 
     def open_batches(self, job_id: str) -> list[int]:
         docs = query_all(
@@ -58,9 +60,9 @@ class CompletionService:
             current = doc.body["instance_id"]
             if instance is not None and current != instance:
                 return {"job": job_id, "state": doc.body["state"], "superseded_by": current}
-            if doc.body["state"] == JobState.CANCELED:
+            if doc.body["state"] in (JobState.CANCELED, JobState.FAILED):  # stopped early
                 self._jobs.cancel_open_tasks(job_id)  # documents a late dispatch may have created
-                final = JobState.CANCELED
+                final = JobState(doc.body["state"])
             elif self._store.count(c.TASKS, job_id, where={"state": TaskState.FAILED.value}):
                 final = JobState.FAILED
             elif self._store.count(c.TASKS, job_id, where={"state": TaskState.CANCELED.value}):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hpcburst import constants as c
+from hpcburst.domain.job import Job
 from hpcburst.domain.leasing import OPEN_BATCH, reopened
 from hpcburst.domain.planning import batch_length, batch_members
 from hpcburst.domain.states import TaskState
@@ -21,6 +22,7 @@ from hpcburst.domain.task import task_key
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
 from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.catalog import JobCatalog
+from hpcburst.services.dependencies import DependencyService
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.blob.port import BlobStore
 from hpcburst.storage.queue import claim_check
@@ -39,9 +41,11 @@ class DispatchService:
         queue: WorkQueue | None = None,
         blobs: BlobStore | None = None,
         clock: Callable[[], float] = time.time,
+        dependencies: DependencyService | None = None,
     ) -> None:
         self._store, self._catalog, self._signal = store, catalog, signal
         self._queue, self._blobs, self._clock = queue, blobs, clock
+        self._dependencies = dependencies
 
     def enqueue(self, job_id: str, batches: list[int]) -> None:
         """Send a dispatch message; without a queue (no storage account) materialize right here."""
@@ -72,13 +76,20 @@ class DispatchService:
         existing = self._store.count(c.TASKS, job_id, where={"batch": batch})
         if existing >= batch_length(job.total, job.batch_size, batch):
             return self._store.count(c.TASKS, job_id, where={OPEN_BATCH: batch}) == 0
-        state = TaskState.CANCELED if job.state.terminal else TaskState.QUEUED
-        members = batch_members(job.tasks, job.batch_size, batch)
-        docs = [(task_key(job_id, t, i), _new_task(job_id, t, i, batch, state)) for t, i in members]
+        members = list(batch_members(job.tasks, job.batch_size, batch, job.layout()))
+        dependent = {n for n, parents in job.parents().items() if parents} if job.has_dependencies else set()
+        docs = [
+            (task_key(job_id, t, i), _new_task(job_id, t, i, batch, _first_state(job, t in dependent)))
+            for t, i in members
+        ]
         for start in range(0, len(docs), CHUNK):
             self._create_all(job_id, docs[start : start + CHUNK])
         self._catalog.invalidate(job_id)  # its counts changed (Submitted -> Queued)
         self._signal.notify()
+        if any(t in dependent for t, _ in members) and self._dependencies is not None:
+            # Asked after writing: a parent that ended meanwhile finds these documents, or this finds it ended.
+            self._dependencies.release(job)
+            return self._store.count(c.TASKS, job_id, where={OPEN_BATCH: batch}) == 0
         return False
 
     def _create_all(self, job_id: str, docs: list[tuple[str, dict[str, Any]]]) -> None:
@@ -90,6 +101,13 @@ class DispatchService:
                     self._store.create(c.TASKS, job_id, key, body)
                 except Conflict:
                     pass
+
+
+def _first_state(job: Job, dependent: bool) -> TaskState:
+    """Canceled in an ended job; waiting (Submitted) for a task with parents, until released; else Queued."""
+    if job.state.terminal:
+        return TaskState.CANCELED
+    return TaskState.SUBMITTED if dependent else TaskState.QUEUED
 
 
 def _new_task(job_id: str, task: int, index: int, batch: int, state: TaskState) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from hpcburst.domain.template import DEFAULT_TEMPLATE
 from hpcburst.errors import Conflict, InvalidSpec, InvalidState, NotFound
 from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.catalog import META_PARTITION, JobCatalog
+from hpcburst.services.dependencies import DependencyService
 from hpcburst.services.dispatch import DispatchService
 from hpcburst.services.orchestrations import Orchestrations, instance_id
 from hpcburst.services.wakeup import WorkSignal
@@ -53,10 +54,12 @@ class JobService:
         signal: WorkSignal,
         clock: Callable[[], float] = time.time,
         allowed_roots: Callable[[str | None], list[str]] = lambda pool: [],
+        dependencies: DependencyService | None = None,
     ) -> None:
         self._store, self._catalog, self._dispatch = store, catalog, dispatch
         self._signal, self._clock = signal, clock
         self._allowed_roots = allowed_roots  # a pool's admin-listed absolute workdirs
+        self._dependencies = dependencies  # releases requeued dependent indices whose parents have ended
         # why a job's queued indices wait (the burst controller knows); set by the composition root
         self.why_waiting: Callable[[Job], str | None] = lambda job: None
         # what its cloud node time cost so far (cost accounting knows); set by the composition root
@@ -104,6 +107,10 @@ class JobService:
             template=spec.template or DEFAULT_TEMPLATE,
             never_burst=spec.never_burst,
             shared_workdir=spec.shared_workdir,
+            environment=spec.environment,
+            runtime=spec.runtime,
+            fail_dependent_tasks=spec.fail_dependent_tasks,
+            group_dependencies=spec.group_dependencies,
             tasks=spec.tasks,
             state=JobState.QUEUED,
             submitted_at=self._clock(),
@@ -211,18 +218,44 @@ class JobService:
         return jobs, page.continuation
 
     # --- cancel / requeue ---
-    async def cancel(self, job_id: str, orchestrations: Orchestrations, who: Principal) -> Job:
+    async def cancel(
+        self, job_id: str, orchestrations: Orchestrations, who: Principal, force: bool = False
+    ) -> Job:
+        """Cancel the job; its NodeRelease still runs on its nodes unless ``force``."""
         await asyncio.to_thread(self._catalog.visible, job_id, who)
-        job = await asyncio.to_thread(self._cancel, job_id)
+        job = await asyncio.to_thread(self._cancel, job_id, force)
         await orchestrations.raise_event(job.instance_id, {"kind": "cancel"})
         return job
 
-    def _cancel(self, job_id: str) -> Job:
-        job = self._update_job(job_id, _cancel_job, self._clock())
+    def _cancel(self, job_id: str, force: bool = False) -> Job:
+        job = self._update_job(job_id, _cancel_job, self._clock(), force)
+        self._stop_open_work(job_id)
+        return job
+
+    def fail(self, job_id: str, message: str) -> Job | None:
+        """End a running job as Failed at once (a task with fail_job_on_failure failed, or the job ran past
+        its runtime): its open indices are canceled. None when it had already ended."""
+        try:
+            job = self._update_job(job_id, _stop_failed, message, self._clock())
+        except InvalidState:
+            return None
+        self._stop_open_work(job_id)
+        return job
+
+    def over_runtime(self) -> list[Job]:
+        """Fail every active job that ran past its ``runtime``; returns them (their orchestrations need a poke)."""
+        now = self._clock()
+        failed = []
+        for job in self._catalog.active():
+            if job.runtime is not None and job.started_at is not None and now - job.started_at > job.runtime:
+                stopped = self.fail(job.id, f"ran past its runtime of {job.runtime:g} s")
+                failed += [stopped] if stopped is not None else []
+        return failed
+
+    def _stop_open_work(self, job_id: str) -> None:
         self.cancel_open_tasks(job_id)
         self._catalog.invalidate(job_id)
         self._signal.notify()  # long-polling agents re-check what they run
-        return job
 
     def cancel_open_tasks(self, job_id: str) -> int:
         """Every Queued or Running index of the job becomes Canceled; returns how many."""
@@ -256,6 +289,8 @@ class JobService:
     def _requeue(self, job_id: str, indices: list[int] | None) -> tuple[Job, list[int]]:
         """The job as it was, and the batch of every index put back in the queue."""
         job = self._catalog.get(job_id, fresh=True)
+        # A dependent task's indices wait again for their parents, which may be requeued alongside them.
+        dependent = {n for n, ps in job.parents().items() if ps} if job.has_dependencies else set()
         wanted = None if indices is None else set(indices)
         requeued: list[int] = []  # the batch of every requeued index
         continuation: str | None = None
@@ -268,19 +303,23 @@ class JobService:
                 continuation=continuation,
             )
             docs = [d for d in page.items if wanted is None or d.body["index"] in wanted]
-            requeued += self._requeue_docs(job_id, docs) if docs else []
+            requeued += self._requeue_docs(job_id, docs, dependent) if docs else []
             if page.continuation is None:
                 break
             continuation = page.continuation
         if not requeued and not (job.state == JobState.CANCELED and wanted is None):
             raise InvalidState(f"job {job_id} has no Failed or Canceled indices to requeue")
+        if dependent and self._dependencies is not None:
+            self._dependencies.release(job.model_copy(update={"state": JobState.QUEUED}))
         return job, requeued
 
-    def _requeue_docs(self, job_id: str, docs: list[Document]) -> list[int]:
+    def _requeue_docs(self, job_id: str, docs: list[Document], dependent: set[int]) -> list[int]:
         """Requeue ``docs``; on a lost race fall back to one by one (re-reading each). Returns their batches."""
         try:
             self._store.batch(
-                c.TASKS, job_id, [WriteOp("replace", d.id, _requeued(d.body), d.etag) for d in docs]
+                c.TASKS,
+                job_id,
+                [WriteOp("replace", d.id, _requeued(d.body, dependent), d.etag) for d in docs],
             )
             return [d.body["batch"] for d in docs]
         except (Conflict, NotFound):
@@ -290,7 +329,9 @@ class JobService:
             try:
                 fresh = self._store.get(c.TASKS, job_id, d.id)
                 if fresh.body["state"] in REQUEUABLE_TASK_STATES:
-                    self._store.replace(c.TASKS, job_id, d.id, _requeued(fresh.body), if_match=fresh.etag)
+                    self._store.replace(
+                        c.TASKS, job_id, d.id, _requeued(fresh.body, dependent), if_match=fresh.etag
+                    )
                     batches.append(fresh.body["batch"])
             except (Conflict, NotFound):
                 pass
@@ -303,10 +344,15 @@ class JobService:
         generation = int(job.instance_id.rsplit("-r", 1)[1]) + 1 if "-r" in job.instance_id else 1
         new_instance = instance_id(job.id, generation)
         restarted = await asyncio.to_thread(self._update_job, job.id, _reopen_job, new_instance)
-        # A canceled job may have batches never dispatched: walk the window again (dispatch is idempotent).
-        next_batch = 0 if job.state == JobState.CANCELED else job.batches
+        # A job canceled, or failed at once (fail_job_on_failure, runtime), may have batches never
+        # dispatched: walk the window again then (dispatch is idempotent).
+        undispatched = job.state == JobState.CANCELED or await asyncio.to_thread(self._undispatched, job)
+        next_batch = 0 if undispatched else job.batches
         await orchestrations.start(new_instance, orchestrator_input(restarted, next_batch, batches))
         self._catalog.invalidate(job.id)
+
+    def _undispatched(self, job: Job) -> bool:
+        return self._store.count(c.TASKS, job.id) < job.total
 
     def _update_job(self, job_id: str, change: Callable[..., dict[str, Any]], *args: Any) -> Job:
         while True:
@@ -340,21 +386,27 @@ def _fail_job(job_id: str, body: dict[str, Any], message: str, now: float) -> di
     return {**body, "state": JobState.FAILED.value, "ended_at": now, "message": message}
 
 
-def _cancel_job(job_id: str, body: dict[str, Any], now: float) -> dict[str, Any]:
+def _cancel_job(job_id: str, body: dict[str, Any], now: float, force: bool = False) -> dict[str, Any]:
     if JobState(body["state"]).terminal:
         raise InvalidState(f"job {job_id} is already {body['state']}")
-    return {**body, "state": JobState.CANCELED.value, "ended_at": now, "message": "canceled by request"}
+    message = "canceled by request" + (" (forced: no NodeRelease)" if force else "")
+    return {**body, "state": JobState.CANCELED.value, "ended_at": now, "message": message, "forced": force}
+
+
+def _stop_failed(job_id: str, body: dict[str, Any], message: str, now: float) -> dict[str, Any]:
+    if JobState(body["state"]).terminal:
+        raise InvalidState(f"job {job_id} is already {body['state']}")
+    return {**body, "state": JobState.FAILED.value, "ended_at": now, "message": message}
 
 
 def _reopen_job(job_id: str, body: dict[str, Any], new_instance: str) -> dict[str, Any]:
     reopened = {**body, "state": JobState.QUEUED.value, "instance_id": new_instance}
-    reopened.pop("ended_at", None)
-    reopened.pop("message", None)
+    for fact in ("ended_at", "message", "forced"):
+        reopened.pop(fact, None)
     return reopened
 
 
-def _requeued(body: dict[str, Any]) -> dict[str, Any]:
+def _requeued(body: dict[str, Any], dependent: set[int]) -> dict[str, Any]:
     kept = ("job", "task", "index", "batch", "attempt")
-    return reopened(
-        {**{k: body[k] for k in kept if k in body}, "state": TaskState.QUEUED.value, "retry_count": 0}
-    )
+    state = TaskState.SUBMITTED if body["task"] in dependent else TaskState.QUEUED  # waits for its parents
+    return reopened({**{k: body[k] for k in kept if k in body}, "state": state.value, "retry_count": 0})

@@ -99,7 +99,8 @@ class LeaseService:
         if len(self._first_batch) > 2 * len(active) + 100:  # forget hints of jobs that ended
             ids = {j.id for j in active}
             self._first_batch = {k: v for k, v in self._first_batch.items() if k in ids}
-        groups = service_groups((j for j in active if runs_on(j, req.pool, cloud, req.node)), self.mode)
+        jobs = (j for j in active if runs_on(j, req.pool, cloud, req.node) and not j.excludes(req.node))
+        groups = service_groups(jobs, self.mode)
         if not groups or req.free_slots <= 0:
             return []
         wanted = lease_count(req.free_slots, self._runtimes.mean(groups[0][0].id))

@@ -15,6 +15,7 @@ from hpcburst import constants as c
 from hpcburst.domain.identity import CredentialKind, Principal
 from hpcburst.domain.leasing import HOLDER, requeued
 from hpcburst.domain.node import Node, NodeView
+from hpcburst.domain.node_steps import LeftJob
 from hpcburst.domain.protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
@@ -53,6 +54,8 @@ class NodeService:
         self._identity = identity or IdentityService(store, clock)
         self.heartbeat_interval, self.node_timeout = heartbeat_interval, node_timeout
         self._last_expiry = 0.0
+        # Which of the jobs a node owes a NodeRelease have left it (NodeStepService.left); set by the root.
+        self.left_jobs: Callable[[str, list[str]], list[LeftJob]] = lambda node, jobs: []
         self._reconciled: dict[str, float] = {}
 
     def register(self, req: RegisterRequest, who: Principal) -> RegisterResponse:
@@ -130,7 +133,8 @@ class NodeService:
         running = self._running_on(req.node)
         cancel = [r.task for r in req.running if _attempt(running.get(r.task)) != r.attempt]
         self._reconcile(req.node, req.running, running)
-        return HeartbeatResponse(state=state, drain=state == NodeState.OFFLINE, cancel=cancel)
+        left = self.left_jobs(req.node, req.jobs)
+        return HeartbeatResponse(state=state, drain=state == NodeState.OFFLINE, cancel=cancel, left=left)
 
     def _touch(self, pool: str, name: str, running: int) -> dict[str, Any]:
         while True:

@@ -9,11 +9,12 @@ counted (``leasing.given_back``). Writes are batched per job partition.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from hpcburst import constants as c
+from hpcburst.domain.job import Job
 from hpcburst.domain.leasing import OPEN_BATCH, apply_result, own_outputs, result_accepted
 from hpcburst.domain.protocol import ReportRequest, ReportResponse, TaskResult
 from hpcburst.domain.states import TaskState
@@ -21,7 +22,9 @@ from hpcburst.domain.task import parse_task_key
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.batching import chunks
 from hpcburst.services.catalog import JobCatalog
+from hpcburst.services.dependencies import DependencyService
 from hpcburst.services.grants import GrantService
+from hpcburst.services.node_steps import NodeStepService
 from hpcburst.services.runtimes import RuntimeStats
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.state.port import Document, StateStore, WriteOp
@@ -34,6 +37,8 @@ class ReportOutcome:
     response: ReportResponse
     # (job's orchestration instance, job id, batch) for every batch this report completed
     completed: list[tuple[str, str, int]] = field(default_factory=list)
+    # (instance, job) of jobs whose orchestration should look again: stopped by a failure, or tasks released
+    changed: list[tuple[str, str]] = field(default_factory=list)
 
 
 class ReportService:
@@ -44,15 +49,22 @@ class ReportService:
         signal: WorkSignal,
         runtimes: RuntimeStats,
         grants: GrantService | None = None,
+        steps: NodeStepService | None = None,
+        dependencies: DependencyService | None = None,
+        fail_job: Callable[[str, str], Job | None] | None = None,
     ) -> None:
         self._store, self._catalog, self._signal, self._runtimes = store, catalog, signal, runtimes
-        self._grants = grants
+        self._grants, self._steps, self._dependencies = grants, steps, dependencies
+        self._fail_job = fail_job  # JobService.fail: ends a job whose fail_job_on_failure task failed
 
     def report(self, req: ReportRequest) -> ReportOutcome:
         """Record the results; stdout/stderr refs outside the node's own prefix are dropped (``own_outputs``).
         The answer carries the grant for the node's next segment blob."""
         by_job: dict[str, list[TaskResult]] = defaultdict(list)
         outcome = ReportOutcome(ReportResponse())
+        if req.node_steps and self._steps is not None:
+            # First: a failed NodePrep excludes the node before the indices it gives back are queued again.
+            outcome.response.steps_accepted = self._steps.record(req.node, req.node_steps)
         seen: set[tuple[str, int]] = set()
         for result in req.results:
             if (result.task, result.attempt) in seen:  # the same result twice in one report
@@ -102,9 +114,29 @@ class ReportService:
         for batch in done_batches:
             if self._store.count(c.TASKS, job_id, where={OPEN_BATCH: batch}) == 0:
                 outcome.completed.append((job.instance_id, job_id, batch))
+        self._after_ends(job, [b for _, b, _ in written if TaskState(b["state"]).terminal], outcome)
         retried = any(b["state"] == TaskState.QUEUED for _, b, _ in written)
         capped = any(t.max_running is not None for t in job.tasks)
         return retried or (capped and bool(written))
+
+    def _after_ends(self, job: Job, ended: list[dict[str, Any]], outcome: ReportOutcome) -> None:
+        """What ended indices set off: a failed fail_job_on_failure task fails the job; an ended parent's
+        children may be released (asked after the write, see ``DependencyService``)."""
+        failed = [
+            b
+            for b in ended
+            if b["state"] == TaskState.FAILED and job.tasks[b["task"] - 1].fail_job_on_failure
+        ]
+        if failed and self._fail_job is not None:
+            first = failed[0]
+            why = f"task {first['task']} index {first['index']} failed (fail_job_on_failure)"
+            if self._fail_job(job.id, why) is not None:
+                outcome.changed.append((job.instance_id, job.id))
+            return
+        if ended and job.has_dependencies and self._dependencies is not None:
+            parents = {p for ps in job.parents().values() for p in ps}
+            if any(b["task"] in parents for b in ended) and self._dependencies.release(job):
+                outcome.changed.append((job.instance_id, job.id))
 
     def _write(self, job_id: str, writes: list[Write]) -> list[Write]:
         kept: list[Write] = []

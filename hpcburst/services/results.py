@@ -64,7 +64,7 @@ class ResultsService:
                 "job": job_id,
                 "task": task,
                 "index": index,
-                "batch": batch_of(job.tasks, job.batch_size, task, position),
+                "batch": batch_of(job.tasks, job.batch_size, task, position, job.layout()),
                 "state": TaskState.SUBMITTED.value,
                 "attempt": 0,
             }

@@ -23,11 +23,13 @@ from hpcburst.services.burst_admin import BurstAdmin
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.completion import CompletionService
 from hpcburst.services.cost import CostService
+from hpcburst.services.dependencies import DependencyService
 from hpcburst.services.dispatch import DispatchService
 from hpcburst.services.grants import GrantService
 from hpcburst.services.identity import IdentityService
 from hpcburst.services.jobs import JobService
 from hpcburst.services.lease import LeaseService
+from hpcburst.services.node_steps import NodeStepService
 from hpcburst.services.nodes import HEARTBEAT_INTERVAL, NODE_TIMEOUT, NodeService
 from hpcburst.services.pinning import PinnedWork
 from hpcburst.services.pools import PoolService
@@ -65,6 +67,7 @@ class Services:
     templates: TemplateService
     cost: CostService
     pinned: PinnedWork
+    dependencies: DependencyService
 
     def close(self) -> None:
         self.store.close()
@@ -90,8 +93,17 @@ def build(
     catalog = JobCatalog(store)
     identity = IdentityService(store, clock)
     pools = PoolService(store, identity, clock)
-    dispatch = DispatchService(store, catalog, signal, queue, blobs, clock=clock)
-    jobs = JobService(store, catalog, dispatch, signal, clock=clock, allowed_roots=pools.allowed_roots)
+    dependencies = DependencyService(store, signal)
+    dispatch = DispatchService(store, catalog, signal, queue, blobs, clock=clock, dependencies=dependencies)
+    jobs = JobService(
+        store,
+        catalog,
+        dispatch,
+        signal,
+        clock=clock,
+        allowed_roots=pools.allowed_roots,
+        dependencies=dependencies,
+    )
     grants = GrantService(store, catalog, blobs)
     nodes = NodeService(
         store,
@@ -109,6 +121,8 @@ def build(
     jobs.templated = templates.applied
     cost = CostService(store, burst.records, catalog, pools, clock=clock)
     jobs.job_cost = cost.job_cost
+    steps = NodeStepService(store, catalog, signal)
+    nodes.left_jobs = steps.left
     return Services(
         store=store,
         queue=queue,
@@ -122,9 +136,19 @@ def build(
         lease=LeaseService(
             store, catalog, nodes, signal, runtimes, clock=clock, grants=grants, mode=scheduling
         ),
-        report=ReportService(store, catalog, signal, runtimes, grants=grants),
+        report=ReportService(
+            store,
+            catalog,
+            signal,
+            runtimes,
+            grants,
+            steps=steps,
+            dependencies=dependencies,
+            fail_job=jobs.fail,
+        ),
         results=ResultsService(store, catalog, blobs, max_bytes=max_output_bytes),
         completion=CompletionService(store, catalog, jobs, clock=clock),
+        dependencies=dependencies,
         identity=identity,
         pools=pools,
         authn=Authenticator(identity, entra),

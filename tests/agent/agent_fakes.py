@@ -23,6 +23,7 @@ from hpcburst.domain.grants import (
     output_destinations,
     writable,
 )
+from hpcburst.domain.node_steps import LeftJob, NodeStepResult
 from hpcburst.domain.protocol import (
     GrantsRequest,
     GrantsResponse,
@@ -63,6 +64,8 @@ class FakeService:
     heartbeats: list[HeartbeatRequest] = field(default_factory=list)
     by_key: dict[str, Lease] = field(default_factory=dict)
     fail_next: int = 0  # calls to fail as if the service were down
+    steps: list[NodeStepResult] = field(default_factory=list)  # NodePrep/NodeRelease results reported
+    left: dict[str, bool] = field(default_factory=dict)  # job -> run its NodeRelease: it left the nodes
 
     def api(self, url: str, token: str | None = None) -> FakeService:
         return self  # every agent thread shares this one fake
@@ -111,8 +114,9 @@ class FakeService:
         mine = {t for t, (n, _) in self.leased.items() if n == request.node}
         # Like the service: a ref that is not the node's current attempt is named too (by task key only).
         stale = {r.task for r in request.running if self.leased.get(r.task) != (request.node, r.attempt)}
+        left = [LeftJob(job=j, release=self.left[j]) for j in request.jobs if j in self.left]
         return HeartbeatResponse(
-            state=state, drain=state != NodeState.ONLINE, cancel=sorted(self.cancel & mine | stale)
+            state=state, drain=state != NodeState.ONLINE, cancel=sorted(self.cancel & mine | stale), left=left
         )
 
     def lease(self, request: LeaseRequest) -> LeaseResponse:
@@ -132,6 +136,7 @@ class FakeService:
         self._up()
         self._known(request.node)
         accepted, ignored = [], []
+        self.steps += request.node_steps
         for result in request.results:
             holder = self.leased.get(result.task)
             if holder == (request.node, result.attempt) and result.evicted:  # given back: queued again
@@ -146,7 +151,10 @@ class FakeService:
             else:
                 ignored.append(result.task)
         return ReportResponse(
-            accepted=accepted, ignored=ignored, segment=self._segment(request.pool, request.node)
+            accepted=accepted,
+            ignored=ignored,
+            segment=self._segment(request.pool, request.node),
+            steps_accepted=len(request.node_steps),
         )
 
     def grants(self, request: GrantsRequest) -> GrantsResponse:

@@ -146,7 +146,7 @@ def test_an_offline_node_drains(http, register):
     node = register("fn-b")
     assert http.post("/nodes/fn-b/offline").json()["state"] == "Offline"
     beat = node.post("/agent/heartbeat", json={"node": "fn-b", "pool": "fn", "running": []}).json()
-    assert beat == {"state": "Offline", "drain": True, "cancel": []}
+    assert beat == {"state": "Offline", "drain": True, "cancel": [], "left": []}
     assert _lease(node, "fn-b", wait=0)["drain"] is True
     assert http.post("/nodes/fn-b/online").json()["state"] == "Online"
     names = {n["name"]: n["state"] for n in http.get("/nodes").json()["nodes"]}
