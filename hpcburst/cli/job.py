@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +27,8 @@ def submit(
         list[str] | None, typer.Argument(help="The command line (after --); `*` is the index.")
     ] = None,
     xml: Annotated[
-        Path | None, typer.Option("--xml", help="Submit an HPC Pack job XML file instead of a command.")
+        Path | None,
+        typer.Option("--xml", help="Submit an HPC Pack job XML file (- reads stdin) instead of a command."),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
     sweep: Annotated[str | None, typer.Option("--sweep", help="Parametric sweep START-END[:STEP].")] = None,
@@ -123,7 +125,7 @@ def submit(
 
 def _submit_xml(path: Path, wait: bool) -> None:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise InvalidSpec(f"cannot read {path}: {e}") from None
     with scheduler() as s:
