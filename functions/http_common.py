@@ -99,6 +99,16 @@ def parse(model: type[M], req: func.HttpRequest) -> M:
         raise invalid_spec(e) from None
 
 
+def query_bool(req: func.HttpRequest, name: str) -> bool:
+    """``true`` or ``false`` (absent: false); anything else is a 400, so a typo never passes as false."""
+    raw = req.params.get(name)
+    if raw is None:
+        return False
+    if raw not in ("true", "false"):
+        raise InvalidSpec(f"query parameter {name!r} must be true or false, not {raw!r}", field=name)
+    return raw == "true"
+
+
 def query_int(req: func.HttpRequest, name: str, default: int, low: int = 1, high: int = 1000) -> int:
     raw = req.params.get(name)
     if raw is None:

@@ -60,7 +60,15 @@ from pydantic import ValidationError
 
 from functions.auth import caller
 from functions.durable_port import DurableOrchestrations
-from functions.http_common import body_of, handles_errors, invalid_spec, json_response, parse, query_int
+from functions.http_common import (
+    body_of,
+    handles_errors,
+    invalid_spec,
+    json_response,
+    parse,
+    query_bool,
+    query_int,
+)
 from hpcburst.api.models import JobList, RequeueRequest, SubmitAnswer, TaskList
 from hpcburst.domain.job import JobSpec
 from hpcburst.domain.jobxml import parse_job_xml
@@ -130,7 +138,7 @@ async def view_job(req: func.HttpRequest) -> func.HttpResponse:
 @handles_errors
 async def cancel_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     who = caller(req)
-    force = req.params.get("force", "").lower() in ("1", "true", "yes")  # forced: no NodeRelease runs
+    force = query_bool(req, "force")  # forced: no NodeRelease runs
     job = await services().jobs.cancel(req.route_params["job"], DurableOrchestrations(client), who, force)
     return json_response(job)
 

@@ -133,3 +133,10 @@ def test_a_bad_wait_is_a_400(http):
     job = _submit(http)
     for params in ({"wait": 61}, {"wait": "soon"}, {"known": "x" * 201}):
         assert http.get(f"/jobs/{job['id']}", params=params).status_code == 400
+
+
+def test_cancel_force_takes_true_or_false_only(http):
+    job = http.post("/jobs", json={"tasks": [{"command": "sleep 30"}]}).json()["id"]
+    refused = http.post(f"/jobs/{job}/cancel", params={"force": "null"})
+    assert refused.status_code == 400 and refused.json()["details"]["field"] == "force"
+    assert http.post(f"/jobs/{job}/cancel", params={"force": "true"}).json()["state"] == "Canceled"
