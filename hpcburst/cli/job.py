@@ -180,7 +180,14 @@ def view(job: Annotated[str, typer.Argument(help="Job id.")]) -> None:
         sweep = task.get("sweep")
         span = f" [{sweep['start']}-{sweep['end']}:{sweep.get('step', 1)}]" if sweep else ""
         pin = f" (on node {task['node']})" if task.get("node") else ""  # clusrun
-        rows.append((f"task {number}", f"{task.get('command')}{span}{pin}"))
+        kind = task.get("type") or ("ParametricSweep" if sweep else "Basic")
+        label = f"task {number}" + (f" {task['name']}" if task.get("name") else "") + f" ({kind})"
+        after = f" after {', '.join(task['depends_on'])}" if task.get("depends_on") else ""
+        rows.append((label, f"{task.get('command')}{span}{pin}{after}"))
+    steps = v.get("node_steps") or []
+    if steps:
+        rows.append(("node steps", ", ".join(
+            f"{s.get('kind')} on {s.get('node')}: {'ok' if s.get('ok') else 'failed'}" for s in steps)))  # fmt: skip
     counts = v.get("counts") or {}
     rows.append(("counts", ", ".join(f"{k} {n}" for k, n in counts.items() if n) or "-"))
     if v.get("waiting_reason"):
