@@ -68,7 +68,13 @@ class LeaseService:
             seen = self._signal.generation
             response = await asyncio.to_thread(self.lease_once, req)
             remaining = deadline - time.monotonic()
-            if response.leases or response.cancel or response.drain or req.free_slots == 0 or remaining <= 0:
+            if (
+                response.leases
+                or response.cancel_runs
+                or response.drain
+                or req.free_slots == 0
+                or remaining <= 0
+            ):
                 return response
             await self._signal.wait(seen, min(RECHECK_SECONDS, remaining))
 
@@ -76,15 +82,15 @@ class LeaseService:
         state, cloud = self._nodes.standing(req.pool, req.node)  # NotFound: register first
         cancel = self._nodes.stale(req.node, req.running) if req.running else []
         if state != NodeState.ONLINE:
-            return LeaseResponse(cancel=cancel, drain=state == NodeState.OFFLINE)
+            return LeaseResponse(cancel_runs=cancel, drain=state == NodeState.OFFLINE)
         self._nodes.expire(force=False)
         with self._lock:
             leases = self._take(req, cloud)
         if self._grants is None:
-            return LeaseResponse(leases=leases, cancel=cancel)
+            return LeaseResponse(leases=leases, cancel_runs=cancel)
         return LeaseResponse(
             leases=[self._granted(lease) for lease in leases],
-            cancel=cancel,
+            cancel_runs=cancel,
             segment=self._grants.segment(req.pool, req.node) if leases else None,
             packages_url=self._grants.packages_url(),
         )

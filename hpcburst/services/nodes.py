@@ -131,10 +131,10 @@ class NodeService:
         state = NodeState(body["state"])
         # One read of what the store says this node runs answers both questions (kill what? lost what?).
         running = self._running_on(req.node)
-        cancel = [r.task for r in req.running if _attempt(running.get(r.task)) != r.attempt]
+        cancel = [r for r in req.running if _attempt(running.get(r.task)) != r.attempt]
         self._reconcile(req.node, req.running, running)
         left = self.left_jobs(req.node, req.jobs)
-        return HeartbeatResponse(state=state, drain=state == NodeState.OFFLINE, cancel=cancel, left=left)
+        return HeartbeatResponse(state=state, drain=state == NodeState.OFFLINE, cancel_runs=cancel, left=left)
 
     def _touch(self, pool: str, name: str, running: int) -> dict[str, Any]:
         while True:
@@ -178,8 +178,8 @@ class NodeService:
         body = self._store.get(c.NODES, pool, name).body
         return NodeState(body["state"]), bool(body.get("cloud"))
 
-    def stale(self, node: str, running: list[RunningRef]) -> list[str]:
-        """Task keys the node runs that are no longer its current attempt (canceled or re-leased).
+    def stale(self, node: str, running: list[RunningRef]) -> list[RunningRef]:
+        """The (task, attempt)s the node runs that are no longer its current attempt (canceled or re-leased).
 
         A point read per key, not heartbeat's holder lookup: a lease call names only the processes
         running (at most the node's slots), while the lookup returns all leased to the node,
@@ -191,14 +191,14 @@ class NodeService:
                 job, _, _ = parse_task_key(ref.task)
                 body = self._store.get(c.TASKS, job, ref.task).body
             except (ValueError, NotFound):
-                cancel.append(ref.task)
+                cancel.append(ref)
                 continue
             if (
                 body.get("state") != TaskState.RUNNING
                 or body.get("attempt") != ref.attempt
                 or body.get("node") != node
             ):
-                cancel.append(ref.task)
+                cancel.append(ref)
         return cancel
 
     # --- operators ---
