@@ -28,6 +28,7 @@ from hpcburst.domain.pinning import check_pins
 from hpcburst.domain.planning import batch_count, batch_size_for
 from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, Priority, TaskState
 from hpcburst.domain.sweep import index_count
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.domain.task_paths import validate_task_paths
 from hpcburst.domain.template import DEFAULT_TEMPLATE
 from hpcburst.errors import Conflict, InvalidSpec, InvalidState, NotFound
@@ -267,10 +268,7 @@ class JobService:
                 return canceled
             if not still():
                 return None
-            ops = [
-                WriteOp("replace", d.id, closed({**d.body, "state": TaskState.CANCELED.value}), d.etag)
-                for d in page.items
-            ]
+            ops = [WriteOp("replace", d.id, _canceled(d.body), d.etag) for d in page.items]
             try:
                 self._store.batch(c.TASKS, job_id, ops)
                 canceled += len(ops)
@@ -460,7 +458,14 @@ def _reopen_job(job_id: str, body: dict[str, Any], new_instance: str) -> dict[st
     return reopened
 
 
+def _canceled(body: dict[str, Any]) -> dict[str, Any]:
+    return closed(TaskDocument.stored(body).changed(state=TaskState.CANCELED)).body()
+
+
 def _requeued(body: dict[str, Any], dependent: set[int]) -> dict[str, Any]:
-    kept = ("job", "task", "index", "batch", "attempt")
-    state = TaskState.SUBMITTED if body["task"] in dependent else TaskState.QUEUED  # waits for its parents
-    return reopened({**{k: body[k] for k in kept if k in body}, "state": state.value, "retry_count": 0})
+    """A fresh start: only who it is and its attempt (which keeps fencing) survive."""
+    old = TaskDocument.stored(body)
+    state = TaskState.SUBMITTED if old.task in dependent else TaskState.QUEUED  # waits for its parents
+    fresh = TaskDocument(job=old.job, task=old.task, index=old.index, batch=old.batch, attempt=old.attempt,
+                         state=state, retry_count=0)  # fmt: skip
+    return reopened(fresh).body()

@@ -31,6 +31,7 @@ from hpcburst.domain.pinning import leasable_by
 from hpcburst.domain.protocol import Lease, LeaseRequest, LeaseResponse
 from hpcburst.domain.scheduling import SchedulingMode, balanced_shares, service_groups
 from hpcburst.domain.states import JobState, NodeState, TaskState
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.batching import chunks
 from hpcburst.services.catalog import JobCatalog
@@ -152,13 +153,13 @@ class LeaseService:
     def _mark(self, job: Job, node: str, docs: Sequence[Document]) -> list[Lease] | None:
         """Mark ``docs`` Running for ``node`` in one compare-and-set batch; None when another leaser won."""
         now = self._clock()
-        bodies = [mark_leased(d.body, node, now) for d in docs]
-        ops = [WriteOp("replace", d.id, b, d.etag) for d, b in zip(docs, bodies, strict=True)]
+        marked = [mark_leased(TaskDocument.stored(d.body), node, now) for d in docs]
+        ops = [WriteOp("replace", d.id, t.body(), d.etag) for d, t in zip(docs, marked, strict=True)]
         try:
             self._store.batch(c.TASKS, job.id, ops)
         except (Conflict, NotFound):
             return None
-        return [lease_for(job, body, d.id) for d, body in zip(docs, bodies, strict=True)]
+        return [lease_for(job, t, d.id) for d, t in zip(docs, marked, strict=True)]
 
     def _candidates(self, job: Job, node: str, wanted: int) -> list[Document]:
         """Up to ``wanted`` Queued documents of ``job`` that its tasks' max_running caps allow ``node``."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from hpcburst import constants as c
 from hpcburst.domain.identity import CredentialKind, Principal
-from hpcburst.domain.leasing import HOLDER, requeued
+from hpcburst.domain.leasing import HOLDER, holds, requeued
 from hpcburst.domain.node import Node, NodeView
 from hpcburst.domain.node_steps import LeftJob
 from hpcburst.domain.protocol import (
@@ -23,8 +23,9 @@ from hpcburst.domain.protocol import (
     RegisterResponse,
     RunningRef,
 )
-from hpcburst.domain.states import NodeState, TaskState
+from hpcburst.domain.states import NodeState
 from hpcburst.domain.task import parse_task_key
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Conflict, Forbidden, InvalidSpec, NotFound
 from hpcburst.services.grants import GrantService
 from hpcburst.services.identity import IdentityService
@@ -189,15 +190,11 @@ class NodeService:
         for ref in running:
             try:
                 job, _, _ = parse_task_key(ref.task)
-                body = self._store.get(c.TASKS, job, ref.task).body
+                task = TaskDocument.stored(self._store.get(c.TASKS, job, ref.task).body)
             except (ValueError, NotFound):
                 cancel.append(ref)
                 continue
-            if (
-                body.get("state") != TaskState.RUNNING
-                or body.get("attempt") != ref.attempt
-                or body.get("node") != node
-            ):
+            if not holds(task, node, ref.attempt):
                 cancel.append(ref)
         return cancel
 
@@ -277,7 +274,11 @@ class NodeService:
         for doc in docs:
             try:
                 self._store.replace(
-                    c.TASKS, doc.partition, doc.id, requeued(doc.body, f"re-queued: {why}"), if_match=doc.etag
+                    c.TASKS,
+                    doc.partition,
+                    doc.id,
+                    requeued(TaskDocument.stored(doc.body), f"re-queued: {why}").body(),
+                    if_match=doc.etag,
                 )
                 count += 1
             except (Conflict, NotFound):
