@@ -32,6 +32,9 @@ INDEXED_FIELDS: dict[str, tuple[str, ...]] = {
     BURST: ("at",),
     TEMPLATES: ("name",),
 }
+# Indexed fields set only while a document is open (Queued or Running): their indexes stay small, so walking
+# one in order (within a partition, filtering by state) is cheaper than reading every match and sorting.
+SPARSE_FIELDS: dict[str, tuple[str, ...]] = {TASKS: ("open_batch", "holder")}
 
 # --- blob containers ---
 BLOB_OUTPUT = "hpc-output"  # task stdout/stderr and output files

@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,11 +29,14 @@ from pathlib import Path
 from hpcburst.domain.node_steps import NodeStep
 from hpcburst.domain.protocol import (
     HeartbeatRequest,
+    HeartbeatResponse,
     Lease,
     LeaseRequest,
+    LeaseResponse,
     RegisterRequest,
     RegisterResponse,
     ReportRequest,
+    RunningRef,
     TaskResult,
 )
 from hpcburst.domain.states import NodeState
@@ -42,7 +46,7 @@ from nodeagent.credential import CREDENTIAL_FILE, Credentials
 from nodeagent.environment import base_environment, task_environment
 from nodeagent.grants import GrantBook
 from nodeagent.launcher import build_launcher
-from nodeagent.ledger import Finished, Held, Ledger, RunKey, canceled
+from nodeagent.ledger import Finished, Held, Ledger, RunKey
 from nodeagent.node_steps import NodeStepBook, StepKey, startable
 from nodeagent.outputs import OutputWriter
 from nodeagent.results import ResultMaker
@@ -174,7 +178,7 @@ class Agent:
             starting = startable(self.ledger, self.steps)
         if cancels:
             for key in self.runner.keys():
-                if not isinstance(key, StepKey) and canceled(cancels, key):  # type: ignore[arg-type]
+                if not isinstance(key, StepKey) and key in cancels:
                     self.runner.kill(key)
         for step in self.steps.take_due():
             self._start_step(step)
@@ -281,11 +285,11 @@ class Agent:
                     to_stage.append(held)
             ledger.backlog.extend(ready)
             ledger.unreported.extend(failed)
-            ledger.cancel(response.cancel, running)
+            ledger.cancel(cancel_runs(response, running))
             ledger.drain = response.drain
         for held in to_stage:  # (one a re-register drops meanwhile is ignored when placed)
             self._stage(held)
-        if response.leases or response.cancel:
+        if response.leases or response.cancel_runs or response.cancel:
             self.runner.wakeup()
         return len(response.leases)
 
@@ -342,11 +346,11 @@ class Agent:
         )
         with self.ledger.lock:
             self.ledger.drain = response.drain
-            self.ledger.cancel(response.cancel, running)
+            self.ledger.cancel(cancel_runs(response, running))
             self.ledger.lock.notify_all()
         for gone in response.left:
             self.steps.left(gone.job, gone.release)
-        if response.cancel or response.left:
+        if response.cancel_runs or response.cancel or response.left:
             self.runner.wakeup()
 
     # --- report thread ---
@@ -389,7 +393,7 @@ class Agent:
             ledger.staging.clear()  # staging that ends later finds nothing to place
             now = time.time()
             for h in held:
-                ledger.cancels[h.lease.task] = max(ledger.cancels.get(h.lease.task, 0), h.lease.attempt)
+                ledger.cancels.add(h.key)
                 ledger.unreported.append(Finished(h, RunResult(h.key, -9, now, now), evicted=reason))
             ledger.lock.notify_all()
         if held:
@@ -418,3 +422,13 @@ class Agent:
         return RunSpec(key, lease.command, env, task_dir.cwd, lease.max_run_time, lease.stdout, lease.stderr,
                        argv_prefix=account.prefix if account else (), owner=task_dir.owner,
                        account=account.ids if account else None)  # fmt: skip
+
+
+def cancel_runs(response: HeartbeatResponse | LeaseResponse, sent: list[RunningRef]) -> list[RunningRef]:
+    """The (task, attempt)s the service says to kill. A service of the previous release names task keys
+    only (``cancel``): such a key is applied only when ``sent`` held a single attempt of that task, never
+    guessed among two (the next call, listing fewer, settles it). Drop this with ``cancel``."""
+    if "cancel_runs" in response.model_fields_set or not response.cancel:
+        return response.cancel_runs
+    named, attempts = set(response.cancel), Counter(r.task for r in sent)
+    return [r for r in sent if r.task in named and attempts[r.task] == 1]

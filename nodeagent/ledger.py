@@ -42,7 +42,7 @@ class Ledger:
     running: dict[RunKey, Held] = field(default_factory=dict)
     staging: dict[RunKey, Held] = field(default_factory=dict)  # inputs being placed before it may start
     unreported: deque[Finished] = field(default_factory=deque)
-    cancels: dict[str, int] = field(default_factory=dict)  # task key -> kill attempts up to this one
+    cancels: set[RunKey] = field(default_factory=set)  # (task key, attempt) to kill or drop
     drain: bool = False
     stopping: bool = False
     evicting: bool = False  # the VM is going away: lease and start nothing more (``Agent.evict``)
@@ -62,31 +62,17 @@ class Ledger:
             held += [f.held for f in self.unreported] + list(self.backlog) + list(self.staging.values())
         return [RunningRef(task=h.lease.task, attempt=h.lease.attempt) for h in held]
 
-    def cancel(self, tasks: list[str], sent: list[RunningRef]) -> None:
-        """Note the service's cancels, which answer the refs ``sent``: a newer attempt of the same task
-        (leased in the same response, e.g. a retry) is not what the service meant.
+    def cancel(self, runs: list[RunningRef]) -> None:
+        """Note the service's cancels: each names the (task, attempt) to kill, so a newer attempt of the
+        same task (a retry leased meanwhile) is never taken for it."""
+        self.cancels.update((r.task, r.attempt) for r in runs)
 
-        A cancel names only the task, so when ``sent`` held two attempts of it (a finished one not yet
-        acknowledged and its retry, already leased) it means the older: the retry is the service's current
-        attempt. Were it canceled too, the next call, which lists it alone, says so."""
-        attempts: dict[str, int] = {}
-        for r in sent:
-            attempts[r.task] = min(r.attempt, attempts.get(r.task, r.attempt))
-        for task in tasks:
-            if task in attempts:
-                self.cancels[task] = max(self.cancels.get(task, 0), attempts[task])
-
-    def take_cancels(self) -> dict[str, int]:
+    def take_cancels(self) -> set[RunKey]:
         """The cancels to apply now; canceled backlog and staging entries are simply dropped (never started;
         staging that ends later finds nothing to place)."""
-        cancels, self.cancels = self.cancels, {}
+        cancels, self.cancels = self.cancels, set()
         if cancels and self.backlog:
-            self.backlog = deque(h for h in self.backlog if not canceled(cancels, h.key))
+            self.backlog = deque(h for h in self.backlog if h.key not in cancels)
         if cancels and self.staging:
-            self.staging = {k: h for k, h in self.staging.items() if not canceled(cancels, k)}
+            self.staging = {k: h for k, h in self.staging.items() if k not in cancels}
         return cancels
-
-
-def canceled(cancels: dict[str, int], key: RunKey) -> bool:
-    task, attempt = key
-    return task in cancels and attempt <= cancels[task]

@@ -32,11 +32,6 @@ def job_progress(data: dict[str, Any]) -> dict[str, Any]:
 @bp.activity_trigger(input_name="data", activity="finish_job")
 def finish_job(data: dict[str, Any]) -> dict[str, Any]:
     """The job's final state; or ``{"open": [...]}`` when requeued indices still need to run
-    (``{"job", "canceled", "instance"}``: ``instance`` is the orchestration finishing it)."""
-    s = services()
-    job_id = str(data["job"])
-    if not data.get("canceled") and not s.completion.canceled(job_id):
-        still_open = s.completion.open_batches(job_id)
-        if still_open:
-            return {"job": job_id, "open": still_open}
-    return s.completion.finish(job_id, data.get("instance"))
+    (``{"job", "canceled", "instance"}``: ``instance`` is the orchestration finishing it). ``finish``
+    looks at open indices itself, under the job document's etag, so a requeue cannot slip in between."""
+    return services().completion.finish(str(data["job"]), data.get("instance"))

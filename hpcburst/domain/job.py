@@ -224,6 +224,7 @@ class Job(BaseModel):
     instance_id: str  # the job's orchestration instance
     message: str | None = None
     forced: bool = False  # canceled with force: NodeRelease does not run
+    requeued_at: float | None = None  # the last requeue (its write fences a finish that looked before it)
     node_steps: list[NodeStepRecord] = Field(default_factory=list)  # NodePrep/NodeRelease results per node
 
     def node_step(self, kind: TaskType) -> NodeStep | None:

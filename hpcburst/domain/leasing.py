@@ -1,18 +1,19 @@
 """Lease and result rules (pure): how much to lease, in what order, and what a result does.
 
-The service feeds these functions documents and the clock; they return decisions, never I/O.
+The service feeds these functions task documents (``TaskDocument``, read at the store edge) and the clock;
+they return decisions and new documents, never I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from hpcburst.domain.grants import inside_node_prefix
 from hpcburst.domain.job import Job, TaskSpec
 from hpcburst.domain.protocol import Lease, TaskResult
 from hpcburst.domain.states import TaskState
 from hpcburst.domain.sweep import substitute
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.domain.task_types import TaskType, exit_ok
 
 # Short tasks: lease enough for about this much work per free slot (fewer round trips);
@@ -52,10 +53,10 @@ def cap_room(spec: TaskSpec, running: int) -> int | None:
     return max(0, spec.max_running - running)
 
 
-def lease_for(job: Job, doc: dict[str, Any], key: str) -> Lease:
+def lease_for(job: Job, doc: TaskDocument, key: str) -> Lease:
     """The lease an agent gets for a task document already marked Running (``doc`` after the write)."""
-    spec = job.tasks[doc["task"] - 1]
-    index = doc["index"]
+    spec = job.tasks[doc.task - 1]
+    index = doc.index
 
     def sub(text: str) -> str:
         return text if spec.sweep is None else substitute(text, index)
@@ -66,10 +67,10 @@ def lease_for(job: Job, doc: dict[str, Any], key: str) -> Lease:
     return Lease(
         task=key,
         job=job.id,
-        task_id=doc["task"],
+        task_id=doc.task,
         index=index,
-        attempt=doc["attempt"],
-        retry_count=doc.get("retry_count", 0),
+        attempt=doc.attempt,
+        retry_count=doc.retry_count,
         job_name=job.name,
         owner=job.owner,
         shared_workdir=job.shared_workdir,
@@ -86,41 +87,37 @@ def lease_for(job: Job, doc: dict[str, Any], key: str) -> Lease:
     )
 
 
-# Set to the batch number while an index is Queued or Running, absent once it ends: counting
-# ``open_batch == b`` is an index-only count, where "batch == b and state in (...)" reads every document.
+# Query field names (``TaskDocument``): ``open_batch`` is set to the batch while an index is Queued or
+# Running, absent once it ends: counting ``open_batch == b`` is an index-only count, where "batch == b and
+# state in (...)" reads every document. ``holder`` is the node while an index is Running there, absent
+# otherwise (``node`` stays, for the record): "what does node X run" is then an index lookup, not a scan
+# of everything X ever ran.
 OPEN_BATCH = "open_batch"
-# Set to the node while an index is Running there, absent otherwise (``node`` stays, for the record):
-# "what does node X run" is then an index lookup, not a scan of everything X ever ran.
 HOLDER = "holder"
 
 
-def closed(doc: dict[str, Any]) -> dict[str, Any]:
+def closed(doc: TaskDocument) -> TaskDocument:
     """``doc`` without its open-batch and holder markers (it reached a final state)."""
-    return {k: v for k, v in doc.items() if k not in (OPEN_BATCH, HOLDER)}
+    return doc.changed(open_batch=None, holder=None)
 
 
-def reopened(doc: dict[str, Any]) -> dict[str, Any]:
-    return {**doc, OPEN_BATCH: doc["batch"]}
+def reopened(doc: TaskDocument) -> TaskDocument:
+    return doc.changed(open_batch=doc.batch)
 
 
-def mark_leased(doc: dict[str, Any], node: str, now: float) -> dict[str, Any]:
+def mark_leased(doc: TaskDocument, node: str, now: float) -> TaskDocument:
     """The document of a Queued index after a node leases it (a new attempt fences older ones)."""
-    return {
-        **doc,
-        "state": TaskState.RUNNING.value,
-        "attempt": doc.get("attempt", 0) + 1,
-        "node": node,
-        HOLDER: node,
-        "leased_at": now,
-    }
+    return doc.changed(
+        state=TaskState.RUNNING, attempt=doc.attempt + 1, node=node, holder=node, leased_at=now
+    )
 
 
-def holds(doc: dict[str, Any], node: str, attempt: int) -> bool:
+def holds(doc: TaskDocument, node: str, attempt: int) -> bool:
     """Whether ``node`` holds ``attempt`` of the index now: it runs, that attempt is current, leased to it."""
-    return doc.get("state") == TaskState.RUNNING and doc.get("attempt") == attempt and doc.get("node") == node
+    return doc.state == TaskState.RUNNING and doc.attempt == attempt and doc.node == node
 
 
-def result_accepted(doc: dict[str, Any], result: TaskResult, node: str) -> bool:
+def result_accepted(doc: TaskDocument, result: TaskResult, node: str) -> bool:
     """A result counts only for the current attempt, from its leaseholder, while it runs."""
     return holds(doc, node, result.attempt)
 
@@ -143,43 +140,38 @@ def own_outputs(result: TaskResult, pool: str, node: str) -> TaskResult:
     return result.model_copy(update={**{s: None for s in dropped}, "message": message})
 
 
-def apply_result(doc: dict[str, Any], result: TaskResult, spec: TaskSpec) -> dict[str, Any]:
+def apply_result(doc: TaskDocument, result: TaskResult, spec: TaskSpec) -> TaskDocument:
     """The document after an accepted result: Finished, Failed, Queued again for a retry, or Queued again
     without counting one (``evicted``: the node gave it back unfinished)."""
-    if result.evicted and doc.get(GIVEN_BACK, 0) < FREE_GIVE_BACKS:
+    if result.evicted and doc.given_back < FREE_GIVE_BACKS:
         return given_back(doc, result)
     if result.evicted:  # a node that keeps giving it back: from now on it costs a retry, so it ends
         result = result.model_copy(
-            update={"message": f"given back {doc[GIVEN_BACK] + 1} times: {result.reason}"}
+            update={"message": f"given back {doc.given_back + 1} times: {result.reason}"}
         )
     succeeded = exit_ok(result.exit_code, spec.valid_exit_codes) and not result.timed_out
-    new = {
-        **doc,
-        "exit_code": result.exit_code,
-        "timed_out": result.timed_out,
-        "started_at": result.started_at,
-        "ended_at": result.ended_at,
-        "stdout": None if result.stdout is None else result.stdout.model_dump(),
-        "stderr": None if result.stderr is None else result.stderr.model_dump(),
-        "message": result.message,
-        HOLDER: None,
-    }
+    new = doc.changed(
+        exit_code=result.exit_code,
+        timed_out=result.timed_out,
+        started_at=result.started_at,
+        ended_at=result.ended_at,
+        stdout=result.stdout,
+        stderr=result.stderr,
+        message=result.message,
+        holder=None,
+    )
     if succeeded:
-        new.update(state=TaskState.FINISHED.value, open_batch=None)
-    elif doc.get("retry_count", 0) < spec.retries:
-        new.update(state=TaskState.QUEUED.value, retry_count=doc.get("retry_count", 0) + 1, node=None)
-        new[OPEN_BATCH] = doc["batch"]
-    else:
-        new.update(state=TaskState.FAILED.value, open_batch=None)
-    return {k: v for k, v in new.items() if v is not None}
+        return new.changed(state=TaskState.FINISHED, open_batch=None)
+    if doc.retry_count < spec.retries:
+        return new.changed(
+            state=TaskState.QUEUED, retry_count=doc.retry_count + 1, node=None, open_batch=doc.batch
+        )
+    return new.changed(state=TaskState.FAILED, open_batch=None)
 
 
-def requeued(doc: dict[str, Any], message: str) -> dict[str, Any]:
+def requeued(doc: TaskDocument, message: str) -> TaskDocument:
     """An index given back to the queue without counting as a failure (its node was lost)."""
-    new = {**doc, "state": TaskState.QUEUED.value, "message": message}
-    new.pop("node", None)
-    new.pop(HOLDER, None)
-    return new
+    return doc.changed(state=TaskState.QUEUED, message=message, node=None, holder=None)
 
 
 # Give-backs that cost no retry. Beyond them a give-back counts as a failed attempt: a broken or rogue node
@@ -188,8 +180,8 @@ FREE_GIVE_BACKS = 3
 GIVEN_BACK = "given_back"  # in the task document: how many times nodes gave it back unfinished
 
 
-def given_back(doc: dict[str, Any], result: TaskResult) -> dict[str, Any]:
+def given_back(doc: TaskDocument, result: TaskResult) -> TaskDocument:
     """An index its leaseholder gave back unfinished (e.g. a spot eviction): Queued again at once, its retry
     count untouched; its attempt is fenced as stale (nothing runs it, the next lease takes a new one)."""
-    why = f"{result.reason or 'evicted'} of node {doc.get('node', '?')}"
-    return {**requeued(doc, f"given back: {why}"), GIVEN_BACK: doc.get(GIVEN_BACK, 0) + 1}
+    why = f"{result.reason or 'evicted'} of node {doc.node or '?'}"
+    return requeued(doc, f"given back: {why}").changed(given_back=doc.given_back + 1)

@@ -19,6 +19,7 @@ from hpcburst.domain.job import Job, JobSpec, TaskSpec
 from hpcburst.domain.leasing import closed
 from hpcburst.domain.node import Node
 from hpcburst.domain.states import NodeState, TaskState
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Forbidden, InvalidSpec
 
 
@@ -65,6 +66,6 @@ def why_stranded(pin: str, state: NodeState | None) -> str | None:
     return f"node {pin} {where}: it left before running this index, which may run only there"
 
 
-def stranded(doc: Mapping[str, Any], message: str) -> dict[str, Any]:
+def stranded(doc: TaskDocument, message: str) -> TaskDocument:
     """The document of a Queued pinned index whose node left: Failed, with the reason."""
-    return closed({**doc, "state": TaskState.FAILED.value, "message": message})
+    return closed(doc.changed(state=TaskState.FAILED, message=message))

@@ -3,7 +3,10 @@
 An agent registers, then loops: lease (long-poll) -> run each index -> report results in batches,
 and heartbeats in the background. Every request names the node; an unknown node gets 404 and
 re-registers. ``running`` lists what the agent is running so the service can tell it what to kill
-(canceled, or re-leased elsewhere after the node was presumed dead).
+(canceled, or re-leased elsewhere after the node was presumed dead): ``cancel_runs`` names each
+(task, attempt), so an agent holding two attempts of one task (a finished one not yet acknowledged and its
+retry) kills exactly the one meant. ``cancel`` (task keys only) is still sent for agents of the previous
+release, which read nothing else; drop it in the release after.
 
 Storage grants are least-privilege (``hpcburst.domain.grants``): no grant covers the account, none
 lets a node delete or list outputs. A lease carries per-blob SAS URLs (``Lease.grants``: read for its
@@ -21,7 +24,9 @@ an ``OutputRef`` (offset/length) per stream; the service keeps only refs inside 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hpcburst.domain.grants import SegmentGrant
 from hpcburst.domain.node_steps import LeftJob, NodeStep, NodeStepResult
@@ -76,10 +81,23 @@ class HeartbeatRequest(_Request):
     )  # jobs it keeps NodePrep/Release state for
 
 
-class HeartbeatResponse(BaseModel):
+class _Cancels(BaseModel):
+    """What to kill now (process tree): each (task, attempt) the agent sent that is not the node's current
+    attempt any more. ``cancel`` repeats their task keys for older agents (deprecated, see the module)."""
+
+    cancel_runs: list[RunningRef] = Field(default_factory=list)
+    cancel: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _keys_for_older_agents(self) -> Self:
+        if self.cancel_runs and not self.cancel:
+            self.cancel = list(dict.fromkeys(r.task for r in self.cancel_runs))
+        return self
+
+
+class HeartbeatResponse(_Cancels):
     state: NodeState
     drain: bool  # True: finish what runs, lease nothing new (node taken offline)
-    cancel: list[str] = Field(default_factory=list)  # task keys to kill now (process tree)
     left: list[LeftJob] = Field(default_factory=list)  # of ``jobs``, those that ended: release or forget
 
 
@@ -119,9 +137,8 @@ class Lease(BaseModel):
     node_release: NodeStep | None = None
 
 
-class LeaseResponse(BaseModel):
+class LeaseResponse(_Cancels):
     leases: list[Lease] = Field(default_factory=list)
-    cancel: list[str] = Field(default_factory=list)
     drain: bool = False
     segment: SegmentGrant | None = None
     packages_url: str | None = None

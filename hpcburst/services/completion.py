@@ -50,10 +50,15 @@ class CompletionService:
         return sorted({d.body["batch"] for d in docs})
 
     def finish(self, job_id: str, instance: str | None = None) -> dict[str, Any]:
-        """Set the job's final state from its indices: Canceled if canceled, else Failed if any failed.
+        """Set the job's final state from its indices: Canceled if canceled, else Failed if any failed; or,
+        when indices are open again (a requeue), ``{"job", "open": [batches]}`` for the orchestration.
 
         ``instance``: the orchestration asking. A requeue may have reopened the job under a new one
         meanwhile; the job is then that one's to finish, so it is left as it is (``superseded_by``).
+
+        Everything here is decided under the job document's etag: a requeue writes that document after
+        reopening indices of a running job (and before touching those of an ended one), so a decision
+        taken on indices it changed loses the final write and is taken again (``JobService._requeue``).
         """
         while True:
             doc = self._store.get(c.JOBS, job_id, job_id)
@@ -61,8 +66,12 @@ class CompletionService:
             if instance is not None and current != instance:
                 return {"job": job_id, "state": doc.body["state"], "superseded_by": current}
             if doc.body["state"] in (JobState.CANCELED, JobState.FAILED):  # stopped early
-                self._jobs.cancel_open_tasks(job_id)  # documents a late dispatch may have created
+                # Documents a late dispatch may have created; stop if the job changes (a requeue reopened it).
+                if self._jobs.cancel_open_tasks(job_id, still=self._unchanged(job_id, doc.etag)) is None:
+                    continue
                 final = JobState(doc.body["state"])
+            elif still_open := self.open_batches(job_id):
+                return {"job": job_id, "open": still_open}
             elif self._store.count(c.TASKS, job_id, where={"state": TaskState.FAILED.value}):
                 final = JobState.FAILED
             elif self._store.count(c.TASKS, job_id, where={"state": TaskState.CANCELED.value}):
@@ -76,3 +85,7 @@ class CompletionService:
                 continue
             self._catalog.invalidate(job_id)
             return {"job": job_id, "state": final.value}
+
+    def _unchanged(self, job_id: str, etag: str | None) -> Callable[[], bool]:
+        """Whether the job document is still at ``etag``, asked anew on each call."""
+        return lambda: self._store.get(c.JOBS, job_id, job_id).etag == etag

@@ -18,6 +18,7 @@ from hpcburst.domain.job import Job
 from hpcburst.domain.leasing import closed
 from hpcburst.domain.states import TaskState
 from hpcburst.domain.sweep import index_count
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.wakeup import WorkSignal
@@ -67,8 +68,11 @@ class DependencyService:
 
 
 def _queued(body: dict[str, Any]) -> dict[str, Any]:
-    return {**body, "state": TaskState.QUEUED.value}
+    return TaskDocument.stored(body).changed(state=TaskState.QUEUED).body()
 
 
 def _doomed(body: dict[str, Any]) -> dict[str, Any]:
-    return closed({**body, "state": TaskState.CANCELED.value, "message": "canceled: a parent task failed"})
+    doomed = TaskDocument.stored(body).changed(
+        state=TaskState.CANCELED, message="canceled: a parent task failed"
+    )
+    return closed(doomed).body()

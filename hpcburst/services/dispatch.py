@@ -19,6 +19,7 @@ from hpcburst.domain.leasing import OPEN_BATCH, reopened
 from hpcburst.domain.planning import batch_length, batch_members
 from hpcburst.domain.states import TaskState
 from hpcburst.domain.task import task_key
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Conflict, InvalidSpec, NotFound
 from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.catalog import JobCatalog
@@ -111,5 +112,5 @@ def _first_state(job: Job, dependent: bool) -> TaskState:
 
 
 def _new_task(job_id: str, task: int, index: int, batch: int, state: TaskState) -> dict[str, Any]:
-    doc = {"job": job_id, "task": task, "index": index, "batch": batch, "state": state.value, "attempt": 0}
-    return doc if state.terminal else reopened(doc)
+    doc = TaskDocument(job=job_id, task=task, index=index, batch=batch, state=state, attempt=0)
+    return (doc if state.terminal else reopened(doc)).body()

@@ -37,6 +37,7 @@ from hpcburst.domain.leasing import holds, lease_for
 from hpcburst.domain.protocol import GrantsRequest, GrantsResponse, Lease
 from hpcburst.domain.staging import BlobLocation, parse_location
 from hpcburst.domain.task import parse_task_key
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Forbidden, HpcBurstError, InvalidSpec, NotFound
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.storage.blob.port import BlobStore
@@ -122,9 +123,10 @@ class GrantService:
             doc = self._store.get(c.TASKS, job_id, req.task or "")
         except (ValueError, NotFound):
             raise refused from None
-        if not holds(doc.body, req.node, req.attempt):
+        task = TaskDocument.stored(doc.body)
+        if not holds(task, req.node, req.attempt):
             raise refused
-        return lease_for(self._catalog.get(job_id), doc.body, doc.id)
+        return lease_for(self._catalog.get(job_id), task, doc.id)
 
     # --- signing ---
     def _segment(self, pool: str, node: str) -> SegmentGrant:

@@ -15,7 +15,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from itertools import chain, islice
+from itertools import islice
 
 from hpcburst import constants as c
 from hpcburst.domain.job import Job
@@ -31,6 +31,7 @@ from hpcburst.domain.pinning import leasable_by
 from hpcburst.domain.protocol import Lease, LeaseRequest, LeaseResponse
 from hpcburst.domain.scheduling import SchedulingMode, balanced_shares, service_groups
 from hpcburst.domain.states import JobState, NodeState, TaskState
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.batching import chunks
 from hpcburst.services.catalog import JobCatalog
@@ -60,7 +61,6 @@ class LeaseService:
         self._store, self._catalog, self._nodes, self._signal = store, catalog, nodes, signal
         self._runtimes, self._clock, self._grants, self.mode = runtimes, clock, grants, mode
         self._lock = threading.Lock()
-        self._first_batch: dict[str, int] = {}  # per job: lowest batch that had Queued work (a hint)
 
     async def lease(self, req: LeaseRequest) -> LeaseResponse:
         deadline = time.monotonic() + min(req.wait_seconds, MAX_LEASE_WAIT)
@@ -68,7 +68,13 @@ class LeaseService:
             seen = self._signal.generation
             response = await asyncio.to_thread(self.lease_once, req)
             remaining = deadline - time.monotonic()
-            if response.leases or response.cancel or response.drain or req.free_slots == 0 or remaining <= 0:
+            if (
+                response.leases
+                or response.cancel_runs
+                or response.drain
+                or req.free_slots == 0
+                or remaining <= 0
+            ):
                 return response
             await self._signal.wait(seen, min(RECHECK_SECONDS, remaining))
 
@@ -76,15 +82,15 @@ class LeaseService:
         state, cloud = self._nodes.standing(req.pool, req.node)  # NotFound: register first
         cancel = self._nodes.stale(req.node, req.running) if req.running else []
         if state != NodeState.ONLINE:
-            return LeaseResponse(cancel=cancel, drain=state == NodeState.OFFLINE)
+            return LeaseResponse(cancel_runs=cancel, drain=state == NodeState.OFFLINE)
         self._nodes.expire(force=False)
         with self._lock:
             leases = self._take(req, cloud)
         if self._grants is None:
-            return LeaseResponse(leases=leases, cancel=cancel)
+            return LeaseResponse(leases=leases, cancel_runs=cancel)
         return LeaseResponse(
             leases=[self._granted(lease) for lease in leases],
-            cancel=cancel,
+            cancel_runs=cancel,
             segment=self._grants.segment(req.pool, req.node) if leases else None,
             packages_url=self._grants.packages_url(),
         )
@@ -96,9 +102,6 @@ class LeaseService:
 
     def _take(self, req: LeaseRequest, cloud: bool = False) -> list[Lease]:
         active = self._catalog.active()
-        if len(self._first_batch) > 2 * len(active) + 100:  # forget hints of jobs that ended
-            ids = {j.id for j in active}
-            self._first_batch = {k: v for k, v in self._first_batch.items() if k in ids}
         jobs = (j for j in active if runs_on(j, req.pool, cloud, req.node) and not j.excludes(req.node))
         groups = service_groups(jobs, self.mode)
         if not groups or req.free_slots <= 0:
@@ -150,13 +153,13 @@ class LeaseService:
     def _mark(self, job: Job, node: str, docs: Sequence[Document]) -> list[Lease] | None:
         """Mark ``docs`` Running for ``node`` in one compare-and-set batch; None when another leaser won."""
         now = self._clock()
-        bodies = [mark_leased(d.body, node, now) for d in docs]
-        ops = [WriteOp("replace", d.id, b, d.etag) for d, b in zip(docs, bodies, strict=True)]
+        marked = [mark_leased(TaskDocument.stored(d.body), node, now) for d in docs]
+        ops = [WriteOp("replace", d.id, t.body(), d.etag) for d, t in zip(docs, marked, strict=True)]
         try:
             self._store.batch(c.TASKS, job.id, ops)
         except (Conflict, NotFound):
             return None
-        return [lease_for(job, body, d.id) for d, body in zip(docs, bodies, strict=True)]
+        return [lease_for(job, t, d.id) for d, t in zip(docs, marked, strict=True)]
 
     def _candidates(self, job: Job, node: str, wanted: int) -> list[Document]:
         """Up to ``wanted`` Queued documents of ``job`` that its tasks' max_running caps allow ``node``."""
@@ -181,25 +184,19 @@ class LeaseService:
 
     def _queued(self, job: Job, page: int, node: str) -> Iterator[Document]:
         """Queued documents ``node`` may run (pins), lowest batch first (so batches complete in order and
-        the orchestrator's window slides smoothly). Starts at the lowest batch that had work last time,
-        then wraps around once for retries and requeues in earlier batches."""
-        start = min(self._first_batch.get(job.id, 0), max(job.batches - 1, 0))
-        found, mine = False, leasable_by(job, node)
-        for batch in chain(range(start, job.batches), range(0, start)):
-            where = {OPEN_BATCH: batch, "state": TaskState.QUEUED.value}
-            size = page if mine is None else max(page, PINNED_PAGE)  # skip others' pins in few reads
-            for doc in query_all(self._store, c.TASKS, partition=job.id, where=where, limit=size):
-                if mine is not None and not mine(doc.body):
-                    continue  # pinned to another node: never leased here
-                if not found:
-                    found, self._first_batch[job.id] = True, batch
-                yield doc
-            if batch == start and not found and not self._any_queued(job.id):
-                return  # all its open work runs: one look, not a query per batch on every lease pass
+        the orchestrator's window slides smoothly; retries and requeues in earlier batches come first).
 
-    def _any_queued(self, job_id: str) -> bool:
+        One query over the job's partition ordered by ``open_batch``, not one per batch: a job with less
+        Queued work than a lease wants would otherwise cost a query per batch (thousands for a big sweep)
+        on every lease pass. Only pins page further, to skip indices pinned to other nodes."""
+        mine = leasable_by(job, node)
+        size = page if mine is None else max(page, PINNED_PAGE)  # skip others' pins in few reads
         where = {"state": TaskState.QUEUED.value}
-        return bool(self._store.query(c.TASKS, job_id, where=where, limit=1).items)
+        if mine is None:
+            yield from self._store.query(c.TASKS, job.id, where=where, order_by=OPEN_BATCH, limit=size).items
+            return
+        docs = query_all(self._store, c.TASKS, partition=job.id, where=where, order_by=OPEN_BATCH, limit=size)
+        yield from (doc for doc in docs if mine(doc.body))  # others' pins are never leased here
 
     def _mark_running(self, job_id: str, now: float) -> None:
         try:

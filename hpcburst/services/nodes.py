@@ -13,7 +13,7 @@ from typing import Any
 
 from hpcburst import constants as c
 from hpcburst.domain.identity import CredentialKind, Principal
-from hpcburst.domain.leasing import HOLDER, requeued
+from hpcburst.domain.leasing import HOLDER, holds, requeued
 from hpcburst.domain.node import Node, NodeView
 from hpcburst.domain.node_steps import LeftJob
 from hpcburst.domain.protocol import (
@@ -23,8 +23,9 @@ from hpcburst.domain.protocol import (
     RegisterResponse,
     RunningRef,
 )
-from hpcburst.domain.states import NodeState, TaskState
+from hpcburst.domain.states import NodeState
 from hpcburst.domain.task import parse_task_key
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Conflict, Forbidden, InvalidSpec, NotFound
 from hpcburst.services.grants import GrantService
 from hpcburst.services.identity import IdentityService
@@ -131,10 +132,10 @@ class NodeService:
         state = NodeState(body["state"])
         # One read of what the store says this node runs answers both questions (kill what? lost what?).
         running = self._running_on(req.node)
-        cancel = [r.task for r in req.running if _attempt(running.get(r.task)) != r.attempt]
+        cancel = [r for r in req.running if _attempt(running.get(r.task)) != r.attempt]
         self._reconcile(req.node, req.running, running)
         left = self.left_jobs(req.node, req.jobs)
-        return HeartbeatResponse(state=state, drain=state == NodeState.OFFLINE, cancel=cancel, left=left)
+        return HeartbeatResponse(state=state, drain=state == NodeState.OFFLINE, cancel_runs=cancel, left=left)
 
     def _touch(self, pool: str, name: str, running: int) -> dict[str, Any]:
         while True:
@@ -178,8 +179,8 @@ class NodeService:
         body = self._store.get(c.NODES, pool, name).body
         return NodeState(body["state"]), bool(body.get("cloud"))
 
-    def stale(self, node: str, running: list[RunningRef]) -> list[str]:
-        """Task keys the node runs that are no longer its current attempt (canceled or re-leased).
+    def stale(self, node: str, running: list[RunningRef]) -> list[RunningRef]:
+        """The (task, attempt)s the node runs that are no longer its current attempt (canceled or re-leased).
 
         A point read per key, not heartbeat's holder lookup: a lease call names only the processes
         running (at most the node's slots), while the lookup returns all leased to the node,
@@ -189,16 +190,12 @@ class NodeService:
         for ref in running:
             try:
                 job, _, _ = parse_task_key(ref.task)
-                body = self._store.get(c.TASKS, job, ref.task).body
+                task = TaskDocument.stored(self._store.get(c.TASKS, job, ref.task).body)
             except (ValueError, NotFound):
-                cancel.append(ref.task)
+                cancel.append(ref)
                 continue
-            if (
-                body.get("state") != TaskState.RUNNING
-                or body.get("attempt") != ref.attempt
-                or body.get("node") != node
-            ):
-                cancel.append(ref.task)
+            if not holds(task, node, ref.attempt):
+                cancel.append(ref)
         return cancel
 
     # --- operators ---
@@ -277,7 +274,11 @@ class NodeService:
         for doc in docs:
             try:
                 self._store.replace(
-                    c.TASKS, doc.partition, doc.id, requeued(doc.body, f"re-queued: {why}"), if_match=doc.etag
+                    c.TASKS,
+                    doc.partition,
+                    doc.id,
+                    requeued(TaskDocument.stored(doc.body), f"re-queued: {why}").body(),
+                    if_match=doc.etag,
                 )
                 count += 1
             except (Conflict, NotFound):

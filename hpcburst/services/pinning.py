@@ -9,6 +9,7 @@ from hpcburst import constants as c
 from hpcburst.domain.leasing import OPEN_BATCH
 from hpcburst.domain.pinning import pinned_nodes, stranded, why_stranded
 from hpcburst.domain.states import NodeState, TaskState
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.storage.state.port import StateStore, query_all
@@ -35,7 +36,13 @@ class PinnedWork:
                 if why is None:
                     continue
                 try:
-                    self._store.replace(c.TASKS, job.id, doc.id, stranded(doc.body, why), if_match=doc.etag)
+                    self._store.replace(
+                        c.TASKS,
+                        job.id,
+                        doc.id,
+                        stranded(TaskDocument.stored(doc.body), why).body(),
+                        if_match=doc.etag,
+                    )
                 except (Conflict, NotFound):
                     continue  # leased or canceled meanwhile: that writer wins
                 failed.add(doc.body["batch"])

@@ -19,6 +19,7 @@ from hpcburst.domain.leasing import OPEN_BATCH, apply_result, own_outputs, resul
 from hpcburst.domain.protocol import ReportRequest, ReportResponse, TaskResult
 from hpcburst.domain.states import TaskState
 from hpcburst.domain.task import parse_task_key
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.batching import chunks
 from hpcburst.services.catalog import JobCatalog
@@ -29,7 +30,7 @@ from hpcburst.services.runtimes import RuntimeStats
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.storage.state.port import Document, StateStore, WriteOp
 
-Write = tuple[Document, dict[str, Any], TaskResult]  # the document read, its new body, the result
+Write = tuple[Document, TaskDocument, TaskResult]  # the document read, the new document, the result
 
 
 @dataclass
@@ -98,10 +99,11 @@ class ReportService:
             except NotFound:
                 outcome.response.ignored.append(result.task)
                 continue
-            if not result_accepted(doc.body, result, node):
+            task = TaskDocument.stored(doc.body)
+            if not result_accepted(task, result, node):
                 outcome.response.ignored.append(result.task)
                 continue
-            writes.append((doc, apply_result(doc.body, result, job.tasks[doc.body["task"] - 1]), result))
+            writes.append((doc, apply_result(task, result, job.tasks[task.task - 1]), result))
         written = self._write(job_id, writes)
         outcome.response.accepted += [r.task for _, _, r in written]
         kept = {r.task for _, _, r in written}
@@ -110,32 +112,30 @@ class ReportService:
         self._runtimes.observe(
             job_id, [r.ended_at - r.started_at for r in ran if r.started_at and r.ended_at]
         )
-        done_batches = sorted({b["batch"] for _, b, _ in written if TaskState(b["state"]).terminal})
+        done_batches = sorted({t.batch for _, t, _ in written if t.state.terminal})
         for batch in done_batches:
             if self._store.count(c.TASKS, job_id, where={OPEN_BATCH: batch}) == 0:
                 outcome.completed.append((job.instance_id, job_id, batch))
-        self._after_ends(job, [b for _, b, _ in written if TaskState(b["state"]).terminal], outcome)
-        retried = any(b["state"] == TaskState.QUEUED for _, b, _ in written)
+        self._after_ends(job, [t for _, t, _ in written if t.state.terminal], outcome)
+        retried = any(t.state == TaskState.QUEUED for _, t, _ in written)
         capped = any(t.max_running is not None for t in job.tasks)
         return retried or (capped and bool(written))
 
-    def _after_ends(self, job: Job, ended: list[dict[str, Any]], outcome: ReportOutcome) -> None:
+    def _after_ends(self, job: Job, ended: list[TaskDocument], outcome: ReportOutcome) -> None:
         """What ended indices set off: a failed fail_job_on_failure task fails the job; an ended parent's
         children may be released (asked after the write, see ``DependencyService``)."""
         failed = [
-            b
-            for b in ended
-            if b["state"] == TaskState.FAILED and job.tasks[b["task"] - 1].fail_job_on_failure
+            t for t in ended if t.state == TaskState.FAILED and job.tasks[t.task - 1].fail_job_on_failure
         ]
         if failed and self._fail_job is not None:
             first = failed[0]
-            why = f"task {first['task']} index {first['index']} failed (fail_job_on_failure)"
+            why = f"task {first.task} index {first.index} failed (fail_job_on_failure)"
             if self._fail_job(job.id, why) is not None:
                 outcome.changed.append((job.instance_id, job.id))
             return
         if ended and job.has_dependencies and self._dependencies is not None:
             parents = {p for ps in job.parents().values() for p in ps}
-            if any(b["task"] in parents for b in ended) and self._dependencies.release(job):
+            if any(t.task in parents for t in ended) and self._dependencies.release(job):
                 outcome.changed.append((job.instance_id, job.id))
 
     def _write(self, job_id: str, writes: list[Write]) -> list[Write]:
@@ -147,20 +147,23 @@ class ReportService:
     def _write_chunk(self, job_id: str, writes: Sequence[Write]) -> list[Write]:
         """Apply the writes in one batch; on a lost race fall back to one by one, keeping the winners."""
         try:
-            self._store.batch(c.TASKS, job_id, [WriteOp("replace", d.id, b, d.etag) for d, b, _ in writes])
+            self._store.batch(
+                c.TASKS, job_id, [WriteOp("replace", d.id, t.body(), d.etag) for d, t, _ in writes]
+            )
             return list(writes)
         except (Conflict, NotFound):
             pass
         kept = []
-        for doc, body, result in writes:
+        for doc, task, result in writes:
+            body = task.body()
             try:
                 self._store.replace(c.TASKS, job_id, doc.id, body, if_match=doc.etag)
-                kept.append((doc, body, result))
+                kept.append((doc, task, result))
             except Conflict:
                 # Canceled or re-leased meanwhile (that writer wins), or written by the batch after all
                 # (a store whose batch is not atomic, like the Cosmos emulator): tell them apart.
                 if self._already_written(job_id, doc.id, body):
-                    kept.append((doc, body, result))
+                    kept.append((doc, task, result))
             except NotFound:
                 pass
         return kept

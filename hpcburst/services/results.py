@@ -18,6 +18,7 @@ from hpcburst.domain.planning import batch_of
 from hpcburst.domain.states import TaskState
 from hpcburst.domain.sweep import index_position
 from hpcburst.domain.task import OutputPage, OutputRef, TaskInstance, TaskView, task_key
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import InvalidSpec, NotFound
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.storage.blob.port import BlobStore
@@ -68,7 +69,7 @@ class ResultsService:
                 "state": TaskState.SUBMITTED.value,
                 "attempt": 0,
             }
-        command = lease_for(job, {**body, "attempt": body.get("attempt", 0)}, key).command
+        command = lease_for(job, TaskDocument.stored(body), key).command
         return TaskView.model_validate({**body, "id": key, "command": command})
 
     def output(

@@ -111,13 +111,14 @@ class FakeService:
         self._known(request.node)
         self.heartbeats.append(request)
         state = self.nodes[request.node]
-        mine = {t for t, (n, _) in self.leased.items() if n == request.node}
-        # Like the service: a ref that is not the node's current attempt is named too (by task key only).
-        stale = {r.task for r in request.running if self.leased.get(r.task) != (request.node, r.attempt)}
+        # Like the service: each (task, attempt) sent that is canceled or not the node's current attempt.
+        cancel = [
+            r
+            for r in request.running
+            if r.task in self.cancel or self.leased.get(r.task) != (request.node, r.attempt)
+        ]
         left = [LeftJob(job=j, release=self.left[j]) for j in request.jobs if j in self.left]
-        return HeartbeatResponse(
-            state=state, drain=state != NodeState.ONLINE, cancel=sorted(self.cancel & mine | stale), left=left
-        )
+        return HeartbeatResponse(state=state, drain=state != NodeState.ONLINE, cancel_runs=cancel, left=left)
 
     def lease(self, request: LeaseRequest) -> LeaseResponse:
         self._up()

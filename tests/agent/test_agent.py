@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,13 +10,21 @@ import pytest
 from agent_fakes import FakeService, read_ref, run_until_reported
 
 from hpcburst import constants as c
-from hpcburst.domain.protocol import ReportRequest, ReportResponse, RunningRef
+from hpcburst.domain.protocol import (
+    HeartbeatResponse,
+    Lease,
+    LeaseResponse,
+    ReportRequest,
+    ReportResponse,
+    RunningRef,
+)
 from hpcburst.domain.states import NodeState
 from hpcburst.emulators import Azurite
 from hpcburst.errors import ClusterUnreachable
 from hpcburst.storage.blob.azure import AzureBlobStore
-from nodeagent.agent import Agent, AgentConfig
-from nodeagent.runner import ProcessRunner
+from nodeagent.agent import Agent, AgentConfig, cancel_runs
+from nodeagent.ledger import Finished, Held, Ledger
+from nodeagent.runner import ProcessRunner, RunResult
 from nodeagent.service import AgentService
 
 
@@ -228,43 +237,77 @@ def test_an_input_that_cannot_be_staged_fails_the_index_with_the_reason(
     assert "staging inputs failed" in (service.results[key].message or "")
 
 
-def test_a_cancel_answers_the_attempt_the_agent_reported_not_a_retry_leased_with_it() -> None:
-    from hpcburst.domain.protocol import Lease, RunningRef
-    from nodeagent.ledger import Held, Ledger
+def _held(attempt: int, **fields: object) -> Held:
+    fields = {"command": "true", **fields}
+    return Held(Lease(task="j.1.5", job="j", task_id=1, index=5, attempt=attempt, retry_count=attempt - 1,
+                      job_name="j", **fields))  # type: ignore[arg-type]  # fmt: skip
 
-    def held(attempt: int) -> Held:
-        return Held(Lease(task="j.1.5", job="j", task_id=1, index=5, attempt=attempt, retry_count=1,
-                          job_name="j", command="true"))  # fmt: skip
 
+def test_a_cancel_names_the_attempt_so_of_two_attempts_held_only_that_one_is_killed(
+    service: FakeService, make_agent: Callable[..., Agent]
+) -> None:
+    """Attempts 1 and 2 of one task held at once (1 finished, unacknowledged; 2 its retry, running):
+    the service cancels (task, 1) only, and attempt 2 runs on untouched."""
+    agent = make_agent(slots=1)
+    first, retry = _held(1), _held(2, command="sleep 60")
+    agent.ledger.unreported.append(Finished(first, RunResult(first.key, 3, 0.0, 1.0)))
+    agent.ledger.running[retry.key] = retry
+    agent.runner.start(agent._spec(retry))
+    service.nodes["n1"], service.leased["j.1.5"] = NodeState.ONLINE, ("n1", 2)
+    agent.heartbeat_once()
+    assert service.heartbeats[-1].running == [RunningRef(task="j.1.5", attempt=a) for a in (2, 1)]
+    assert agent.ledger.cancels == {("j.1.5", 1)}
+    agent.step(0)
+    assert agent.runner.keys() == [retry.key] and list(agent.ledger.running) == [retry.key]
+    service.cancel.add("j.1.5")  # now the retry itself is canceled
+    agent.heartbeat_once()
+    assert ("j.1.5", 2) in agent.ledger.cancels
+    while agent.runner.running:
+        agent.step(0.05)
+    assert not agent.ledger.running
+
+
+def test_a_cancel_of_one_attempt_drops_only_that_attempt_from_the_backlog() -> None:
     ledger = Ledger(slots=1)
-    ledger.backlog.append(held(2))  # the retry, leased in the same response that cancels attempt 1
-    ledger.cancel(["j.1.5"], sent=[RunningRef(task="j.1.5", attempt=1)])
+    ledger.backlog.append(_held(2))  # the retry, leased in the same response that cancels attempt 1
+    ledger.cancel([RunningRef(task="j.1.5", attempt=1)])
     ledger.take_cancels()
     assert [h.key for h in ledger.backlog] == [("j.1.5", 2)]
-    ledger.cancel(["j.1.5"], sent=[RunningRef(task="j.1.5", attempt=2)])
+    ledger.cancel([RunningRef(task="j.1.5", attempt=2)])
     ledger.take_cancels()
     assert not ledger.backlog
 
 
 def test_a_canceled_index_whose_inputs_are_still_arriving_is_dropped_not_started() -> None:
-    from hpcburst.domain.protocol import Lease
-    from nodeagent.ledger import Held, Ledger
-
-    lease = Lease(task="j.1.5", job="j", task_id=1, index=5, attempt=1, retry_count=0, job_name="j",
-                  command="true", input_files=[{"blob": "hpc-data/in", "path": "in"}])  # fmt: skip
     ledger = Ledger(slots=1)
-    ledger.staging[("j.1.5", 1)] = Held(lease)
-    ledger.cancel(["j.1.5"], sent=ledger.refs())
-    assert ledger.take_cancels() == {"j.1.5": 1}
+    held = _held(1, input_files=[{"blob": "hpc-data/in", "path": "in"}])
+    ledger.staging[held.key] = held
+    ledger.cancel(ledger.refs())
+    assert ledger.take_cancels() == {("j.1.5", 1)}
     assert not ledger.staging  # so staging's completion finds nothing to start
+
+
+def test_cancels_reach_agents_of_the_previous_release_as_task_keys_and_older_services_are_understood() -> (
+    None
+):
+    runs = [RunningRef(task="j.1.5", attempt=1), RunningRef(task="j.1.6", attempt=3)]
+    sent = json.loads(
+        HeartbeatResponse(state=NodeState.ONLINE, drain=False, cancel_runs=runs).model_dump_json()
+    )
+    assert sent["cancel"] == ["j.1.5", "j.1.6"]  # what an older agent reads
+    assert cancel_runs(HeartbeatResponse.model_validate(sent), []) == runs
+    # An older service names keys only: applied when one attempt of the task was sent, never guessed among two.
+    old = LeaseResponse.model_validate({"leases": [], "cancel": ["j.1.5", "j.1.6"]})
+    held = [RunningRef(task="j.1.5", attempt=a) for a in (1, 2)] + [RunningRef(task="j.1.6", attempt=3)]
+    assert cancel_runs(old, held) == [RunningRef(task="j.1.6", attempt=3)]
 
 
 def test_a_retry_leased_before_its_failed_attempt_is_acknowledged_survives_a_heartbeat_in_between(
     service: FakeService, make_agent: Callable[..., Agent], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The service retries a failure as soon as the report reaches it; the retry's lease answer can come
-    back before the report's, so a heartbeat then lists both attempts and is told to cancel the task
-    (meaning the finished attempt 1). Attempt 2 must still run and be reported."""
+    back before the report's, so a heartbeat then lists both attempts and is told to cancel
+    (task, 1), the finished attempt. Attempt 2 must still run and be reported."""
     (key,) = service.add("retry", "exit 3")
     agent = make_agent(slots=1)
     agent.lease_once(wait=0)

@@ -18,7 +18,9 @@ from hpcburst.domain.planning import (
     window_plan,
 )
 from hpcburst.domain.protocol import TaskResult
-from hpcburst.domain.states import JobState, Priority
+from hpcburst.domain.states import JobState, Priority, TaskState
+from hpcburst.domain.task import OutputRef
+from hpcburst.domain.task_document import TaskDocument
 
 
 def _job(id="1", priority=Priority.NORMAL, submitted_at=0.0, tasks=None):
@@ -83,40 +85,69 @@ def test_higher_priority_then_earlier_submission_goes_first():
 
 def test_a_lease_substitutes_the_index():
     job = _job()
-    doc = mark_leased({"task": 1, "index": 7, "state": "Queued", "attempt": 0}, "n1", 5.0)
+    doc = mark_leased(_doc(index=7, state="Queued", attempt=0), "n1", 5.0)
     lease = lease_for(job, doc, "1.1.7")
     assert (lease.command, lease.attempt, lease.job_name) == ("echo 7 > out007.txt", 1, "j")
 
 
 def test_only_the_current_attempts_leaseholder_records_a_result():
-    doc = {"state": "Running", "attempt": 2, "node": "n1"}
+    doc = _doc(state="Running", attempt=2, node="n1")
     assert result_accepted(doc, TaskResult(task="k", attempt=2, exit_code=0), "n1")
     assert not result_accepted(doc, TaskResult(task="k", attempt=1, exit_code=0), "n1")
     assert not result_accepted(doc, TaskResult(task="k", attempt=2, exit_code=0), "n2")
-    assert not result_accepted({**doc, "state": "Finished"}, TaskResult(task="k", attempt=2), "n1")
+    assert not result_accepted(doc.changed(state=TaskState.FINISHED), TaskResult(task="k", attempt=2), "n1")
 
 
 def test_a_failure_with_retries_left_goes_back_to_the_queue():
     spec = TaskSpec(command="x", retries=1)
-    doc = {"state": "Running", "attempt": 1, "node": "n1", "retry_count": 0, "batch": 0, "open_batch": 0}
-    again = apply_result(doc, TaskResult(task="k", attempt=1, exit_code=3), spec)
+    doc = _doc(state="Running", attempt=1, node="n1", retry_count=0, batch=0, open_batch=0)
+    again = apply_result(doc, TaskResult(task="k", attempt=1, exit_code=3), spec).body()
     assert (again["state"], again["retry_count"], "node" in again, again["open_batch"]) == (
         "Queued",
         1,
         False,
         0,
     )
-    final = apply_result(
-        {**again, "state": "Running", "attempt": 2}, TaskResult(task="k", attempt=2, exit_code=3), spec
-    )
+    running = TaskDocument.stored({**again, "state": "Running", "attempt": 2})
+    final = apply_result(running, TaskResult(task="k", attempt=2, exit_code=3), spec).body()
     assert final["state"] == "Failed"
     assert "open_batch" not in final  # a final index no longer counts towards its batch being open
 
 
 def test_a_timeout_is_a_failure_even_with_exit_code_0():
     spec = TaskSpec(command="x")
-    doc = {"state": "Running", "attempt": 1, "node": "n1"}
-    assert (
-        apply_result(doc, TaskResult(task="k", attempt=1, exit_code=0, timed_out=True), spec)["state"]
-        == "Failed"
-    )
+    doc = _doc(state="Running", attempt=1, node="n1")
+    timed_out = TaskResult(task="k", attempt=1, exit_code=0, timed_out=True)
+    assert apply_result(doc, timed_out, spec).state == TaskState.FAILED
+
+
+def _doc(**fields: object) -> TaskDocument:
+    """A stored task document with these fields (job 1, task 1, index 1, batch 0 unless given)."""
+    return TaskDocument.stored({"job": "1", "task": 1, "index": 1, "batch": 0, **fields})
+
+
+def test_a_task_document_writes_back_the_json_it_was_read_from_and_what_the_rules_changed():
+    stored = {"job": "1", "task": 1, "index": 4, "batch": 0, "state": "Queued", "attempt": 0, "open_batch": 0,
+              "later": {"kept": True}}  # fmt: skip
+    doc = TaskDocument.stored(stored)
+    assert doc.body() == stored  # no defaults added (retry_count, timed_out...), unknown fields kept
+    leased = mark_leased(doc, "n1", 5.0)
+    assert leased.body() == {**stored, "state": "Running", "attempt": 1, "node": "n1", "holder": "n1",
+                             "leased_at": 5.0}  # fmt: skip
+    out = OutputRef(blob="nodes/default/n1/a.seg", length=3)
+    result = TaskResult(task="k", attempt=1, exit_code=0, started_at=6.0, ended_at=7.0, stdout=out)
+    done = apply_result(leased, result, TaskSpec(command="x")).body()
+    expected = {
+        **stored,
+        "state": "Finished",
+        "attempt": 1,
+        "node": "n1",
+        "leased_at": 5.0,
+        "exit_code": 0,
+        "timed_out": False,
+        "started_at": 6.0,
+        "ended_at": 7.0,
+        "stdout": {"container": "hpc-output", "blob": "nodes/default/n1/a.seg", "offset": 0, "length": 3},
+    }
+    del expected["open_batch"]  # fmt: skip
+    assert done == expected

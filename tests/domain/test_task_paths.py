@@ -10,6 +10,7 @@ import pytest
 from hpcburst.domain.job import Job, JobSpec
 from hpcburst.domain.leasing import lease_for
 from hpcburst.domain.states import JobState, Priority
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.domain.task_paths import inside_root, validate_task_paths
 from hpcburst.errors import InvalidSpec
 
@@ -81,6 +82,9 @@ def test_a_lease_carries_the_jobs_owner_and_whether_its_indices_share_a_director
     stored = Job(id="7", name="j", owner="alice", priority=Priority.NORMAL, shared_workdir=spec.shared_workdir,
                  tasks=spec.tasks, state=JobState.RUNNING, submitted_at=0.0, total=2, batch_size=2, batches=1,
                  instance_id="i")  # fmt: skip
-    lease = lease_for(stored, {"task": 1, "index": 2, "attempt": 1}, "7.1.2")
+    doc = TaskDocument.stored(
+        {"job": "7", "task": 1, "index": 2, "batch": 0, "state": "Running", "attempt": 1}
+    )
+    lease = lease_for(stored, doc, "7.1.2")
     assert lease.owner == "alice" and lease.shared_workdir and lease.command == "echo 2"
     assert not JobSpec.model_validate({"tasks": [{"command": "x"}]}).shared_workdir

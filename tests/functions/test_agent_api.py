@@ -146,7 +146,7 @@ def test_an_offline_node_drains(http, register):
     node = register("fn-b")
     assert http.post("/nodes/fn-b/offline").json()["state"] == "Offline"
     beat = node.post("/agent/heartbeat", json={"node": "fn-b", "pool": "fn", "running": []}).json()
-    assert beat == {"state": "Offline", "drain": True, "cancel": [], "left": []}
+    assert beat == {"state": "Offline", "drain": True, "cancel_runs": [], "cancel": [], "left": []}
     assert _lease(node, "fn-b", wait=0)["drain"] is True
     assert http.post("/nodes/fn-b/online").json()["state"] == "Online"
     names = {n["name"]: n["state"] for n in http.get("/nodes").json()["nodes"]}
@@ -161,5 +161,6 @@ def test_cancel_reaches_the_agent_running_the_index(http, register):
     http.post(f"/jobs/{job['id']}/cancel")
     ref = {"task": leased["task"], "attempt": leased["attempt"]}
     beat = node.post("/agent/heartbeat", json={"node": "fn-c", "pool": "fn", "running": [ref]}).json()
-    assert beat["cancel"] == [leased["task"]]
+    assert beat["cancel_runs"] == [ref]
+    assert beat["cancel"] == [leased["task"]]  # for agents of the previous release
     assert wait_for_state(http, job["id"], {"Canceled"})["state"] == "Canceled"

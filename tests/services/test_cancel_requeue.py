@@ -19,7 +19,7 @@ def test_cancel_cancels_queued_and_running_indices_and_tells_the_orchestrator(cl
     assert cluster.s.jobs.view(job, ADMIN).counts["Canceled"] == 4
     assert cluster.orch.events == [(f"job-{job}", {"kind": "cancel"})]
     refs = [RunningRef(task=lease.task, attempt=lease.attempt) for lease in running]
-    assert cluster.lease("n1", running=refs).cancel == [running[0].task]
+    assert cluster.lease("n1", running=refs).cancel_runs == refs
     assert cluster.finish("n1", running[0]).response.ignored == [running[0].task]
 
 

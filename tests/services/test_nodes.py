@@ -35,7 +35,10 @@ def test_a_node_back_from_the_dead_is_told_to_kill_what_it_still_runs(cluster, c
     clock.advance(11)
     cluster.s.nodes.expire()
     beat = _heartbeat(cluster, "n1", [RunningRef(task=lease.task, attempt=lease.attempt)])
-    assert (beat.state, beat.cancel) == (NodeState.ONLINE, [lease.task])
+    assert (beat.state, beat.cancel_runs) == (
+        NodeState.ONLINE,
+        [RunningRef(task=lease.task, attempt=lease.attempt)],
+    )
 
 
 def test_a_restarted_agent_gives_back_what_it_ran(cluster):
@@ -88,6 +91,6 @@ def test_a_lease_call_names_the_indices_its_node_should_kill_and_only_those(clus
     assert sorted(lease.attempt for lease in moved) == [1, 2]
     _heartbeat(cluster, "n1")  # back from the dead
     claims = [RunningRef(task=old.task, attempt=old.attempt), RunningRef(task="no-such.1.1", attempt=1)]
-    assert cluster.lease("n1", slots=0, running=claims).cancel == [old.task, "no-such.1.1"]
+    assert cluster.lease("n1", slots=0, running=claims).cancel_runs == claims
     held = [RunningRef(task=lease.task, attempt=lease.attempt) for lease in moved]
-    assert cluster.lease("n2", slots=0, running=held).cancel == []
+    assert cluster.lease("n2", slots=0, running=held).cancel_runs == []

@@ -42,11 +42,17 @@ def _field(name: str) -> str:
     return f"json_extract(body, '$.{name}')"
 
 
-def _index_hint(container: str, partition: str | None, where: Mapping[str, Any] | None) -> str:
+def _index_hint(
+    container: str, partition: str | None, where: Mapping[str, Any] | None, order_by: str | None = None
+) -> str:
     """Within a partition, filter through the (field, pk) index: without statistics SQLite would
-    pick the primary key (pk=?) and read every document of the partition (a 100k-index job)."""
+    pick the primary key (pk=?) and read every document of the partition (a 100k-index job).
+    Filtered by state alone and ordered by a sparse field (``constants.SPARSE_FIELDS``): walk that
+    field's index in order and stop at the limit, instead of reading every match to sort it."""
     if partition is None or not where:
         return ""
+    if order_by in c.SPARSE_FIELDS.get(container, ()) and set(where) == {"state"}:
+        return f' INDEXED BY "{container}_{order_by}"'
     name = next((n for n in where if n != "state"), next(iter(where)))  # state is the least selective
     return f' INDEXED BY "{container}_{name}"'
 
@@ -249,7 +255,7 @@ class SqliteStateStore:
         direction = " DESC" if descending else ""
         order = ", ".join(k + direction for k in keys)
         columns = f"pk, id, etag, body{', ' + keys[0] if order_by else ''}"
-        table = f'"{container}"{_index_hint(container, partition, where)}'
+        table = f'"{container}"{_index_hint(container, partition, where, order_by)}'
         sql = f"SELECT {columns} FROM {table}{self._where_sql(clauses)} ORDER BY {order} LIMIT ?"
         rows = self._conn().execute(sql, [*params, limit + 1]).fetchall()
         items = [Document(r[0], r[1], json.loads(r[3]), r[2]) for r in rows[:limit]]
