@@ -13,7 +13,6 @@ then fails the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from hpcburst.domain.job import Job, JobSpec, TaskSpec
 from hpcburst.domain.leasing import closed
@@ -27,11 +26,11 @@ def pinned_nodes(tasks: Iterable[TaskSpec]) -> set[str]:
     return {t.node for t in tasks if t.node is not None}
 
 
-def leasable_by(job: Job, node: str) -> Callable[[Mapping[str, Any]], bool] | None:
+def leasable_by(job: Job, node: str) -> Callable[[TaskDocument], bool] | None:
     """A test of task documents: may ``node`` lease this one? None when no task of the job is pinned."""
     if not pinned_nodes(job.tasks):
         return None
-    return lambda doc: job.tasks[doc["task"] - 1].node in (None, node)
+    return lambda doc: job.tasks[doc.task - 1].node in (None, node)
 
 
 def check_pins(spec: JobSpec, admin: bool, registered: Callable[[], Mapping[str, Node]]) -> None:

@@ -14,8 +14,8 @@ from hpcburst.domain.burst.models import BurstPool, QueuedWork, RunningIndex
 from hpcburst.domain.burst.observe import Registered
 from hpcburst.domain.burst.record import ClusterInputs
 from hpcburst.domain.job import Job
-from hpcburst.domain.leasing import HOLDER
 from hpcburst.domain.states import NodeState, TaskState
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.jobs import JobService
 from hpcburst.services.runtimes import RuntimeStats
@@ -47,7 +47,8 @@ def running_indices(
     found: dict[str, list[RunningIndex]] = {}
     where = {"state": TaskState.RUNNING.value}
     for doc in query_all(store, c.TASKS, partition=job.id, where=where, limit=min(max(running, 1), 1000)):
-        node, started = doc.body.get(HOLDER) or doc.body.get("node"), doc.body.get("leased_at")
+        task = TaskDocument.stored(doc.body)
+        node, started = task.holder or task.node, task.leased_at
         if node is None or started is None:
             continue
         end = None if duration is None else started + duration

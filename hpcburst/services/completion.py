@@ -14,6 +14,7 @@ from hpcburst import constants as c
 from hpcburst.domain.leasing import OPEN_BATCH
 from hpcburst.domain.planning import batch_length
 from hpcburst.domain.states import OPEN_TASK_STATES, JobState, TaskState
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Conflict
 from hpcburst.services.catalog import JobCatalog
 from hpcburst.services.jobs import JobService
@@ -47,7 +48,7 @@ class CompletionService:
         docs = query_all(
             self._store, c.TASKS, partition=job_id, where={"state": list(OPEN_TASK_STATES)}, limit=1000
         )
-        return sorted({d.body["batch"] for d in docs})
+        return sorted({TaskDocument.stored(d.body).batch for d in docs})
 
     def finish(self, job_id: str, instance: str | None = None) -> dict[str, Any]:
         """Set the job's final state from its indices: Canceled if canceled, else Failed if any failed; or,
@@ -58,7 +59,7 @@ class CompletionService:
 
         Everything here is decided under the job document's etag: a requeue writes that document after
         reopening indices of a running job (and before touching those of an ended one), so a decision
-        taken on indices it changed loses the final write and is taken again (``JobService._requeue``).
+        taken on indices it changed loses the final write and is taken again (``Requeuer.requeue_now``).
         """
         while True:
             doc = self._store.get(c.JOBS, job_id, job_id)

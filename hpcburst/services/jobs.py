@@ -1,4 +1,4 @@
-"""Job lifecycle: submit, view (with per-state counts), list, cancel, requeue.
+"""Job lifecycle: submit, view (with per-state counts), list, cancel; requeue is ``hpcburst.services.requeue``.
 
 Submission writes the job (Queued), starts its orchestration, then materializes the first batch
 right here, so a small job is leasable before the HTTP response leaves (submit->start latency);
@@ -22,11 +22,11 @@ from hpcburst import constants as c
 from hpcburst.domain.grants import check_blob_refs
 from hpcburst.domain.identity import Principal
 from hpcburst.domain.job import Job, JobSpec, JobView, RequeueResult, shown_to
-from hpcburst.domain.leasing import closed, reopened
+from hpcburst.domain.leasing import closed
 from hpcburst.domain.node import Node
 from hpcburst.domain.pinning import check_pins
 from hpcburst.domain.planning import batch_count, batch_size_for
-from hpcburst.domain.states import OPEN_TASK_STATES, REQUEUABLE_TASK_STATES, JobState, Priority, TaskState
+from hpcburst.domain.states import OPEN_TASK_STATES, JobState, Priority, TaskState
 from hpcburst.domain.sweep import index_count
 from hpcburst.domain.task_document import TaskDocument
 from hpcburst.domain.task_paths import validate_task_paths
@@ -36,9 +36,10 @@ from hpcburst.services.batching import BATCH_OPS
 from hpcburst.services.catalog import META_PARTITION, JobCatalog
 from hpcburst.services.dependencies import DependencyService
 from hpcburst.services.dispatch import DispatchService
-from hpcburst.services.orchestrations import Orchestrations, instance_id
+from hpcburst.services.orchestrations import Orchestrations, instance_id, orchestrator_input
+from hpcburst.services.requeue import Requeuer
 from hpcburst.services.wakeup import WorkSignal
-from hpcburst.storage.state.port import Document, Page, StateStore, WriteOp, query_all
+from hpcburst.storage.state.port import Page, StateStore, WriteOp, query_all
 
 COUNTER_ID = "job-counter"
 PAGE = BATCH_OPS  # one store batch per page
@@ -60,13 +61,13 @@ class JobService:
         self._store, self._catalog, self._dispatch = store, catalog, dispatch
         self._signal, self._clock = signal, clock
         self._allowed_roots = allowed_roots  # a pool's admin-listed absolute workdirs
-        self._dependencies = dependencies  # releases requeued dependent indices whose parents have ended
         # why a job's queued indices wait (the burst controller knows); set by the composition root
         self.why_waiting: Callable[[Job], str | None] = lambda job: None
         # what its cloud node time cost so far (cost accounting knows); set by the composition root
         self.job_cost: Callable[[Job], float] = lambda job: 0.0
         # the job under its template (defaults filled, limits checked); set by the composition root
         self.templated: Callable[[JobSpec], JobSpec] = lambda spec: spec
+        self._requeuer = Requeuer(store, catalog, signal, clock, dependencies)
 
     # --- submit ---
     async def submit(
@@ -278,127 +279,9 @@ class JobService:
     async def requeue(
         self, job_id: str, orchestrations: Orchestrations, who: Principal, indices: list[int] | None = None
     ) -> RequeueResult:
-        """Failed and Canceled indices (all, or those listed) go back to Queued with fresh retries."""
-        await asyncio.to_thread(self._catalog.visible, job_id, who)
-        job, requeued, reopened = await asyncio.to_thread(self._requeue, job_id, indices)
-        batches = sorted(set(requeued))
-        if reopened is None:
-            await orchestrations.raise_event(job.instance_id, {"kind": "requeue", "batches": batches})
-        else:
-            await self._restart(job, reopened, batches, orchestrations)
-        self._catalog.invalidate(job_id)
-        self._signal.notify()
-        return RequeueResult(job=job_id, requeued=len(requeued), batches=batches)
-
-    def _requeue(self, job_id: str, indices: list[int] | None) -> tuple[Job, list[int], Job | None]:
-        """The job as last written before the requeue, the batch of every index put back in the queue, and
-        the job reopened under a new orchestration (None: its running one was told).
-
-        Races with the orchestration's ``CompletionService.finish`` are settled on the job document, which
-        both compare-and-set: an ended job is reopened *before* its indices change (a finish still
-        canceling stragglers sees the job change and stops, so it never cancels them again); a running
-        job's indices change first and the job is written after (a finish that looked at the indices
-        before then loses its write and looks again, or, had it already written, the job is reopened)."""
-        job = self._catalog.get(job_id, fresh=True)
-        wanted = None if indices is None else set(indices)
-        reopened: Job | None = None
-        if job.state.terminal:
-            if not (job.state == JobState.CANCELED and wanted is None) and not self._requeuable(
-                job_id, wanted
-            ):
-                raise InvalidState(f"job {job_id} has no Failed or Canceled indices to requeue")
-            job, reopened = self._reopen_or_touch(job_id)
-        requeued = self._requeue_all(job, wanted)
-        if reopened is None:
-            if not requeued:
-                raise InvalidState(f"job {job_id} has no Failed or Canceled indices to requeue")
-            job, reopened = self._reopen_or_touch(job_id)
-        if job.has_dependencies and self._dependencies is not None:
-            self._dependencies.release(job.model_copy(update={"state": JobState.QUEUED}))
-        return job, requeued, reopened
-
-    def _requeue_all(self, job: Job, wanted: set[int] | None) -> list[int]:
-        # A dependent task's indices wait again for their parents, which may be requeued alongside them.
-        dependent = {n for n, ps in job.parents().items() if ps} if job.has_dependencies else set()
-        requeued: list[int] = []  # the batch of every requeued index
-        continuation: str | None = None
-        while True:  # keyset paging stays correct while we change the documents we paged past
-            page = self._requeuable_page(job.id, continuation)
-            docs = [d for d in page.items if wanted is None or d.body["index"] in wanted]
-            requeued += self._requeue_docs(job.id, docs, dependent) if docs else []
-            if page.continuation is None:
-                return requeued
-            continuation = page.continuation
-
-    def _requeuable_page(self, job_id: str, continuation: str | None) -> Page:
-        where = {"state": list(REQUEUABLE_TASK_STATES)}
-        return self._store.query(c.TASKS, job_id, where=where, limit=PAGE, continuation=continuation)
-
-    def _requeuable(self, job_id: str, wanted: set[int] | None) -> bool:
-        """Whether any index (of ``wanted``) is Failed or Canceled."""
-        continuation: str | None = None
-        while True:
-            page = self._requeuable_page(job_id, continuation)
-            if any(wanted is None or d.body["index"] in wanted for d in page.items):
-                return True
-            if page.continuation is None:
-                return False
-            continuation = page.continuation
-
-    def _reopen_or_touch(self, job_id: str) -> tuple[Job, Job | None]:
-        """Compare-and-set the job for a requeue: an ended job is reopened (Queued, under a new orchestration
-        instance), a running one gets ``requeued_at``. Returns the job before and, when reopened, after."""
-        while True:
-            doc = self._store.get(c.JOBS, job_id, job_id)
-            before = Job.from_document(job_id, doc.body)
-            if before.state.terminal:
-                body = _reopen_job(job_id, doc.body, next_instance(before))
-            else:
-                body = {**doc.body, "requeued_at": self._clock()}
-            try:
-                saved = self._store.replace(c.JOBS, job_id, job_id, body, if_match=doc.etag)
-            except Conflict:
-                continue
-            after = Job.from_document(job_id, saved.body)
-            return before, after if before.state.terminal else None
-
-    def _requeue_docs(self, job_id: str, docs: list[Document], dependent: set[int]) -> list[int]:
-        """Requeue ``docs``; on a lost race fall back to one by one (re-reading each). Returns their batches."""
-        try:
-            self._store.batch(
-                c.TASKS,
-                job_id,
-                [WriteOp("replace", d.id, _requeued(d.body, dependent), d.etag) for d in docs],
-            )
-            return [d.body["batch"] for d in docs]
-        except (Conflict, NotFound):
-            pass
-        batches = []
-        for d in docs:
-            try:
-                fresh = self._store.get(c.TASKS, job_id, d.id)
-                if fresh.body["state"] in REQUEUABLE_TASK_STATES:
-                    self._store.replace(
-                        c.TASKS, job_id, d.id, _requeued(fresh.body, dependent), if_match=fresh.etag
-                    )
-                    batches.append(fresh.body["batch"])
-            except (Conflict, NotFound):
-                pass
-        return batches
-
-    async def _restart(
-        self, ended: Job, restarted: Job, batches: list[int], orchestrations: Orchestrations
-    ) -> None:
-        """Start the reopened job's new orchestration, waiting for ``batches``."""
-        # A job canceled, or failed at once (fail_job_on_failure, runtime), may have batches never
-        # dispatched: walk the window again then (dispatch is idempotent).
-        undispatched = ended.state == JobState.CANCELED or await asyncio.to_thread(self._undispatched, ended)
-        next_batch = 0 if undispatched else ended.batches
-        await orchestrations.start(restarted.instance_id, orchestrator_input(restarted, next_batch, batches))
-        self._catalog.invalidate(ended.id)
-
-    def _undispatched(self, job: Job) -> bool:
-        return self._store.count(c.TASKS, job.id) < job.total
+        """Failed and Canceled indices (all, or those listed) go back to Queued with fresh retries
+        (``hpcburst.services.requeue``)."""
+        return await self._requeuer.requeue(job_id, orchestrations, who, indices)
 
     def _update_job(self, job_id: str, change: Callable[..., dict[str, Any]], *args: Any) -> Job:
         while True:
@@ -415,16 +298,6 @@ def progress_token(view: JobView) -> str:
     """What a watcher compares: the state and a digest of the counts ("Running/3f2a9c01")."""
     digest = hashlib.sha1(json.dumps(view.counts, sort_keys=True).encode(), usedforsecurity=False)
     return f"{view.state.value}/{digest.hexdigest()[:8]}"
-
-
-def next_instance(job: Job) -> str:
-    """The orchestration instance a reopened job runs under: ``job-<id>-r<n>``, n one more each time."""
-    generation = int(job.instance_id.rsplit("-r", 1)[1]) + 1 if "-r" in job.instance_id else 1
-    return instance_id(job.id, generation)
-
-
-def orchestrator_input(job: Job, next_batch: int, open_batches: list[int]) -> dict[str, Any]:
-    return {"job": job.id, "batches": job.batches, "next": next_batch, "open": list(open_batches)}
 
 
 def _job_state(state: str) -> str:
@@ -451,21 +324,5 @@ def _stop_failed(job_id: str, body: dict[str, Any], message: str, now: float) ->
     return {**body, "state": JobState.FAILED.value, "ended_at": now, "message": message}
 
 
-def _reopen_job(job_id: str, body: dict[str, Any], new_instance: str) -> dict[str, Any]:
-    reopened = {**body, "state": JobState.QUEUED.value, "instance_id": new_instance}
-    for fact in ("ended_at", "message", "forced"):
-        reopened.pop(fact, None)
-    return reopened
-
-
 def _canceled(body: dict[str, Any]) -> dict[str, Any]:
     return closed(TaskDocument.stored(body).changed(state=TaskState.CANCELED)).body()
-
-
-def _requeued(body: dict[str, Any], dependent: set[int]) -> dict[str, Any]:
-    """A fresh start: only who it is and its attempt (which keeps fencing) survive."""
-    old = TaskDocument.stored(body)
-    state = TaskState.SUBMITTED if old.task in dependent else TaskState.QUEUED  # waits for its parents
-    fresh = TaskDocument(job=old.job, task=old.task, index=old.index, batch=old.batch, attempt=old.attempt,
-                         state=state, retry_count=0)  # fmt: skip
-    return reopened(fresh).body()

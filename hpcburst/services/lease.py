@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 
 from hpcburst import constants as c
@@ -44,6 +44,7 @@ from hpcburst.storage.state.port import Document, StateStore, WriteOp, query_all
 RECHECK_SECONDS = 1.0  # store re-check while long-polling (work submitted through another instance)
 CONFLICT_RETRIES = 3
 PINNED_PAGE = 500  # documents per read while looking for a node's pinned indices among others'
+Candidate = tuple[Document, TaskDocument]  # a Queued document as read (its etag) and typed once
 
 
 class LeaseService:
@@ -150,18 +151,18 @@ class LeaseService:
             self._mark_running(job.id, self._clock())
         return leases
 
-    def _mark(self, job: Job, node: str, docs: Sequence[Document]) -> list[Lease] | None:
-        """Mark ``docs`` Running for ``node`` in one compare-and-set batch; None when another leaser won."""
+    def _mark(self, job: Job, node: str, found: Sequence[Candidate]) -> list[Lease] | None:
+        """Mark ``found`` Running for ``node`` in one compare-and-set batch; None when another leaser won."""
         now = self._clock()
-        marked = [mark_leased(TaskDocument.stored(d.body), node, now) for d in docs]
-        ops = [WriteOp("replace", d.id, t.body(), d.etag) for d, t in zip(docs, marked, strict=True)]
+        marked = [(d, mark_leased(t, node, now)) for d, t in found]
+        ops = [WriteOp("replace", d.id, t.body(), d.etag) for d, t in marked]
         try:
             self._store.batch(c.TASKS, job.id, ops)
         except (Conflict, NotFound):
             return None
-        return [lease_for(job, t, d.id) for d, t in zip(docs, marked, strict=True)]
+        return [lease_for(job, t, d.id) for d, t in marked]
 
-    def _candidates(self, job: Job, node: str, wanted: int) -> list[Document]:
+    def _candidates(self, job: Job, node: str, wanted: int) -> list[Candidate]:
         """Up to ``wanted`` Queued documents of ``job`` that its tasks' max_running caps allow ``node``."""
         if not any(t.max_running is not None for t in job.tasks):
             return list(islice(self._queued(job, wanted, node), wanted))
@@ -169,34 +170,42 @@ class LeaseService:
         for doc in query_all(
             self._store, c.TASKS, partition=job.id, where={"state": TaskState.RUNNING.value}
         ):
-            running[doc.body["task"]] = running.get(doc.body["task"], 0) + 1
+            number = TaskDocument.stored(doc.body).task
+            running[number] = running.get(number, 0) + 1
         room = {n: cap_room(t, running.get(n, 0)) for n, t in enumerate(job.tasks, start=1)}
-        picked: list[Document] = []
-        for doc in self._queued(job, max(wanted, 100), node):
+        picked: list[Candidate] = []
+        for doc, task in self._queued(job, max(wanted, 100), node):
             if len(picked) >= wanted or all(r == 0 for r in room.values()):
                 break
-            left = room[doc.body["task"]]
+            left = room[task.task]
             if left is None or left > 0:
-                picked.append(doc)
+                picked.append((doc, task))
                 if left is not None:
-                    room[doc.body["task"]] = left - 1
+                    room[task.task] = left - 1
         return picked
 
-    def _queued(self, job: Job, page: int, node: str) -> Iterator[Document]:
+    def _queued(self, job: Job, page: int, node: str) -> Iterator[Candidate]:
         """Queued documents ``node`` may run (pins), lowest batch first (so batches complete in order and
         the orchestrator's window slides smoothly; retries and requeues in earlier batches come first).
 
         One query over the job's partition ordered by ``open_batch``, not one per batch: a job with less
         Queued work than a lease wants would otherwise cost a query per batch (thousands for a big sweep)
-        on every lease pass. Only pins page further, to skip indices pinned to other nodes."""
+        on every lease pass. Only pins page further, to skip indices pinned to other nodes.
+
+        Each document is typed as it is consumed, once: validation costs microseconds a document, so
+        one a lease never reaches is never typed, and ``_mark`` reuses the typed one."""
         mine = leasable_by(job, node)
         size = page if mine is None else max(page, PINNED_PAGE)  # skip others' pins in few reads
         where = {"state": TaskState.QUEUED.value}
         if mine is None:
-            yield from self._store.query(c.TASKS, job.id, where=where, order_by=OPEN_BATCH, limit=size).items
+            docs: Iterable[Document] = self._store.query(
+                c.TASKS, job.id, where=where, order_by=OPEN_BATCH, limit=size
+            ).items
+            yield from ((doc, TaskDocument.stored(doc.body)) for doc in docs)
             return
         docs = query_all(self._store, c.TASKS, partition=job.id, where=where, order_by=OPEN_BATCH, limit=size)
-        yield from (doc for doc in docs if mine(doc.body))  # others' pins are never leased here
+        typed = ((doc, TaskDocument.stored(doc.body)) for doc in docs)
+        yield from ((doc, task) for doc, task in typed if mine(task))  # others' pins are never leased here
 
     def _mark_running(self, job_id: str, now: float) -> None:
         try:

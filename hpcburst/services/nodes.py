@@ -8,7 +8,7 @@ that registers again lost whatever it ran, so its Running indices are re-queued 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hpcburst import constants as c
@@ -37,6 +37,7 @@ RECONCILE_EVERY = 5.0  # seconds between "what does this node really hold" check
 LOST_LEASE_GRACE = 10.0  # a lease younger than this may still be on its way to the agent
 NODE_TIMEOUT = 10.0
 MAX_LEASE_WAIT = 30.0
+Held = tuple[Document, TaskDocument]  # a task document as read (its etag) and typed once
 
 
 class NodeService:
@@ -165,13 +166,15 @@ class NodeService:
         holds = {(ref.task, ref.attempt) for ref in held}
         cutoff = now - max(LOST_LEASE_GRACE, 3 * self.heartbeat_interval)
         lost = [
-            doc
-            for doc in running.values()
-            if (doc.id, _attempt(doc)) not in holds and doc.body.get("leased_at", now) < cutoff
+            (doc, task)
+            for doc, task in _typed(running.values())  # typed only when a reconcile is due
+            if (doc.id, task.attempt) not in holds and (task.leased_at or now) < cutoff
         ]
         return self._requeue(lost, "its node does not hold it (lease response lost)")
 
     def _running_on(self, node: str) -> dict[str, Document]:
+        """The documents of the indices leased to ``node``, by task key (untyped: a heartbeat types
+        only those it looks at, not a backlog of thousands leased ahead)."""
         return {doc.id: doc for doc in query_all(self._store, c.TASKS, where={HOLDER: node}, limit=1000)}
 
     def standing(self, pool: str, name: str) -> tuple[NodeState, bool]:
@@ -266,18 +269,17 @@ class NodeService:
         return expired
 
     def requeue_node_work(self, node: str, why: str) -> int:
-        docs = list(self._running_on(node).values())
-        return self._requeue(docs, why)
+        return self._requeue(_typed(self._running_on(node).values()), why)
 
-    def _requeue(self, docs: list[Document], why: str) -> int:
+    def _requeue(self, docs: list[Held], why: str) -> int:
         count = 0
-        for doc in docs:
+        for doc, task in docs:
             try:
                 self._store.replace(
                     c.TASKS,
                     doc.partition,
                     doc.id,
-                    requeued(TaskDocument.stored(doc.body), f"re-queued: {why}").body(),
+                    requeued(task, f"re-queued: {why}").body(),
                     if_match=doc.etag,
                 )
                 count += 1
@@ -289,7 +291,11 @@ class NodeService:
 
 
 def _attempt(doc: Document | None) -> int | None:
-    return None if doc is None else doc.body.get("attempt")
+    return None if doc is None else TaskDocument.stored(doc.body).attempt
+
+
+def _typed(docs: Iterable[Document]) -> list[Held]:
+    return [(doc, TaskDocument.stored(doc.body)) for doc in docs]
 
 
 def check_node(who: Principal, node: str, pool: str | None) -> None:

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from hpcburst.domain.job import Job
+
 ORCHESTRATOR = "job_orchestrator"
 JOB_EVENT = "job_event"
 
 
 def instance_id(job_id: str, generation: int = 0) -> str:
     return f"job-{job_id}" if generation == 0 else f"job-{job_id}-r{generation}"
+
+
+def orchestrator_input(job: Job, next_batch: int, open_batches: list[int]) -> dict[str, Any]:
+    return {"job": job.id, "batches": job.batches, "next": next_batch, "open": list(open_batches)}
 
 
 class Orchestrations(Protocol):

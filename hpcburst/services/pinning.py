@@ -31,7 +31,8 @@ class PinnedWork:
             failed: set[int] = set()
             where = {"state": TaskState.QUEUED.value}
             for doc in query_all(self._store, c.TASKS, partition=job.id, where=where, limit=500):
-                pin = job.tasks[doc.body["task"] - 1].node
+                task = TaskDocument.stored(doc.body)
+                pin = job.tasks[task.task - 1].node
                 why = None if pin is None else why_stranded(pin, states.get(pin))
                 if why is None:
                     continue
@@ -40,12 +41,12 @@ class PinnedWork:
                         c.TASKS,
                         job.id,
                         doc.id,
-                        stranded(TaskDocument.stored(doc.body), why).body(),
+                        stranded(task, why).body(),
                         if_match=doc.etag,
                     )
                 except (Conflict, NotFound):
                     continue  # leased or canceled meanwhile: that writer wins
-                failed.add(doc.body["batch"])
+                failed.add(task.batch)
             for batch in sorted(failed):
                 if self._store.count(c.TASKS, job.id, where={OPEN_BATCH: batch}) == 0:
                     completed.append((job.instance_id, job.id, batch))

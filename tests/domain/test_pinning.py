@@ -3,7 +3,8 @@
 from hpcburst.domain.job import Job, TaskSpec
 from hpcburst.domain.leasing import runs_on
 from hpcburst.domain.pinning import leasable_by, why_stranded
-from hpcburst.domain.states import JobState, NodeState, Priority
+from hpcburst.domain.states import JobState, NodeState, Priority, TaskState
+from hpcburst.domain.task_document import TaskDocument
 from hpcburst.services.burst_inputs import queued_work
 
 
@@ -30,7 +31,8 @@ def test_a_job_with_one_unpinned_task_runs_anywhere_but_its_pinned_task_does_not
     assert runs_on(job, "default", node="c")
     mine = leasable_by(job, "c")
     assert mine is not None
-    assert [mine({"task": 1}), mine({"task": 2})] == [False, True]
+    docs = [TaskDocument(job=job.id, task=n, index=1, batch=0, state=TaskState.QUEUED) for n in (1, 2)]
+    assert [mine(d) for d in docs] == [False, True]
     assert leasable_by(_job(None), "c") is None  # no pins: no per-document test at all
 
 

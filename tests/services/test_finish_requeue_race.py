@@ -64,7 +64,8 @@ def test_a_finish_that_runs_while_a_requeue_rewrites_a_canceled_jobs_indices_lea
     jobs = cluster.s.jobs
     task_write = lambda kind, *a, **k: kind == c.TASKS  # noqa: E731
     finish = lambda: closings.append(cluster.s.completion.finish(job, instance=f"job-{job}"))  # noqa: E731
-    jobs._store = Interleaving(jobs._store, "batch", task_write, finish)
+    requeuer = jobs._requeuer  # the requeue's store work (``hpcburst.services.requeue``)
+    requeuer._store = Interleaving(requeuer._store, "batch", task_write, finish)
     assert asyncio.run(jobs.requeue(job, cluster.orch, ADMIN)).requeued == 3
     assert closings == [{"job": job, "state": JobState.QUEUED, "superseded_by": f"job-{job}-r1"}]
     view = cluster.s.jobs.view(job, ADMIN)
