@@ -19,7 +19,6 @@ import logging
 import os
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,19 +28,16 @@ from pathlib import Path
 from hpcburst.domain.node_steps import NodeStep
 from hpcburst.domain.protocol import (
     HeartbeatRequest,
-    HeartbeatResponse,
     Lease,
     LeaseRequest,
-    LeaseResponse,
     RegisterRequest,
     RegisterResponse,
     ReportRequest,
-    RunningRef,
     TaskResult,
 )
 from hpcburst.domain.states import NodeState
 from hpcburst.errors import HpcBurstError, Unauthenticated
-from nodeagent.api import AgentApi
+from nodeagent.api import AgentApi, cancel_runs
 from nodeagent.credential import CREDENTIAL_FILE, Credentials
 from nodeagent.environment import base_environment, task_environment
 from nodeagent.grants import GrantBook
@@ -214,17 +210,10 @@ class Agent:
     def between_tasks(self) -> Iterator[None]:
         """Hold new starts and wait until no task runs: a package swapped in meanwhile changes no running task's
         files (``hpcburst.data.package_install``). Leasing and staging go on; the backlog starts after."""
-        ledger = self.ledger
-        with ledger.lock:
-            ledger.swapping += 1
-            while ledger.running and not (ledger.stopping or ledger.evicting):
-                ledger.lock.wait(0.5)
         try:
-            yield
+            with self.ledger.quiet():
+                yield
         finally:
-            with ledger.lock:
-                ledger.swapping -= 1
-                ledger.lock.notify_all()
             self.runner.wakeup()
 
     def _start_step(self, step: NodeStep) -> None:
@@ -384,18 +373,8 @@ class Agent:
     def evict(self, reason: str) -> int:
         """Give back all unfinished work (the VM is going away): lease and start nothing more, kill what runs,
         and queue an ``evicted`` result for every held index; how many were given back. Idempotent."""
-        ledger = self.ledger
-        with ledger.lock:
-            ledger.evicting = True
-            held = [*ledger.running.values(), *ledger.backlog, *ledger.staging.values()]
-            ledger.running.clear()  # a killed process's own result is then dropped (``step``)
-            ledger.backlog.clear()
-            ledger.staging.clear()  # staging that ends later finds nothing to place
-            now = time.time()
-            for h in held:
-                ledger.cancels.add(h.key)
-                ledger.unreported.append(Finished(h, RunResult(h.key, -9, now, now), evicted=reason))
-            ledger.lock.notify_all()
+        with self.ledger.lock:
+            held = self.ledger.give_back_all(reason)
         if held:
             log.warning("%s: gave back %d indices", reason, len(held))
             self.runner.wakeup()
@@ -422,13 +401,3 @@ class Agent:
         return RunSpec(key, lease.command, env, task_dir.cwd, lease.max_run_time, lease.stdout, lease.stderr,
                        argv_prefix=account.prefix if account else (), owner=task_dir.owner,
                        account=account.ids if account else None)  # fmt: skip
-
-
-def cancel_runs(response: HeartbeatResponse | LeaseResponse, sent: list[RunningRef]) -> list[RunningRef]:
-    """The (task, attempt)s the service says to kill. A service of the previous release names task keys
-    only (``cancel``): such a key is applied only when ``sent`` held a single attempt of that task, never
-    guessed among two (the next call, listing fewer, settles it). Drop this with ``cancel``."""
-    if "cancel_runs" in response.model_fields_set or not response.cancel:
-        return response.cancel_runs
-    named, attempts = set(response.cancel), Counter(r.task for r in sent)
-    return [r for r in sent if r.task in named and attempts[r.task] == 1]

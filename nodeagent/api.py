@@ -6,6 +6,7 @@ lease never delays a heartbeat or a report.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 import httpx
@@ -22,6 +23,7 @@ from hpcburst.domain.protocol import (
     RegisterResponse,
     ReportRequest,
     ReportResponse,
+    RunningRef,
 )
 
 CALL_TIMEOUT = 30.0  # seconds for any call beyond its long-poll wait
@@ -65,3 +67,13 @@ class AgentApi:
         token = self._token()
         headers = {"Authorization": f"Bearer {token}"} if token else None
         return unwrap(send(self._http, self.url, "POST", path, json=body, timeout=timeout, headers=headers))
+
+
+def cancel_runs(response: HeartbeatResponse | LeaseResponse, sent: list[RunningRef]) -> list[RunningRef]:
+    """The (task, attempt)s the service says to kill. A service of the previous release names task keys
+    only (``cancel``): such a key is applied only when ``sent`` held a single attempt of that task, never
+    guessed among two (the next call, listing fewer, settles it). Drop this with ``cancel``."""
+    if "cancel_runs" in response.model_fields_set or not response.cancel:
+        return response.cancel_runs
+    named, attempts = set(response.cancel), Counter(r.task for r in sent)
+    return [r for r in sent if r.task in named and attempts[r.task] == 1]

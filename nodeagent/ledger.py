@@ -8,7 +8,10 @@ All access goes through the lock.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from hpcburst.domain.protocol import Lease, RunningRef
@@ -46,9 +49,7 @@ class Ledger:
     drain: bool = False
     stopping: bool = False
     evicting: bool = False  # the VM is going away: lease and start nothing more (``Agent.evict``)
-    swapping: int = (
-        0  # package swaps waiting for running tasks to end: start nothing new (``Agent.between_tasks``)
-    )
+    swapping: int = 0  # package swaps waiting for running tasks to end: start nothing new (``Ledger.quiet``)
     lock: threading.Condition = field(default_factory=threading.Condition)
 
     def free_slots(self) -> int:
@@ -76,3 +77,33 @@ class Ledger:
         if cancels and self.staging:
             self.staging = {k: h for k, h in self.staging.items() if k not in cancels}
         return cancels
+
+    def give_back_all(self, reason: str) -> list[Held]:
+        """The VM is going away (call under the lock): lease and start nothing more, and queue an ``evicted``
+        result for every held index, running or not (a killed process's own result is then dropped: ``Agent.step``
+        finds it no longer running); the indices given back."""
+        self.evicting = True
+        held = [*self.running.values(), *self.backlog, *self.staging.values()]
+        self.running.clear()
+        self.backlog.clear()
+        self.staging.clear()  # staging that ends later finds nothing to place
+        now = time.time()
+        for h in held:
+            self.cancels.add(h.key)
+            self.unreported.append(Finished(h, RunResult(h.key, -9, now, now), evicted=reason))
+        self.lock.notify_all()
+        return held
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Start nothing new, and wait until nothing runs, for as long as the body lasts (a package swap)."""
+        with self.lock:
+            self.swapping += 1
+            while self.running and not (self.stopping or self.evicting):
+                self.lock.wait(0.5)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.swapping -= 1
+                self.lock.notify_all()

@@ -22,7 +22,8 @@ from hpcburst.domain.states import NodeState
 from hpcburst.emulators import Azurite
 from hpcburst.errors import ClusterUnreachable
 from hpcburst.storage.blob.azure import AzureBlobStore
-from nodeagent.agent import Agent, AgentConfig, cancel_runs
+from nodeagent.agent import Agent, AgentConfig
+from nodeagent.api import cancel_runs
 from nodeagent.ledger import Finished, Held, Ledger
 from nodeagent.runner import ProcessRunner, RunResult
 from nodeagent.service import AgentService
