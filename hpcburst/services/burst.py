@@ -58,7 +58,7 @@ class BurstController:
         provisioners: Provisioners | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._store, self._catalog, self.jobs, self.nodes = store, catalog, jobs, nodes
+        self.store, self._catalog, self.jobs, self.nodes = store, catalog, jobs, nodes
         self._pools, self._identity, self._runtimes, self.clock = pools, identity, runtimes, clock
         self.provisioners = provisioners or Provisioners()
         self.records = BurstStore(store)
@@ -135,7 +135,7 @@ class BurstController:
             )
 
     def cluster(self, pools: dict[str, Pool], now: float) -> ClusterView:
-        return read_cluster(self._store, self._catalog, self.jobs, self._runtimes, _burst_pools(pools),
+        return read_cluster(self.store, self._catalog, self.jobs, self._runtimes, _burst_pools(pools),
                             self.nodes.node_timeout, now)  # fmt: skip
 
     def _list(self, pools: dict[str, Pool], now: float) -> dict[str, dict[str, str]]:

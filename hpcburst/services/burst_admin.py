@@ -20,6 +20,7 @@ from hpcburst.domain.job import Job
 from hpcburst.domain.pool import Pool
 from hpcburst.errors import ConfigError, InvalidSpec, InvalidState, NotFound
 from hpcburst.services.burst import BurstController, conflict_if_nodes
+from hpcburst.services.burst_inputs import onprem_online
 from hpcburst.services.pools import PoolService
 
 
@@ -164,10 +165,9 @@ class BurstAdmin:
         if waiting <= 0 or job.state.terminal:
             return None
         record, _ = self._controller.records.read()
-        pools = {p.name: p for p in self._pools.list_pools() if p.burst is not None}
-        cluster = self._controller.cluster(pools, self._now())
-        burst = [bp for p in pools.values() if (bp := p.burst_pool()) is not None]
-        return why_waiting(job.never_burst, job.pool, cluster.onprem_online, burst, record)
+        burst = [bp for p in self._pools.list_pools() if (bp := p.burst_pool()) is not None]
+        online = onprem_online(self._controller.store, self._controller.nodes.node_timeout, self._now())
+        return why_waiting(job.never_burst, job.pool, online, burst, record)
 
     def check_can_stop_bursting(self, pool: str) -> None:
         conflict_if_nodes(self._controller.records.read()[0], pool)

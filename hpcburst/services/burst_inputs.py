@@ -8,6 +8,7 @@ jobs that name no pool run there (the policy counts them for those jobs' home po
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from hpcburst import constants as c
 from hpcburst.domain.burst.models import BurstPool, QueuedWork, RunningIndex
@@ -25,7 +26,6 @@ from hpcburst.storage.state.port import StateStore, query_all
 @dataclass
 class ClusterView:
     inputs: ClusterInputs = field(default_factory=ClusterInputs)  # what the policy reads
-    onprem_online: dict[str, int] = field(default_factory=dict)  # pool -> on-premises nodes online
     cloud: dict[str, Registered] = field(default_factory=dict)  # registered cloud nodes by name
     jobs: list[Job] = field(default_factory=list)
 
@@ -89,11 +89,10 @@ def read_cluster(
                                             registered_at=body["registered_at"],
                                             last_heartbeat=body["last_heartbeat"])  # fmt: skip
             continue
-        if body["state"] != NodeState.ONLINE or now - body["last_heartbeat"] >= node_timeout:
+        if not _online(body, node_timeout, now):
             continue
         running = min(body.get("running", 0), body["slots"])
         free, pool = body["slots"] - running, doc.partition
-        view.onprem_online[pool] = view.onprem_online.get(pool, 0) + 1
         if pool in burst_pools:
             inputs.onprem_free[pool] = inputs.onprem_free.get(pool, 0) + free
             inputs.onprem_busy[pool] = inputs.onprem_busy.get(pool, 0) + running
@@ -102,3 +101,17 @@ def read_cluster(
             inputs.spare_free += free
             inputs.spare_busy += running
     return view
+
+
+def onprem_online(store: StateStore, node_timeout: float, now: float) -> dict[str, int]:
+    """Per pool, how many on-premises nodes are online: one node query (what ``job view`` needs to say why a
+    job waits, without reading every job's work as a tick does)."""
+    online: dict[str, int] = {}
+    for doc in query_all(store, c.NODES, limit=500):
+        if not doc.body.get("cloud") and _online(doc.body, node_timeout, now):
+            online[doc.partition] = online.get(doc.partition, 0) + 1
+    return online
+
+
+def _online(body: dict[str, Any], node_timeout: float, now: float) -> bool:
+    return bool(body["state"] == NodeState.ONLINE and now - body["last_heartbeat"] < node_timeout)
