@@ -13,12 +13,13 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psutil
 import pytest
+from e2e_waits import by_index, until
 from typer.testing import CliRunner
 
 from hpcburst import constants as c
@@ -34,7 +35,6 @@ QUICK = {"idle_timeout": 1, "delay_after_add": 1}  # a node goes 1 s after it wa
 # Jobs that name no pool burst into the cheapest enabled pool: `cloud` is made the cheapest, so the other
 # tests' pools never take its work.
 CHEAPEST = 0.05
-T = TypeVar("T")
 
 
 # --- clusters ---
@@ -70,20 +70,6 @@ def failing_cluster() -> Iterator[LocalCluster]:
 
 
 # --- what the tests read ---
-def until(what: Callable[[], T | None], why: str, timeout: float = WAIT) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = what()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout:.0f} s: {why}")
-
-
-def by_index(s: Scheduler, job: str) -> dict[int, dict[str, Any]]:
-    tasks = list(s.tasks(job))
-    assert len({t["id"] for t in tasks}) == len(tasks)  # each index recorded once
-    return {t["index"]: t for t in tasks}
 
 
 def assert_every_index_finished_once(s: Scheduler, job: str, indices: range) -> dict[int, dict[str, Any]]:

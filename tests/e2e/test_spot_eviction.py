@@ -9,10 +9,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from e2e_waits import by_index, until
 from imds_fakes import FakeImds
 
 from hpcburst.client import Scheduler
@@ -20,23 +20,6 @@ from hpcburst.client.local_cluster import LocalCluster
 from hpcburst.emulators import free_port
 
 WAIT = 60.0
-T = TypeVar("T")
-
-
-def until(what: Callable[[], T | None], timeout: float = WAIT) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = what()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s")
-
-
-def by_index(s: Scheduler, job: str) -> dict[int, dict[str, Any]]:
-    tasks = list(s.tasks(job))
-    assert len({t["id"] for t in tasks}) == len(tasks)  # each index recorded once
-    return {t["index"]: t for t in tasks}
 
 
 def test_an_eviction_mid_sweep_loses_nothing(cluster: LocalCluster, scheduler: Scheduler) -> None:
