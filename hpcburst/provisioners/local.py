@@ -127,12 +127,15 @@ class LocalProvisioner:
     def evict(self, name: str, sig: int = signal.SIGTERM, state: NodeState = "Deallocated") -> None:
         """The node vanishes: its process group gets ``sig`` (SIGTERM lets the agent drain, SIGKILL does
         not; SIGKILL follows after ``grace``) and it stays listed as ``state`` until deleted."""
-        node = self.registry.read()[name]
+        node = self.registry.read().get(name)
+        if node is None:  # already deleted: nothing left to evict
+            return
         if proc.alive(node):
             proc.stop([node], sig, self.grace)
 
         def mark(nodes: Nodes) -> None:
-            nodes[name].state, nodes[name].detail = state, f"evicted (signal {signal.Signals(sig).name})"
+            if name in nodes:  # the controller may already have seen the death and deleted the node
+                nodes[name].state, nodes[name].detail = state, f"evicted (signal {signal.Signals(sig).name})"
 
         self.registry.update(mark)
 

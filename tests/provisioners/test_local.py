@@ -148,6 +148,17 @@ def test_an_evicted_node_vanishes_but_stays_listed(make: Callable[..., LocalProv
     assert (node.state, node.detail) == ("Failed", "evicted (signal SIGKILL)")
 
 
+def test_evicting_a_node_the_controller_already_deleted_is_harmless(
+    make: Callable[..., LocalProvisioner],
+) -> None:
+    provisioner = make()
+    provisioner.create(pool_target(), ["burst-1"], "join-secret")
+    pid = pid_of(provisioner, "burst-1")
+    provisioner.delete(pool_target(), ["burst-1"])  # the controller saw the death first
+    provisioner.evict("burst-1", sig=9)
+    assert gone(pid) and provisioner.list(pool_target()) == []
+
+
 def test_a_restarted_controller_lists_and_deletes_an_earlier_ones_nodes(
     make: Callable[..., LocalProvisioner],
 ) -> None:
