@@ -99,3 +99,17 @@ class SessionView(BaseModel):
     client_idle_timeout: float
     session_idle_timeout: float
     response_ttl: float
+
+
+class SessionRecord(SessionStartInfo):
+    """The stored session (``sessions`` container, pk = id, id "session"): what was asked, plus who and when."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    owner: str
+    state: SessionState = SessionState.ACTIVE
+    created_at: float
+    closed_at: float | None = None
+    reason: str | None = None
+    last_client_call: float | None = None  # written by the orchestration's tick, not per call

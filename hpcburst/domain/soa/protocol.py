@@ -169,3 +169,9 @@ class SoaPollAnswer(BaseModel):
     stop: list[str] = Field(default_factory=list)  # hosts to stop once their in-flight calls finish
     data_urls: dict[str, dict[str, str]] = Field(default_factory=dict)  # session -> name -> read SAS URL
     accepted: int = 0  # responses taken (stored, or already had a response: first writer wins)
+
+
+class StoredResponse(ResponseItem):
+    """A response as the broker and the journal keep it: with the client it belongs to."""
+
+    client_id: str
