@@ -10,7 +10,11 @@ from __future__ import annotations
 JOBS = "jobs"  # pk = job id (listing jobs is a cross-partition query)
 TASKS = "tasks"  # pk = job id; id = f"{job_id}.{index}" (one document per sweep index)
 NODES = "nodes"  # pk = pool name
-SESSIONS = "sessions"  # pk = session id (SOA, roadmap)
+SESSIONS = "sessions"  # pk = session id; id "session" (SOA session records)
+SOA = (
+    "soa"  # pk = session id: a durable session's request/response/ack batches (hpcburst.services.soa.journal)
+)
+SERVICES = "services"  # pk = SERVICES; id = service name (SOA service registrations)
 PACKAGES = "packages"  # pk = package name
 USERS = "users"  # pk = USERS (one partition: few users); id = user name
 TOKENS = "tokens"  # pk = TOKENS; id = public token id (first hex digits of the secret's sha256)
@@ -25,6 +29,8 @@ INDEXED_FIELDS: dict[str, tuple[str, ...]] = {
     TASKS: ("state", "index", "node", "batch", "open_batch", "holder", "task"),
     NODES: ("state", "pool", "last_heartbeat"),
     SESSIONS: ("state", "owner"),
+    SOA: ("kind",),
+    SERVICES: ("name",),
     PACKAGES: ("name", "version"),
     USERS: ("admin",),
     TOKENS: ("kind", "subject"),

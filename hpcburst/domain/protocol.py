@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hpcburst.domain.grants import SegmentGrant
 from hpcburst.domain.node_steps import LeftJob, NodeStep, NodeStepResult
+from hpcburst.domain.soa.protocol import HostStart
 from hpcburst.domain.staging import InputFile, OutputFile
 from hpcburst.domain.states import NodeState
 from hpcburst.domain.task import OutputRef
@@ -139,6 +140,7 @@ class Lease(BaseModel):
 
 class LeaseResponse(_Cancels):
     leases: list[Lease] = Field(default_factory=list)
+    hosts: list[HostStart] = Field(default_factory=list)  # SOA service hosts to start, one free slot each
     drain: bool = False
     segment: SegmentGrant | None = None
     packages_url: str | None = None
