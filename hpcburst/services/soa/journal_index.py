@@ -40,9 +40,6 @@ class SessionIndex:
         self.next_seq += 1
         return seq
 
-    def is_done(self, key: Key) -> bool:
-        return key in self.response_doc or key in self.acked
-
     def requests_stored(self, id: str, keys: list[Key]) -> list[bool]:
         """Index a stored q doc; per key, whether it is pending (not a duplicate, not done)."""
         doc = IndexedDoc(id, REQUESTS, keys)
