@@ -112,9 +112,10 @@ class Journal:
             state.index = SessionIndex()
 
     def forget(self, session: str) -> None:
-        """Drop the session's indexes from memory (its docs stay; the next call reads them again)."""
-        with self._guard:
-            self._sessions.pop(session, None)
+        """Drop the session's indexes from memory (its docs stay; the next call reads them again). The
+        session's lock stays, so a call racing this one can never run beside a second lock's holder."""
+        with self._lock(session) as state:
+            state.index = None
 
     # --- helpers ---
     @contextmanager

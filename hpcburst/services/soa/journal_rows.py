@@ -114,8 +114,8 @@ def fold_groups(sizes: list[tuple[str, int]], limit: int, max_docs: int) -> list
 
 
 def ack_bytes(client_id: str, ids: list[str]) -> int:
-    """An estimate of an ack group's JSON size, enough to decide folding (no encoding on the hot path)."""
-    return len(client_id) + 8 + sum(len(i) + 3 for i in ids)
+    """An ack group's JSON size (escapes included: a folded doc must fit Cosmos DB's item limit)."""
+    return len(_json([client_id, ids])) + 1
 
 
 def _json(value: Any) -> str:

@@ -151,6 +151,16 @@ def test_a_restarted_journal_compacts_what_the_store_holds(store: StateStore) ->
     assert kinds(store) == ["a"]
 
 
+def test_a_forgotten_session_is_read_again_on_its_next_use(store: StateStore) -> None:
+    journal = Journal(store)
+    journal.append_requests("s1", "c1", requests("a"))
+    journal.append_responses("s1", answers("c1", "a"))
+    journal.forget("s1")  # e.g. closed, its responses kept for their TTL
+    journal.acknowledge("s1", "c1", ["a"])
+    assert journal.compact("s1") == 2
+    assert kinds(store) == ["a"]
+
+
 def test_many_small_tombstone_docs_are_folded_into_one(store: StateStore) -> None:
     journal = Journal(store)
     ids = numbered("k", FOLD_AT + 2)
