@@ -24,6 +24,7 @@ from hpcburst.domain.burst import Decision, Drain, Resume, apply, decide
 from hpcburst.domain.burst.models import BurstPool
 from hpcburst.domain.burst.observe import observe
 from hpcburst.domain.burst.record import BurstRecord
+from hpcburst.domain.burst.soa import no_soa_demand
 from hpcburst.domain.identity import CredentialKind
 from hpcburst.domain.pool import Pool
 from hpcburst.domain.states import NodeState
@@ -57,8 +58,11 @@ class BurstController:
         runtimes: RuntimeStats,
         provisioners: Provisioners | None = None,
         clock: Callable[[], float] = time.time,
+        soa_demand: Callable[[str], int] = no_soa_demand,
     ) -> None:
         self.store, self._catalog, self.jobs, self.nodes = store, catalog, jobs, nodes
+        # pool -> service hosts SOA sessions want and lack (``domain.burst.soa.soa_demand_of(broker.demands)``)
+        self.soa_demand = soa_demand
         self._pools, self._identity, self._runtimes, self.clock = pools, identity, runtimes, clock
         self.provisioners = provisioners or Provisioners()
         self.records = BurstStore(store)
@@ -136,7 +140,7 @@ class BurstController:
 
     def cluster(self, pools: dict[str, Pool], now: float) -> ClusterView:
         return read_cluster(self.store, self._catalog, self.jobs, self._runtimes, _burst_pools(pools),
-                            self.nodes.node_timeout, now)  # fmt: skip
+                            self.nodes.node_timeout, now, self.soa_demand)  # fmt: skip
 
     def _list(self, pools: dict[str, Pool], now: float) -> dict[str, dict[str, str]]:
         """Per pool listed this tick (or recently enough): node name -> the cloud's state."""

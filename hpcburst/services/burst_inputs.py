@@ -3,10 +3,12 @@ pool, and the cloud nodes' registrations.
 
 On-premises slots count toward the pool the node is in; slots of pools that do not burst are "spare": only
 jobs that name no pool run there (the policy counts them for those jobs' home pool, against their work only).
+SOA sessions add the service hosts they want and do not have, per burst pool (``soa_demand``: the broker's).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +16,7 @@ from hpcburst import constants as c
 from hpcburst.domain.burst.models import BurstPool, QueuedWork, RunningIndex
 from hpcburst.domain.burst.observe import Registered
 from hpcburst.domain.burst.record import ClusterInputs
+from hpcburst.domain.burst.soa import no_soa_demand
 from hpcburst.domain.job import Job
 from hpcburst.domain.states import NodeState, TaskState
 from hpcburst.domain.task_document import TaskDocument
@@ -64,10 +67,12 @@ def read_cluster(
     pools: list[BurstPool],
     node_timeout: float,
     now: float,
+    soa_demand: Callable[[str], int] = no_soa_demand,
 ) -> ClusterView:
     burst_pools = {p.name for p in pools}
     view = ClusterView(jobs=catalog.active())
     inputs = view.inputs
+    inputs.soa_slots = {name: n for name in sorted(burst_pools) if (n := soa_demand(name)) > 0}
     on_node: dict[str, list[RunningIndex]] = {}
     for job in view.jobs:
         waiting, running = jobs.backlog(job)

@@ -8,7 +8,8 @@ is unknown); the work no slot would start within one expected boot time is sprea
 duration) — a node is not worth creating for work that starts before it registers. Never-burst work
 beyond the free on-premises slots takes the busy ones first, as they free up. Jobs that name a pool count
 only there; the others count toward the cheapest enabled pool, and only they may use the slots of pools
-that do not burst.
+that do not burst. Service hosts SOA sessions want and do not have (``soa_slots``) take free slots first and
+add what they leave unmet to the demand, one slot per host.
 """
 
 from __future__ import annotations
@@ -46,17 +47,30 @@ class PoolView(BaseModel):
     freeing_unknown: int  # busy slots the backlog will get whose index's end is unknown
     busy_for: float  # how long the pool (on-premises or on any node) has run work without a break, at least
     expected_boot: float
+    soa_slots: int = 0  # service hosts the pool's SOA sessions want and do not have (one slot each)
+
+    @property
+    def soa_unplaced(self) -> int:
+        """SOA hosts no free (or booting) slot will take: a host holds its slot for the session's life, so
+        hosts take free slots before queued indices do, and what they leave unmet needs new nodes."""
+        return max(0, self.soa_slots - self.onprem_free - self.free_cloud_slots)
 
     def free_at(self) -> list[float]:
         """Seconds until each slot the backlog can use frees up: 0 for free (or booting) ones."""
         mean = self.backlog_seconds / self.backlog if self.backlog_seconds and self.backlog else 0.0
         unknown = [mean / 2] * self.freeing_unknown  # an index with no expected end is half done, on average
-        return [0.0] * (self.onprem_free + self.free_cloud_slots) + self.freeing_in + unknown
+        return [0.0] * self._free_for_backlog() + self.freeing_in + unknown
+
+    def _free_for_backlog(self) -> int:
+        return max(0, self.onprem_free + self.free_cloud_slots - self.soa_slots)
 
     @property
     def demand_slots(self) -> int:
+        return self.soa_unplaced + self._backlog_demand()
+
+    def _backlog_demand(self) -> int:
         if self.backlog_seconds is None or self.backlog == 0:
-            return max(0, self.backlog - self.onprem_free - self.free_cloud_slots)
+            return max(0, self.backlog - self._free_for_backlog())
         mean = self.backlog_seconds / self.backlog
         residual = unstarted_work(self.queue, self.free_at(), self.expected_boot)
         return min(self.backlog, math.ceil(residual / max(self.expected_boot, mean) - EPSILON))
@@ -114,6 +128,7 @@ def view(state: BurstState, pool: BurstPool, nodes: list[CloudNode], now: float)
         freeing_unknown=freeing_unknown,
         busy_for=max(0.0, now - min(i.started_at for i in running)) if running else 0.0,
         expected_boot=pool.expected_boot,
+        soa_slots=state.soa_slots.get(pool.name, 0),
     )
 
 

@@ -160,6 +160,9 @@ class BurstState(BaseModel):
     onprem_spare_free_slots: int = Field(default=0, ge=0)
     onprem_spare_busy_slots: int = Field(default=0, ge=0)
     work: list[QueuedWork] = Field(default_factory=list)
+    # per pool, service hosts its open SOA sessions want and do not have (wanted − allocated units): a host
+    # takes one slot for as long as its session needs it
+    soa_slots: dict[str, int] = Field(default_factory=dict)
     ledger: Ledger = Field(default_factory=Ledger)
     failures: dict[str, list[float]] = Field(default_factory=dict)
     evictions: dict[str, list[float]] = Field(default_factory=dict)

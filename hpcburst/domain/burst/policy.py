@@ -83,6 +83,8 @@ def _scale(
     now: float,
 ) -> tuple[list[Action], str]:
     situation = f"backlog {pv.backlog} indices, {pv.onprem_free} free on-premises slots, {pv.provisioning} provisioning"
+    if pv.soa_slots:
+        situation += f", SOA sessions want {pv.soa_slots} more service hosts"
     minimum = scheduled_minimum(pool, now)
     wanted = max(pv.nodes_wanted(pool), minimum - pv.live)
     if wanted <= 0:
@@ -151,7 +153,7 @@ def _scale_down(
                 f"idle {idle:.0f} s while the pool kept running work (spare after {spare_after:.0f} s)"
             )
     idle_nodes = sorted((n for n in nodes if n.name in why), key=lambda n: (n.idle_since, n.name))
-    spare_slots = pv.free_cloud_slots - max(0, pv.backlog - pv.onprem_free)
+    spare_slots = pv.free_cloud_slots - max(0, pv.backlog + pv.soa_slots - pv.onprem_free)
     floor = 0 if pool.disabled_reason else scheduled_minimum(pool, now)
     count = min(len(idle_nodes), spare_slots // pool.slots_per_node, max(0, pv.live - floor))
     return [

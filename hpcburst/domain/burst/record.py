@@ -49,6 +49,7 @@ class ClusterInputs(BaseModel):
     onprem_running: dict[str, list[RunningIndex]] = Field(default_factory=dict)
     spare_free: int = 0  # on-premises slots of pools that do not burst
     spare_busy: int = 0
+    soa_slots: dict[str, int] = Field(default_factory=dict)  # pool -> SOA hosts wanted and not allocated
 
 
 class BurstRecord(BaseModel):
@@ -91,6 +92,7 @@ class BurstRecord(BaseModel):
             onprem_spare_free_slots=cluster.spare_free,
             onprem_spare_busy_slots=cluster.spare_busy,
             work=cluster.work,
+            soa_slots=cluster.soa_slots,
             ledger=self.ledger,
             failures=self.failures,
             evictions=self.evictions,
