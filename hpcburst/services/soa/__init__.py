@@ -1,0 +1,1 @@
+"""SOA sessions: the broker, its journal, registrations, session records and their housekeeping."""
