@@ -85,6 +85,7 @@ class SessionHousekeeping:
         last = _latest(self.broker.last_client_call(session_id), record.last_client_call)
         counts = self._counts(session_id)
         outstanding = counts.pending + counts.in_flight
+        # The broker counts calls, not clients: a client is attached while its last call is not idle.
         attached = int(last is not None and now < lifecycle.client_gone_at(record, last))
         work_idle = lifecycle.work_idle_since(work_idle, now, outstanding)
         rule_inputs = (record, now, last, outstanding, attached, work_idle)
