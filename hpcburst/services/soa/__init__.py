@@ -1,1 +1,1 @@
-"""SOA sessions: the broker, its journal, registrations, session records and their housekeeping."""
+"""SOA sessions on the server: the broker, its durable journal, service registrations and session records."""
