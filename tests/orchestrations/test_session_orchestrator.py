@@ -170,3 +170,18 @@ def test_a_close_with_purge_during_retention_expires_the_responses_at_once(durab
     assert status["output"]["state"] == "Expired"
     assert housekeeping.finished == [("s1", False, "closed by the client")]
     assert housekeeping.expired == ["s1"]
+
+
+def test_the_activities_find_the_housekeeping_in_the_composition_root():
+    from types import SimpleNamespace
+
+    from hpcburst.services import root
+
+    scripted = ScriptedHousekeeping(quiet_ticks=0, close_reason="client idle")
+    root.install(SimpleNamespace(soa=SimpleNamespace(housekeeping=scripted)))  # what the root wires at merge
+    try:
+        assert soa_activities.soa_tick({"session": "s1", "now": 10.0})["close_reason"] == "client idle"
+        assert soa_activities.soa_finish({"session": "s1", "purge": True}) == {"expires_at": None}
+    finally:
+        root.reset()
+    assert scripted.finished == [("s1", True, None)]
