@@ -178,7 +178,8 @@ def test_the_activities_find_the_housekeeping_in_the_composition_root():
     from hpcburst.services import root
 
     scripted = ScriptedHousekeeping(quiet_ticks=0, close_reason="client idle")
-    root.install(SimpleNamespace(soa=SimpleNamespace(housekeeping=scripted)))  # what the root wires at merge
+    wired = SimpleNamespace(soa=SimpleNamespace(housekeeping=scripted), close=lambda: None)
+    root.install(wired)  # what the root wires at merge
     try:
         assert soa_activities.soa_tick({"session": "s1", "now": 10.0})["close_reason"] == "client idle"
         assert soa_activities.soa_finish({"session": "s1", "purge": True}) == {"expires_at": None}
