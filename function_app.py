@@ -15,7 +15,7 @@ from functions import (
     timers,
     users_http,
 )
-from orchestrations import activities, job_orchestrator
+from orchestrations import activities, job_orchestrator, session_orchestrator, soa_activities
 
 app = df.DFApp()
 for module in (
@@ -32,5 +32,7 @@ for module in (
     timers,
     job_orchestrator,
     activities,
+    session_orchestrator,
+    soa_activities,
 ):
     app.register_functions(module.bp)

@@ -113,3 +113,5 @@ class SessionRecord(SessionStartInfo):
     closed_at: float | None = None
     reason: str | None = None
     last_client_call: float | None = None  # written by the orchestration's tick, not per call
+    # common data published under hpc-data/sessions/<id>/<name>: name -> keep (kept blobs outlive the session)
+    data: dict[str, bool] = Field(default_factory=dict)
