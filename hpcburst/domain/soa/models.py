@@ -113,3 +113,6 @@ class SessionRecord(SessionStartInfo):
     closed_at: float | None = None
     reason: str | None = None
     last_client_call: float | None = None  # written by the orchestration's tick, not per call
+    data: dict[str, bool] = Field(
+        default_factory=dict
+    )  # published common data: blob name -> keep after the end
