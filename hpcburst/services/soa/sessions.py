@@ -10,13 +10,14 @@ import base64
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 
 from hpcburst import constants as c
 from hpcburst.domain.identity import Principal
 from hpcburst.domain.soa.models import SessionRecord, SessionStartInfo, SessionState, SessionView
 from hpcburst.errors import Conflict, NotFound
 from hpcburst.services.soa.broker import Broker
-from hpcburst.storage.state.port import StateStore, query_all
+from hpcburst.storage.state.port import Document, StateStore, query_all
 
 RECORD_ID = "session"
 ENDED = (SessionState.CLOSED, SessionState.FAULTED)
@@ -42,7 +43,7 @@ class SessionService:
                 **info.model_dump(), id=self._new_id(), owner=owner, created_at=self._clock()
             )
             try:
-                self._store.create(c.SESSIONS, record.id, RECORD_ID, record.model_dump(mode="json"))
+                self._store.create(c.SESSIONS, record.id, RECORD_ID, _body(record))
                 return record
             except Conflict:
                 continue  # an id already taken: draw another
@@ -50,7 +51,7 @@ class SessionService:
 
     def get(self, session_id: str) -> SessionRecord:
         try:
-            return SessionRecord.model_validate(self._store.get(c.SESSIONS, session_id, RECORD_ID).body)
+            return _record(self._store.get(c.SESSIONS, session_id, RECORD_ID))
         except NotFound:
             raise NotFound(f"no session {session_id}; `hpcburst session list` shows yours") from None
 
@@ -70,7 +71,7 @@ class SessionService:
         if state is not None:
             where["state"] = state.value
         found = query_all(self._store, c.SESSIONS, where=where or None, limit=1000)
-        records = (SessionRecord.model_validate(d.body) for d in found if d.id == RECORD_ID)
+        records = (_record(d) for d in found if d.id == RECORD_ID)
         return sorted(records, key=lambda r: r.created_at, reverse=True)
 
     def open_using(self, service: str) -> list[str]:
@@ -80,7 +81,7 @@ class SessionService:
         return [d.partition for d in found if d.body.get("service") == service and d.id == RECORD_ID]
 
     def save(self, record: SessionRecord) -> SessionRecord:
-        self._store.upsert(c.SESSIONS, record.id, RECORD_ID, record.model_dump(mode="json"))
+        self._store.upsert(c.SESSIONS, record.id, RECORD_ID, _body(record))
         return record
 
     def end(self, session_id: str, state: SessionState, reason: str | None = None) -> SessionRecord:
@@ -97,6 +98,14 @@ class SessionService:
     def add_data(self, session_id: str, name: str, keep: bool) -> SessionRecord:
         record = self.get(session_id)
         return self.save(record.model_copy(update={"data": {**record.data, name: keep}}))
+
+
+def _body(record: SessionRecord) -> dict[str, Any]:
+    return record.model_dump(mode="json", exclude={"id"})  # the id is the partition key
+
+
+def _record(doc: Document) -> SessionRecord:
+    return SessionRecord.model_validate({**doc.body, "id": doc.partition})
 
 
 def session_view(record: SessionRecord, broker: Broker | None = None) -> SessionView:
