@@ -265,7 +265,7 @@ ROUTES: tuple[Route, ...] = (
     Route("close_session", "POST", "/api/sessions/{id}/close", "Close a SOA session (purge: delete its data)", U,
           {200: SessionView}, (400, 404, 413), body=CloseSession, body_required=False, params={"id": _SESSION}),
     Route("publish_data", "POST", "/api/sessions/{id}/data", "A write grant for one blob of session data", U,
-          {200: PublishDataAnswer}, (400, 404, 413, 500), body=PublishData, params={"id": _SESSION}),
+          {200: PublishDataAnswer}, (400, 404, 413), body=PublishData, params={"id": _SESSION}),
     Route("agent_soa", "POST", "/api/agent/soa", "Carry host responses, take requests for hosts (long-poll)", N,
           {200: SoaPollAnswer}, (400, 404, 409, 413), body=SoaPoll),
 )

@@ -8,10 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from soa_journal_standin import MemoryJournal
 
 from hpcburst import constants as c
 from hpcburst.services import root
-from hpcburst.services.soa.services import INTERACTIVE_LOST
+from hpcburst.services.soa.services import INTERACTIVE_LOST, default_journal
 
 POOL = "fn"
 
@@ -248,3 +249,38 @@ def test_an_interactive_session_is_faulted_when_the_broker_restarts(as_user, ope
     assert (view["state"], view["reason"]) == ("Faulted", INTERACTIVE_LOST)
     got = _take(alice, session)
     assert got["state"] == "Faulted"
+
+
+def test_two_sessions_share_a_nodes_slots(as_user, register, open_session):
+    alice = as_user("alice")
+    first, second = open_session(alice)["id"], open_session(alice)["id"]
+    _post(alice, first, *[f"a{i}" for i in range(50)])
+    _post(alice, second, *[f"b{i}" for i in range(50)])
+    agent = Agent(register("soa-11", slots=4), "soa-11")
+    placed = [h["session"] for h in agent.lease(free_slots=4)]
+    assert sorted(placed) == sorted([first, first, second, second])
+
+
+def test_a_durable_session_comes_back_after_the_broker_restarts(as_user, register, open_session):
+    services = root.services()
+    journal = MemoryJournal()
+    services.soa_journal = lambda store: journal
+    services.rebuild_soa()
+    try:
+        alice = as_user("alice")
+        session = open_session(alice, durable=True)["id"]
+        agent = Agent(register("soa-12"), "soa-12")
+        agent.lease(1)
+        agent.hosts = {h: 1 for h in agent.hosts}  # one request at a time: "b" stays queued
+        _post(alice, session, "a", "b")
+        agent.answer(agent.poll()["requests"])
+
+        services.rebuild_soa()  # as a new process: the session reloads from the journal
+        view = alice.get(f"/sessions/{session}").json()
+        assert (view["state"], view["counts"]["pending"]) == ("Active", 1)
+        assert [r["id"] for r in _take(alice, session)["responses"]] == ["a"]
+        again = Agent(agent.client, "soa-12")
+        again.lease(1)
+        assert [r["id"] for r in again.poll()["requests"]] == ["b"]
+    finally:
+        services.soa_journal = default_journal

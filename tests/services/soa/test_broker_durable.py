@@ -3,7 +3,8 @@ broker answers on it, and enough to carry a session across a restart of the proc
 
 from __future__ import annotations
 
-from soa_support import Clock, FakeAgent, MemoryJournal, echo, items, record, service, take
+from soa_journal_standin import MemoryJournal
+from soa_support import Clock, FakeAgent, echo, items, record, service, take
 
 from hpcburst.services.soa.broker import Broker
 
