@@ -37,7 +37,7 @@ from hpcburst.services.pools import PoolService
 from hpcburst.services.report import ReportService
 from hpcburst.services.results import MAX_OUTPUT_BYTES, ResultsService
 from hpcburst.services.runtimes import RuntimeStats
-from hpcburst.services.soa.broker import SessionJournal
+from hpcburst.services.soa.journal_port import SessionJournal
 from hpcburst.services.soa.services import SoaServices, build_soa, default_journal
 from hpcburst.services.templates import TemplateService
 from hpcburst.services.wakeup import WorkSignal

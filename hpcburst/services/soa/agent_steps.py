@@ -143,7 +143,7 @@ def dispatch(state: BrokerState, node: str, body: SoaPoll, now: float) -> list[H
         for call in live.book.take(shown.host, node, shown.want, now):
             item = call.item
             out.append(
-                HostRequest.model_construct(
+                HostRequest(
                     host=shown.host,
                     client_id=call.client_id,
                     id=item.id,

@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable
 
 from hpcburst.domain.soa.allocation import SessionDemand
 from hpcburst.domain.soa.models import ServiceRegistration, SessionCounts, SessionRecord, SessionState
@@ -33,31 +32,12 @@ from hpcburst.errors import InvalidState, NotFound
 from hpcburst.services.nodes import NODE_TIMEOUT
 from hpcburst.services.soa import agent_steps as steps
 from hpcburst.services.soa import placement
+from hpcburst.services.soa.journal_port import Recovered, SessionJournal
 from hpcburst.services.soa.state import BrokerState, LiveSession
 
 log = logging.getLogger("hpcburst.soa.broker")
 WAKE_EVERY = 0.5  # seconds between lease wake-ups for one session that still wants hosts
 EXPIRE_EVERY = 1.0  # seconds between sweeps for silent nodes and overdue calls
-
-
-class Recovered(Protocol):
-    @property
-    def requests(self) -> list[tuple[str, RequestItem]]: ...
-    @property
-    def responses(self) -> list[StoredResponse]: ...
-    @property
-    def acknowledged(self) -> set[tuple[str, str]]: ...
-
-
-class SessionJournal(Protocol):
-    """What the broker needs of ``hpcburst.services.soa.journal.Journal`` (docs/soa.md)."""
-
-    def append_requests(self, session: str, client_id: str, items: Sequence[RequestItem]) -> None: ...
-    def append_responses(self, session: str, items: Sequence[StoredResponse]) -> None: ...
-    def acknowledge(self, session: str, client_id: str, ids: Sequence[str]) -> None: ...
-    def load(self, session: str) -> Recovered: ...
-    def compact(self, session: str) -> int: ...
-    def purge(self, session: str) -> None: ...
 
 
 class Broker:

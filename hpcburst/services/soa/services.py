@@ -13,8 +13,9 @@ from typing import cast
 
 from hpcburst.domain.soa.models import SessionState
 from hpcburst.errors import NotFound
-from hpcburst.services.soa.broker import Broker, SessionJournal
+from hpcburst.services.soa.broker import Broker
 from hpcburst.services.soa.data import SessionData
+from hpcburst.services.soa.journal_port import SessionJournal
 from hpcburst.services.soa.registry import ServiceRegistry
 from hpcburst.services.soa.sessions import SessionService
 from hpcburst.storage.blob.port import BlobStore
