@@ -138,7 +138,7 @@ def post_requests(req: func.HttpRequest) -> func.HttpResponse:
 async def get_responses(req: func.HttpRequest) -> func.HttpResponse:
     soa, record = await asyncio.to_thread(_session, req)
     body = parse(GetResponses, req)
-    if soa.broker.state_of(record.id) is None:  # ended and gone from this broker: nothing more comes
+    if not await asyncio.to_thread(soa.hold, record):  # ended, and nothing of it kept: nothing more comes
         return json_response({"responses": [], "outstanding": 0, "state": record.state.value})
     return json_response(await soa.broker.responses(record.id, body))
 

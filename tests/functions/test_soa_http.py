@@ -284,3 +284,24 @@ def test_a_durable_session_comes_back_after_the_broker_restarts(as_user, registe
         assert [r["id"] for r in again.poll()["requests"]] == ["b"]
     finally:
         services.soa_journal = default_journal
+
+
+def test_a_closed_durable_sessions_responses_stay_readable_after_a_restart(as_user, register, open_session):
+    services = root.services()
+    journal = MemoryJournal()
+    services.soa_journal = lambda store: journal
+    services.rebuild_soa()
+    try:
+        alice = as_user("alice")
+        session = open_session(alice, durable=True)["id"]
+        agent = Agent(register("soa-13"), "soa-13")
+        agent.lease(1)
+        _post(alice, session, "a")
+        agent.answer(agent.poll()["requests"])
+        alice.post(f"/sessions/{session}/close", json={"purge": False})
+
+        services.rebuild_soa()
+        got = _take(alice, session)
+        assert ([r["id"] for r in got["responses"]], got["state"]) == (["a"], "Closed")
+    finally:
+        services.soa_journal = default_journal

@@ -76,6 +76,8 @@ class Broker:
         for client_id, items in by_client.items():
             book.add(client_id, book.new_items(client_id, items))
         with self._state.lock:
+            if record.id in self._state.sessions:
+                return  # reloaded meanwhile by another call
             self._state.sessions[record.id] = live
         self._wake_hosts()
 
@@ -95,8 +97,7 @@ class Broker:
                 live.book.purge()
             nodes = {self._state.hosts[h].node for h in live.hosts}
         live.signal.notify()
-        for node in nodes:
-            self._state.node_signals[node].notify()  # their polls answer "stop" now
+        self._state.notify_nodes(nodes)  # their polls answer "stop" now
         if purge and live.record.durable and self._journal is not None:
             self._journal.purge(session)
 
@@ -136,8 +137,7 @@ class Broker:
                 live.book.add(client_id, fresh)
                 nodes = {self._state.hosts[h].node for h in live.hosts}
                 wake = self._wants_hosts(live)
-        for node in nodes:
-            self._state.node_signals[node].notify()
+        self._state.notify_nodes(nodes)
         if wake:
             self._wake_hosts()
         return PostRequestsAnswer(accepted=len(fresh), duplicates=len(items) - len(fresh))
@@ -200,7 +200,7 @@ class Broker:
         if body.responses and self._journal is not None:
             await asyncio.to_thread(self._journal_responses, node, body)
         deadline = time.monotonic() + body.wait
-        signal = self._state.node_signals[node]
+        signal = self._state.signal_of(node)
         accepted: int | None = None
         while True:
             seen = signal.generation

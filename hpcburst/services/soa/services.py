@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from hpcburst.domain.soa.models import SessionState
+from hpcburst.domain.soa.models import ServiceRegistration, SessionRecord, SessionState
 from hpcburst.errors import NotFound
 from hpcburst.services.soa.broker import Broker
 from hpcburst.services.soa.data import SessionData
@@ -51,6 +51,21 @@ class SoaServices:
                 self.data.remember(record.id, record.data)
                 if state == SessionState.CLOSING:
                     self.broker.close(record.id, purge=False, reason=record.reason)
+
+    def hold(self, record: SessionRecord) -> bool:
+        """Whether the broker holds the session, reloading an ended durable one from its journal on demand
+        (its responses stay readable until acknowledged, purged or past their TTL, across restarts)."""
+        if self.broker.state_of(record.id) is not None:
+            return True
+        if not record.durable or self.journal is None:
+            return False
+        try:
+            registration = self.registry.get(record.service)
+        except NotFound:  # removed since: no host will start for an ended session anyway
+            registration = ServiceRegistration(name=record.service, module="removed")
+        self.broker.restore(record, registration, self.journal.load(record.id))
+        self.broker.close(record.id, purge=False, reason=record.reason)
+        return True
 
 
 def default_journal(store: StateStore) -> SessionJournal | None:

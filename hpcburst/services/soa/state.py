@@ -84,7 +84,7 @@ class BrokerState:
     node_hosts: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     node_seen: dict[str, float] = field(default_factory=dict)  # node -> last agent/soa or lease call
     node_capacity: dict[str, tuple[str, int]] = field(default_factory=dict)  # node -> (pool, hosts + free)
-    node_signals: defaultdict[str, WorkSignal] = field(default_factory=lambda: defaultdict(WorkSignal))
+    node_signals: dict[str, WorkSignal] = field(default_factory=dict)  # a node's SOA polls wait on it
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_host(self, host: Host) -> None:
@@ -100,6 +100,17 @@ class BrokerState:
             if live is not None:
                 live.hosts.discard(host_id)
         return host
+
+    def signal_of(self, node: str) -> WorkSignal:
+        """The node's poll signal (made once, under the lock: two would lose wake-ups)."""
+        with self.lock:
+            return self.node_signals.setdefault(node, WorkSignal())
+
+    def notify_nodes(self, nodes: set[str]) -> None:
+        for node in nodes:
+            signal = self.node_signals.get(node)
+            if signal is not None:  # none yet: that node has no poll waiting
+                signal.notify()
 
     def open_in(self, pool: str | None) -> list[LiveSession]:
         return [s for s in self.sessions.values() if s.open and (pool is None or s.record.pool == pool)]
