@@ -17,6 +17,7 @@ from hpcburst.domain.identity import TokenInfo, User
 from hpcburst.domain.job import MAX_INDEX, Job
 from hpcburst.domain.node import NodeView
 from hpcburst.domain.pool import Pool
+from hpcburst.domain.soa.models import ServiceRegistration, SessionView
 from hpcburst.domain.task import TaskInstance
 from hpcburst.domain.template import JobTemplate
 
@@ -126,3 +127,11 @@ class SubmitAnswer(Job):
     """POST /api/jobs: the job, plus what a job XML asked for that is not supported (ignored)."""
 
     warnings: list[str] = Field(default_factory=list)
+
+
+class ServiceList(BaseModel):
+    services: list[ServiceRegistration]
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionView]

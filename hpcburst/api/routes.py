@@ -26,6 +26,8 @@ from hpcburst.api.models import (
     NodeList,
     PoolList,
     RequeueRequest,
+    ServiceList,
+    SessionList,
     StartedNodes,
     StartNodesRequest,
     StopNodesAnswer,
@@ -53,6 +55,18 @@ from hpcburst.domain.protocol import (
     RegisterResponse,
     ReportRequest,
     ReportResponse,
+)
+from hpcburst.domain.soa.models import ServiceRegistration, SessionStartInfo, SessionState, SessionView
+from hpcburst.domain.soa.protocol import (
+    CloseSession,
+    GetResponses,
+    GetResponsesAnswer,
+    PostRequests,
+    PostRequestsAnswer,
+    PublishData,
+    PublishDataAnswer,
+    SoaPoll,
+    SoaPollAnswer,
 )
 from hpcburst.domain.states import JobState, TaskState
 from hpcburst.domain.task import TaskView
@@ -117,6 +131,8 @@ _USER = {"type": "string", "minLength": 1, "maxLength": 100, "description": "use
 _TOKEN = {"type": "string", "minLength": 1, "maxLength": 64, "description": "public token id"}
 _POOL = {"type": "string", "minLength": 1, "maxLength": 100, "description": "pool name"}
 _TEMPLATE = {"type": "string", "minLength": 1, "maxLength": 100, "description": "template name"}
+_SERVICE = {"type": "string", "minLength": 1, "maxLength": 64, "description": "service name"}
+_SESSION = {"type": "string", "minLength": 1, "maxLength": 64, "description": "session id, e.g. sk3j5..."}
 _SINCE = Query("since", {"type": "number"}, "only decisions at or after this time (epoch seconds)")
 _COST_BY = Query(
     "by",
@@ -227,5 +243,30 @@ ROUTES: tuple[Route, ...] = (
     # --- cost (functions/cost_http.py) ---
     Route("cost_report", "GET", "/api/cost", "What cloud node time cost, by job, user or pool", U,
           {200: CostReport}, (400,), query=(_COST_BY, _SPEND_SINCE)),
+    # --- SOA services and sessions (functions/soa_http.py) ---
+    Route("register_service", "POST", "/api/services", "Register (or replace) a SOA service", A,
+          {201: ServiceRegistration}, (400, 413), body=ServiceRegistration),
+    Route("list_services", "GET", "/api/services", "Registered SOA services", U, {200: ServiceList}, ()),
+    Route("show_service", "GET", "/api/services/{name}", "One SOA service", U, {200: ServiceRegistration},
+          (400, 404), params={"name": _SERVICE}),
+    Route("remove_service", "DELETE", "/api/services/{name}", "Remove a SOA service (none of its sessions open)",
+          A, {200: ServiceRegistration}, (400, 404, 409), params={"name": _SERVICE}),
+    Route("create_session", "POST", "/api/sessions", "Start a SOA session", U, {201: SessionView},
+          (400, 413), body=SessionStartInfo),
+    Route("list_sessions", "GET", "/api/sessions", "Your SOA sessions (admins: all), newest first", U,
+          {200: SessionList}, (400,), query=(Query("state", _states(SessionState)),)),
+    Route("view_session", "GET", "/api/sessions/{id}", "A SOA session with its counts and hosts", U,
+          {200: SessionView}, (400, 404), params={"id": _SESSION}),
+    Route("post_requests", "POST", "/api/sessions/{id}/requests", "Send a batch of requests", U,
+          {200: PostRequestsAnswer}, (400, 404, 409, 413), body=PostRequests, params={"id": _SESSION}),
+    Route("get_responses", "POST", "/api/sessions/{id}/responses",
+          "Acknowledge responses, then take more (long-poll)", U, {200: GetResponsesAnswer}, (400, 404, 413),
+          body=GetResponses, params={"id": _SESSION}),
+    Route("close_session", "POST", "/api/sessions/{id}/close", "Close a SOA session (purge: delete its data)", U,
+          {200: SessionView}, (400, 404, 413), body=CloseSession, body_required=False, params={"id": _SESSION}),
+    Route("publish_data", "POST", "/api/sessions/{id}/data", "A write grant for one blob of session data", U,
+          {200: PublishDataAnswer}, (400, 404, 413), body=PublishData, params={"id": _SESSION}),
+    Route("agent_soa", "POST", "/api/agent/soa", "Carry host responses, take requests for hosts (long-poll)", N,
+          {200: SoaPollAnswer}, (400, 404, 409, 413), body=SoaPoll),
 )
 # fmt: on

@@ -3,6 +3,9 @@
 Jobs of equal priority share a lease call in Balanced mode, one after another in Queued mode
 (``hpcburst.domain.scheduling``).
 
+Service hosts of SOA sessions come first: the broker's ``place_hosts`` takes the free slots it wants,
+and tasks are leased in the rest (a waiting lease call is woken when a session wants hosts).
+
 ``lease_once`` is one synchronous pass (the store decides races with etags); ``lease`` repeats it
 until work arrives or ``wait_seconds`` pass, sleeping on the process-local WorkSignal with a
 periodic re-check (work may come from another instance). Passes in one process are serialized, so
@@ -30,6 +33,7 @@ from hpcburst.domain.leasing import (
 from hpcburst.domain.pinning import leasable_by
 from hpcburst.domain.protocol import Lease, LeaseRequest, LeaseResponse
 from hpcburst.domain.scheduling import SchedulingMode, balanced_shares, service_groups
+from hpcburst.domain.soa.protocol import HostStart
 from hpcburst.domain.states import JobState, NodeState, TaskState
 from hpcburst.domain.task_document import TaskDocument
 from hpcburst.errors import Conflict, NotFound
@@ -62,6 +66,8 @@ class LeaseService:
         self._store, self._catalog, self._nodes, self._signal = store, catalog, nodes, signal
         self._runtimes, self._clock, self._grants, self.mode = runtimes, clock, grants, mode
         self._lock = threading.Lock()
+        # SOA service hosts to start on a node (the broker's place_hosts); they take free slots first
+        self.place_hosts: Callable[[str, str, int], list[HostStart]] | None = None
 
     async def lease(self, req: LeaseRequest) -> LeaseResponse:
         deadline = time.monotonic() + min(req.wait_seconds, MAX_LEASE_WAIT)
@@ -71,6 +77,7 @@ class LeaseService:
             remaining = deadline - time.monotonic()
             if (
                 response.leases
+                or response.hosts
                 or response.cancel_runs
                 or response.drain
                 or req.free_slots == 0
@@ -85,12 +92,16 @@ class LeaseService:
         if state != NodeState.ONLINE:
             return LeaseResponse(cancel_runs=cancel, drain=state == NodeState.OFFLINE)
         self._nodes.expire(force=False)
+        hosts = self.place_hosts(req.node, req.pool, req.free_slots) if self.place_hosts else []
+        if hosts:
+            req = req.model_copy(update={"free_slots": req.free_slots - len(hosts)})
         with self._lock:
             leases = self._take(req, cloud)
         if self._grants is None:
-            return LeaseResponse(leases=leases, cancel_runs=cancel)
+            return LeaseResponse(leases=leases, hosts=hosts, cancel_runs=cancel)
         return LeaseResponse(
             leases=[self._granted(lease) for lease in leases],
+            hosts=hosts,
             cancel_runs=cancel,
             segment=self._grants.segment(req.pool, req.node) if leases else None,
             packages_url=self._grants.packages_url(),

@@ -11,11 +11,12 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hpcburst import constants as c
 from hpcburst.auth.entra import EntraSettings
 from hpcburst.domain.scheduling import SchedulingMode
+from hpcburst.domain.soa.protocol import HostStart
 from hpcburst.provisioners.factory import Provisioners
 from hpcburst.services.authn import Authenticator
 from hpcburst.services.burst import BurstController
@@ -36,6 +37,8 @@ from hpcburst.services.pools import PoolService
 from hpcburst.services.report import ReportService
 from hpcburst.services.results import MAX_OUTPUT_BYTES, ResultsService
 from hpcburst.services.runtimes import RuntimeStats
+from hpcburst.services.soa.journal_port import SessionJournal
+from hpcburst.services.soa.services import SoaServices, build_soa, default_journal
 from hpcburst.services.templates import TemplateService
 from hpcburst.services.wakeup import WorkSignal
 from hpcburst.settings import Settings
@@ -68,6 +71,36 @@ class Services:
     cost: CostService
     pinned: PinnedWork
     dependencies: DependencyService
+    clock: Callable[[], float] = time.time
+    soa_journal: Callable[[StateStore], SessionJournal | None] = default_journal
+    _soa: SoaServices | None = field(default=None, repr=False)
+    _soa_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def soa(self) -> SoaServices:
+        """SOA sessions (broker, registrations, records), built on first use: open sessions of an earlier
+        process are recovered then (durable ones reloaded, interactive ones Faulted)."""
+        with self._soa_lock:
+            if self._soa is None:
+                built = build_soa(
+                    self.store,
+                    self.blobs,
+                    self.signal.notify,
+                    self.nodes.node_timeout,
+                    clock=self.clock,
+                    journal=self.soa_journal(self.store),
+                )
+                built.recover()
+                self._soa = built
+            return self._soa
+
+    def rebuild_soa(self) -> None:
+        """Drop the broker's memory, as a restart of the process would (the next use recovers)."""
+        with self._soa_lock:
+            self._soa = None
+
+    def place_hosts(self, node: str, pool: str, free_slots: int) -> list[HostStart]:
+        return self.soa.broker.place_hosts(node, pool, free_slots)
 
     def close(self) -> None:
         self.store.close()
@@ -123,7 +156,8 @@ def build(
     jobs.job_cost = cost.job_cost
     steps = NodeStepService(store, catalog, signal)
     nodes.left_jobs = steps.left
-    return Services(
+    built = Services(
+        clock=clock,
         store=store,
         queue=queue,
         blobs=blobs,
@@ -158,6 +192,8 @@ def build(
         cost=cost,
         pinned=PinnedWork(store, catalog),
     )
+    built.lease.place_hosts = built.place_hosts  # service hosts take free slots before tasks do
+    return built
 
 
 def from_settings(settings: Settings) -> Services:

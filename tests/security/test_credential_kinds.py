@@ -13,6 +13,13 @@ USER_CALLS = [
     ("GET", "/nodes", None),
     ("GET", "/tokens", None),
     ("GET", "/cost", None),
+    ("GET", "/services", None),
+    ("POST", "/sessions", {"service": "echo"}),
+    ("GET", "/sessions", None),
+    ("POST", "/sessions/s0000000000/requests", {"client_id": "c", "requests": []}),
+    ("POST", "/sessions/s0000000000/responses", {"client_id": "c"}),
+    ("POST", "/sessions/s0000000000/close", {}),
+    ("POST", "/sessions/s0000000000/data", {"name": "table"}),
 ]
 ADMIN_CALLS = [
     ("POST", "/nodes/local-1/offline", None),
@@ -32,11 +39,14 @@ ADMIN_CALLS = [
     ("POST", "/templates", {"name": "mine"}),
     ("DELETE", "/templates/Default", None),
     ("GET", "/cost?by=pool", None),
+    ("POST", "/services", {"name": "evil", "module": "evil"}),
+    ("DELETE", "/services/echo", None),
 ]
 AGENT_CALLS = [
     ("POST", "/agent/heartbeat", {"node": "side-node", "pool": "default"}),
     ("POST", "/agent/lease", {"node": "side-node", "pool": "default", "free_slots": 1}),
     ("POST", "/agent/report", {"node": "side-node", "results": []}),
+    ("POST", "/agent/soa", {"node": "side-node", "pool": "default"}),
 ]
 
 

@@ -1,0 +1,29 @@
+"""What the broker needs of the durable journal (``hpcburst.services.soa.journal.Journal``, docs/soa.md):
+the broker codes against this Protocol, so the journal and its stand-in in tests are interchangeable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from hpcburst.domain.soa.protocol import RequestItem, StoredResponse
+
+
+class Recovered(Protocol):
+    @property
+    def requests(self) -> list[tuple[str, RequestItem]]: ...
+    @property
+    def responses(self) -> list[StoredResponse]: ...
+    @property
+    def acknowledged(self) -> set[tuple[str, str]]: ...
+
+
+class SessionJournal(Protocol):
+    """What the broker needs of ``hpcburst.services.soa.journal.Journal`` (docs/soa.md)."""
+
+    def append_requests(self, session: str, client_id: str, items: Sequence[RequestItem]) -> None: ...
+    def append_responses(self, session: str, items: Sequence[StoredResponse]) -> None: ...
+    def acknowledge(self, session: str, client_id: str, ids: Sequence[str]) -> None: ...
+    def load(self, session: str) -> Recovered: ...
+    def compact(self, session: str) -> int: ...
+    def purge(self, session: str) -> None: ...
