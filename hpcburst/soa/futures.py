@@ -56,19 +56,19 @@ class SoaFuture(Future):  # type: ignore[type-arg]
         self._callbacks: Callback | list[Callback] | None = None  # one callable, or a list of them
 
     # --- what concurrent.futures.as_completed / wait touch ---
-    @property  # type: ignore[override]
-    def _condition(self) -> Any:
+    @property
+    def _condition(self) -> Any:  # type: ignore[override]
         return _LOCK
 
-    @property  # type: ignore[override]
-    def _waiters(self) -> list[Any]:
+    @property
+    def _waiters(self) -> list[Any]:  # type: ignore[override]
         with _LOCK:
             if self._waiter_list is None:
                 self._waiter_list = []
             return self._waiter_list
 
-    @property  # type: ignore[override]
-    def _done_callbacks(self) -> list[Callback]:
+    @property
+    def _done_callbacks(self) -> list[Callback]:  # type: ignore[override]
         callbacks = self._callbacks
         return [] if callbacks is None else callbacks if isinstance(callbacks, list) else [callbacks]
 

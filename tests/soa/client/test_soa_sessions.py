@@ -1,0 +1,114 @@
+"""Sessions: create, view, list, close; attach again and collect what was not acknowledged, once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from broker_fake import FakeBroker
+
+from hpcburst import soa
+from hpcburst.domain.soa.models import SessionState
+from hpcburst.errors import InvalidSpec, InvalidState
+from hpcburst.soa.client import Client
+from hpcburst.soa.session import Session
+
+
+def _disconnected_client_sent(client: Client, session: Session, client_id: str, values: list[object]) -> None:
+    """What a client that died after sending leaves behind: requests posted, no response acknowledged."""
+    requests = [
+        {"id": f"r{i}", "op": "echo", "payload": {"args": [v]}, "user_data": i} for i, v in enumerate(values)
+    ]
+    client.channel.call(
+        "POST", f"{session.path}/requests", json={"client_id": client_id, "requests": requests}
+    )
+
+
+def test_a_durable_session_is_created_as_one_and_shows_its_state(client: Client) -> None:
+    session = client.create_session(
+        soa.SessionStartInfo(service="echo", durable=True, min_units=1, max_units=64)
+    )
+    assert isinstance(session, soa.DurableSession)
+    view = session.status()
+    assert (view.service, view.state, view.max_units) == ("echo", SessionState.ACTIVE, 64)
+    assert [v.id for v in client.sessions(state="Active")] == [session.id]
+    session.close()
+    assert session.status().state == SessionState.CLOSED and client.sessions(state="Active") == []
+
+
+def test_bad_session_settings_are_refused_before_anything_is_sent(client: Client, broker: FakeBroker) -> None:
+    with pytest.raises(InvalidSpec, match="max_units"):
+        client.create_session(service="echo", min_units=5, max_units=2)
+    assert broker.sessions == {}
+
+
+def test_attach_yields_every_unacknowledged_response_exactly_once(client: Client, durable: Session) -> None:
+    _disconnected_client_sent(client, durable, "run7", ["a", "b", "c"])
+    again = soa.DurableSession.attach(client, durable.id)
+    got = {(r.id, r.ok, r.value, r.user_data) for r in again.responses("run7")}
+    assert got == {("r0", True, "a", 0), ("r1", True, "b", 1), ("r2", True, "c", 2)}
+    assert list(again.responses("run7")) == []  # acknowledged: gone for good
+    again.close(purge=True)
+
+
+def test_a_consumer_that_stops_early_gets_the_rest_on_the_next_attach(
+    client: Client, durable: Session
+) -> None:
+    _disconnected_client_sent(client, durable, "run7", list(range(5)))
+    first = next(iter(durable.responses("run7")))  # the generator is dropped after one response
+    rest = [r.value for r in soa.DurableSession.attach(client, durable.id).responses("run7")]
+    assert first.value not in rest and sorted([first.value, *rest]) == list(range(5))
+
+
+def test_a_fault_comes_back_as_a_response_whose_result_raises(client: Client, durable: Session) -> None:
+    client.channel.call("POST", f"{durable.path}/requests",
+                        json={"client_id": "c", "requests": [{"id": "x", "op": "fail", "payload": {"args": [1]}}]})  # fmt: skip
+    (response,) = durable.responses("c")
+    assert not response.ok and response.fault is not None and response.fault.type == "ValueError"
+    with pytest.raises(soa.SoaFault):
+        response.result()
+
+
+def test_aresponses_iterates_the_same_responses_with_asyncio(client: Client, durable: Session) -> None:
+    _disconnected_client_sent(client, durable, "run8", ["x", "y"])
+
+    async def collect() -> list[str]:
+        return [r.value async for r in durable.aresponses("run8")]
+
+    assert sorted(asyncio.run(collect())) == ["x", "y"]
+    assert list(durable.responses("run8")) == []
+
+
+def test_executor_responses_are_acknowledged_so_an_attach_gets_none_again(
+    client: Client, durable: Session
+) -> None:
+    with durable.executor(client_id="run9") as ex:
+        assert [f.result() for f in [ex.submit("echo", i) for i in range(10)]] == list(range(10))
+    assert list(soa.DurableSession.attach(client, durable.id).responses("run9")) == []
+
+
+def test_attaching_an_interactive_session_as_durable_is_refused(client: Client, session: Session) -> None:
+    with pytest.raises(InvalidState, match="interactive"):
+        soa.DurableSession.attach(client, session.id)
+    assert soa.Session.attach(client, session.id).id == session.id
+
+
+def test_an_interactive_session_used_as_a_context_closes_at_the_end(client: Client) -> None:
+    with client.create_session(service="echo") as session:
+        pass
+    assert session.status().state == SessionState.CLOSED
+
+
+def test_services_are_registered_listed_shown_and_removed(client: Client) -> None:
+    registered = client.register_service(
+        "echo", module="echo_service", resend_limit=5, environment={"K": "V"}
+    )
+    assert (registered.name, registered.resend_limit, registered.environment) == ("echo", 5, {"K": "V"})
+    assert [s.name for s in client.services()] == ["echo"] and client.service("echo").module == "echo_service"
+    client.remove_service("echo")
+    assert client.services() == []
+
+
+def test_a_bad_registration_is_refused_naming_the_field(client: Client) -> None:
+    with pytest.raises(InvalidSpec, match="module"):
+        client.register_service("echo", module="not a module")
