@@ -64,6 +64,10 @@ class Client(ServiceAdmin):
         body = self._call("GET", "/api/sessions", params=params)
         return [SessionView.model_validate(v) for v in items(body, "sessions")]
 
+    def close_session(self, session_id: str, purge: bool = False) -> None:
+        """``Session.close`` by id, without fetching the session first."""
+        self._call("POST", f"/api/sessions/{quote(session_id, safe='')}/close", json={"purge": purge})
+
     # --- lifetime ---
     def close(self) -> None:
         self.channel.close()

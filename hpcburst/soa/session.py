@@ -57,7 +57,7 @@ class Session:
     def close(self, purge: bool = False) -> None:
         """End the session: hosts stop; ``purge`` also deletes stored requests, responses and common data now
         (else a durable session's responses stay until acknowledged or their TTL)."""
-        self.client.channel.call("POST", f"{self.path}/close", json={"purge": purge})
+        self.client.close_session(self.id, purge)
 
     def publish(self, name: str, data: bytes, keep: bool = False) -> str:
         """Common data: upload ``data`` once as ``name``; hosts read it with ``hpcburst.soa.common_data(name)``.

@@ -29,6 +29,7 @@ from hpcburst.soa.codec import decode_call, encode_value
 
 OWNER_TOKEN, OUTSIDER_TOKEN = "ana-token", "bob-token"
 USERS = {OWNER_TOKEN: "ana", OUTSIDER_TOKEN: "bob"}
+ADMINS = {"ana"}  # registering and removing services is theirs alone
 
 
 @dataclass
@@ -94,6 +95,8 @@ class FakeBroker:
 
     def _route(self, user: str, method: str, path: str, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
+        if path.startswith("/api/services") and method in ("POST", "DELETE") and user not in ADMINS:
+            return _error(403, "Forbidden", "registering and removing services is for admins")
         if path == "/api/services":
             if method == "POST":
                 self.services[body["name"]] = {**body, "registered_by": user}
