@@ -19,7 +19,7 @@ from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from hpcburst.errors import InvalidSpec
-from hpcburst.soa.codec import Codec, encode_call
+from hpcburst.soa.codec import Codec
 from hpcburst.soa.futures import SoaFuture
 from hpcburst.soa.streams import Flight, RequestSender, ResponseReceiver
 
@@ -58,7 +58,7 @@ class SessionExecutor(Executor):
         self._shutdown = False
         channel = session.client.channel
         self._sender = RequestSender(self._flight, channel.new_client(), channel.url, session.id,
-                                     self.client_id, linger)  # fmt: skip
+                                     self.client_id, linger, codec)  # fmt: skip
         self._receiver = ResponseReceiver(self._flight, channel.new_client(timeout=channel.timeout + 40),
                                           channel.url, session.id, self.client_id, codec)  # fmt: skip
         self._threads: list[threading.Thread] = []
@@ -76,10 +76,10 @@ class SessionExecutor(Executor):
             self._check_op(op)
         if not self._threads:
             self._start()
-        future = SoaFuture(f"{self._prefix}{next(self._counter):x}", user_data)
+        future = SoaFuture(f"{self._prefix}{next(self._counter):x}", user_data, op, args, kwargs or None)
         flight.pending[future.id] = future
         queue = flight.queue
-        queue.append((future, op, encode_call(args, kwargs, self.codec)))
+        queue.append(future)  # encoded by the sender thread, a batch at a time
         n = len(queue)
         if n == 1 or n == flight.batch_size:  # the sender may be idle, or lingering for a full batch
             flight.wake_sender.set()

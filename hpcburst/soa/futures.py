@@ -41,14 +41,21 @@ __all__ = ["SoaFuture", "as_completed", "finish_batch", "wait"]
 class SoaFuture(Future):  # type: ignore[type-arg]
     """The future of one request: ``result()`` is the operation's value, or raises ``SoaFault``.
 
-    ``id`` is the request id (unique per client id), ``user_data`` what ``submit`` was given."""
+    ``id`` is the request id (unique per client id), ``user_data`` what ``submit`` was given. Until the
+    broker accepts the request the future also carries the call itself (``op``, ``args``, ``kwargs``): one
+    object per queued request rather than several keeps the garbage collector's passes short."""
 
-    __slots__ = ("id", "user_data", "_state", "_result", "_exception", "_waiter_list", "_callbacks")
+    __slots__ = ("id", "user_data", "op", "args", "kwargs", "_state", "_result", "_exception", "_waiter_list",
+                 "_callbacks")  # fmt: skip
 
-    def __init__(self, id: str, user_data: Any = None) -> None:  # noqa: A002 - the wire's name
+    def __init__(self, id: str, user_data: Any = None, op: str = "", args: tuple[Any, ...] | None = None,  # noqa: A002
+                 kwargs: dict[str, Any] | None = None) -> None:  # fmt: skip
         # no super().__init__(): it would build the Condition and lists this class exists to avoid
         self.id = id
         self.user_data = user_data
+        self.op = op
+        self.args = args
+        self.kwargs = kwargs
         self._state = PENDING
         self._result: Any = None
         self._exception: BaseException | None = None

@@ -18,14 +18,13 @@ import httpx
 from hpcburst.domain.soa.models import SessionState
 from hpcburst.domain.soa.protocol import MAX_BATCH
 from hpcburst.errors import HpcBurstError, InvalidState
-from hpcburst.soa.codec import Codec, decode_value
+from hpcburst.soa.codec import Codec, decode_value, encode_call
 from hpcburst.soa.futures import SoaFuture, finish_batch
 from hpcburst.soa.http import LONG_POLL, encode, post_json, with_retries
 from hpcburst.soa.responses import SoaFault
 
 MAX_BATCH_BYTES = 900_000  # under the API's default 1 MiB body limit; a bigger batch is split
 ENDED = {SessionState.CLOSED.value, SessionState.FAULTED.value}
-Queued = tuple[SoaFuture, str, Any]  # (future, operation, encoded call)
 
 
 class Flight:
@@ -33,7 +32,7 @@ class Flight:
 
     def __init__(self, batch_size: int) -> None:
         self.batch_size = batch_size
-        self.queue: deque[Queued] = deque()  # appended by submit, drained by the sender (both thread-safe)
+        self.queue: deque[SoaFuture] = deque()  # appended by submit, drained by the sender (both thread-safe)
         self.pending: dict[str, SoaFuture] = {}  # request id -> future, until its response
         self.wake_sender = threading.Event()
         self.wake_receiver = threading.Event()
@@ -64,10 +63,10 @@ class Flight:
 
 class RequestSender:
     def __init__(self, flight: Flight, http: httpx.Client, url: str, session: str, client_id: str,
-                 linger: float) -> None:  # fmt: skip
+                 linger: float, codec: Codec = "json") -> None:  # fmt: skip
         self.flight, self.http, self.url = flight, http, url
         self.path = f"/api/sessions/{session}/requests"
-        self.client_id, self.linger = client_id, linger
+        self.client_id, self.linger, self.codec = client_id, linger, codec
 
     def run(self) -> None:
         try:
@@ -82,15 +81,15 @@ class RequestSender:
         batch = self._gather()
         if batch is None:
             return False
-        live = [entry for entry in batch if not entry[0].done()]  # the owner cancelled the others
-        for entry in batch:
-            if entry[0].done():
-                self.flight.pending.pop(entry[0].id, None)
+        live = [future for future in batch if not future.done()]  # the owner cancelled the others
+        for future in batch:
+            if future.done():
+                self.flight.pending.pop(future.id, None)
         if live:
             self._send(live)
         return True
 
-    def _gather(self) -> list[Queued] | None:
+    def _gather(self) -> list[SoaFuture] | None:
         flight, queue = self.flight, self.flight.queue
         while not queue:
             if flight.flushing:
@@ -108,10 +107,14 @@ class RequestSender:
         popleft = queue.popleft
         return [popleft() for _ in range(min(flight.batch_size, len(queue)))]
 
-    def _send(self, batch: list[Queued]) -> None:
-        items = []
-        for future, op, payload in batch:
-            item = {"id": future.id, "op": op, "payload": payload}
+    def _send(self, batch: list[SoaFuture]) -> None:
+        items, codec = [], self.codec
+        for future in batch:
+            item = {
+                "id": future.id,
+                "op": future.op,
+                "payload": encode_call(future.args or (), future.kwargs or {}, codec),
+            }
             if future.user_data is not None:
                 item["user_data"] = future.user_data
             items.append(item)
@@ -127,27 +130,29 @@ class RequestSender:
             return
         self._post(batch, body)
 
-    def _send_one_by_one(self, batch: list[Queued], items: list[dict[str, Any]]) -> None:
+    def _send_one_by_one(self, batch: list[SoaFuture], items: list[dict[str, Any]]) -> None:
         """A batch with an item JSON cannot carry: fail that item's future, send the rest."""
-        good: list[Queued] = []
-        for entry, item in zip(batch, items, strict=True):
+        good: list[SoaFuture] = []
+        for future, item in zip(batch, items, strict=True):
             try:
                 encode(item)
-                good.append(entry)
+                good.append(future)
             except (TypeError, ValueError) as e:
-                self.flight.fail([entry[0]], TypeError(f"request {entry[0].id} cannot travel as JSON ({e}): "
+                self.flight.fail([future], TypeError(f"request {future.id} cannot travel as JSON ({e}): "
                                                        "pass codec='pickle' to the executor"))  # fmt: skip
         if good:
             self._send(good)
 
-    def _post(self, batch: list[Queued], body: bytes) -> None:
+    def _post(self, batch: list[SoaFuture], body: bytes) -> None:
         flight = self.flight
         try:
             with_retries(lambda: post_json(self.http, self.url, self.path, body), lambda: flight.cancelling)
         except HpcBurstError as e:
-            flight.fail([entry[0] for entry in batch], e)
+            flight.fail(batch, e)
             return
-        flight.count_accepted(len(batch))  # the batch (and its payloads) is dropped when this returns
+        for future in batch:  # accepted: the broker has the call now, the client need not keep it
+            future.args = future.kwargs = None
+        flight.count_accepted(len(batch))
 
 
 class ResponseReceiver:
