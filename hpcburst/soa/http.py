@@ -7,9 +7,10 @@ body: the broker deduplicates request ids and acknowledging twice is harmless, s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -70,18 +71,33 @@ def transient(error: BaseException) -> bool:
     )
 
 
-def with_retries(call: Callable[[], Any], stopped: Callable[[], bool], retry_for: float = RETRY_FOR) -> Any:
-    """``call()`` until it succeeds, a permanent error (raised), ``retry_for`` seconds of transient ones
-    (the last raised) or ``stopped()``. Backs off from 50 ms to 2 s between attempts."""
-    delay, give_up = 0.05, time.monotonic() + retry_for
+def with_retries(
+    call: Callable[[int], Any], stopped: Callable[[], bool], retry_for: float = RETRY_FOR
+) -> Any:
+    """``call(attempt)`` (attempt 0, 1, ...) until it succeeds, a permanent error (raised), ``retry_for``
+    seconds of transient ones (the last raised) or ``stopped()``. Backs off from 50 ms to 2 s."""
+    delay, give_up, attempt = 0.05, time.monotonic() + retry_for, 0
     while True:
         try:
-            return call()
+            return call(attempt)
         except HpcBurstError as e:
             if not transient(e) or stopped() or time.monotonic() + delay > give_up:
                 raise
         time.sleep(delay)  # backing off from a failing cluster, not waiting for an event
-        delay = min(delay * 2, 2.0)
+        delay, attempt = min(delay * 2, 2.0), attempt + 1
+
+
+async def with_retries_async(call: Callable[[int], Awaitable[Any]], retry_for: float = RETRY_FOR) -> Any:
+    """``with_retries`` for asyncio."""
+    delay, give_up, attempt = 0.05, time.monotonic() + retry_for, 0
+    while True:
+        try:
+            return await call(attempt)
+        except HpcBurstError as e:
+            if not transient(e) or time.monotonic() + delay > give_up:
+                raise
+        await asyncio.sleep(delay)
+        delay, attempt = min(delay * 2, 2.0), attempt + 1
 
 
 def validated(model: type[M], body: dict[str, Any], what: str) -> M:

@@ -8,20 +8,17 @@ re-attached after a disconnect or a restart still has to collect.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
-
-from hpcburst.client.http import unwrap
 from hpcburst.domain.soa.models import SessionView
-from hpcburst.domain.soa.protocol import MAX_BATCH, PublishData, PublishDataAnswer
-from hpcburst.errors import ClusterUnreachable, HpcBurstError, InvalidSpec, InvalidState
+from hpcburst.domain.soa.protocol import PublishData, PublishDataAnswer
+from hpcburst.errors import InvalidState
 from hpcburst.soa.codec import Codec
-from hpcburst.soa.executor import CLIENT_ID, SessionExecutor
-from hpcburst.soa.http import LONG_POLL, encode, post_json, validated, with_retries
+from hpcburst.soa.collect import ResponseCursor, acollect, collect
+from hpcburst.soa.executor import SessionExecutor
+from hpcburst.soa.http import LONG_POLL, validated
 from hpcburst.soa.responses import Response
-from hpcburst.soa.streams import ENDED
 
 if TYPE_CHECKING:
     from typing import Self
@@ -81,55 +78,13 @@ class Session:
     def responses(self, client_id: str, codec: Codec = "json", wait: float = LONG_POLL) -> Iterator[Response]:
         """Every response of ``client_id`` not yet acknowledged, each once, until none is outstanding.
         What was yielded is acknowledged on the next call (or when the iteration ends)."""
-        cursor = ResponseCursor(self, client_id, codec, wait)
-        channel = self.client.channel
-        http = channel.new_client(timeout=channel.timeout + wait)
+        return collect(self.client.channel, ResponseCursor(f"{self.path}/responses", client_id, codec, wait))
 
-        def post(body: bytes) -> Any:
-            return with_retries(lambda: post_json(http, channel.url, cursor.path, body), lambda: False)
-
-        try:
-            while not cursor.done:
-                for response in cursor.take(post(cursor.next_body())):
-                    cursor.handed(response.id)
-                    yield response
-        finally:
-            body = cursor.final_ack()
-            if body is not None:
-                try:
-                    post(body)
-                except HpcBurstError:
-                    pass  # not acknowledged: handed out again on the next attach (at least once)
-            http.close()
-
-    async def aresponses(self, client_id: str, codec: Codec = "json",
-                         wait: float = LONG_POLL) -> AsyncIterator[Response]:  # fmt: skip
+    def aresponses(
+        self, client_id: str, codec: Codec = "json", wait: float = LONG_POLL
+    ) -> AsyncIterator[Response]:
         """``responses`` for asyncio: ``async for r in session.aresponses("run7")``."""
-        cursor = ResponseCursor(self, client_id, codec, wait)
-        channel = self.client.channel
-        async with channel.new_async_client(timeout=channel.timeout + wait) as http:
-
-            async def post(body: bytes) -> Any:
-                try:
-                    answer = await http.post(cursor.path, content=body, headers=JSON)
-                except httpx.TransportError as e:
-                    raise ClusterUnreachable(
-                        f"cannot reach the cluster at {channel.url} ({type(e).__name__})"
-                    ) from e
-                return unwrap(answer)
-
-            try:
-                while not cursor.done:
-                    for response in cursor.take(await post(cursor.next_body())):
-                        cursor.handed(response.id)
-                        yield response
-            finally:
-                body = cursor.final_ack()
-                if body is not None:
-                    try:
-                        await post(body)
-                    except HpcBurstError:
-                        pass  # not acknowledged: handed out again on the next attach (at least once)
+        return acollect(self.client.channel, ResponseCursor(f"{self.path}/responses", client_id, codec, wait))
 
     def __enter__(self) -> Self:
         return self
@@ -145,56 +100,3 @@ class Session:
 class DurableSession(Session):
     """A session whose requests and responses are stored: attach again after a disconnect or a restart,
     and collect what was not acknowledged with ``responses(client_id)``."""
-
-
-JSON = {"Content-Type": "application/json"}
-
-
-class ResponseCursor:
-    """The protocol of reading back a client id's responses, without the I/O: first call ``restart`` (so
-    an attach gets everything not acknowledged), acknowledge what was yielded on the next call, stop when
-    nothing came and nothing is outstanding (or the session ended)."""
-
-    def __init__(self, session: Session, client_id: str, codec: Codec, wait: float) -> None:
-        if not CLIENT_ID.match(client_id):
-            raise InvalidSpec(
-                f"client_id {client_id!r}: 1-128 of letters, digits and _ . : -", field="client_id"
-            )
-        self.path = f"{session.path}/responses"
-        self.client_id, self.codec, self.wait = client_id, codec, wait
-        self.done = False
-        self._restart = True
-        self._outstanding = 0
-        self._ack: list[str] = []
-
-    def next_body(self) -> bytes:
-        ack, self._ack = self._ack, []
-        wait = self.wait if self._outstanding > 0 else 0.0
-        body = {
-            "client_id": self.client_id,
-            "ack": ack,
-            "max": MAX_BATCH,
-            "wait": wait,
-            "restart": self._restart,
-        }
-        self._restart = False
-        return encode(body)
-
-    def take(self, answer: dict[str, Any]) -> list[Response]:
-        items = answer["responses"]
-        self._outstanding = int(answer.get("outstanding") or 0)
-        if not items and (self._outstanding == 0 or answer.get("state") in ENDED):
-            self.done = True
-        return [Response.from_wire(item, self.codec) for item in items]
-
-    def handed(self, request_id: str) -> None:
-        """``request_id``'s response reached the caller: acknowledge it on the next call."""
-        self._ack.append(request_id)
-
-    def final_ack(self) -> bytes | None:
-        """The call acknowledging the last yielded responses, if any are left unacknowledged."""
-        if not self._ack:
-            return None
-        body = {"client_id": self.client_id, "ack": self._ack, "max": 0, "wait": 0.0}
-        self._ack = []
-        return encode(body)

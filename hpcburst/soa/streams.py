@@ -146,7 +146,7 @@ class RequestSender:
     def _post(self, batch: list[SoaFuture], body: bytes) -> None:
         flight = self.flight
         try:
-            with_retries(lambda: post_json(self.http, self.url, self.path, body), lambda: flight.cancelling)
+            with_retries(lambda _: post_json(self.http, self.url, self.path, body), lambda: flight.cancelling)
         except HpcBurstError as e:
             flight.fail(batch, e)
             return
@@ -193,10 +193,21 @@ class ResponseReceiver:
 
     def _poll(self, wait: float) -> None:
         acks, self.acks = self.acks, []
-        body = encode({"client_id": self.client_id, "ack": acks, "max": MAX_BATCH, "wait": wait})
+
+        def call(attempt: int) -> Any:
+            # A retry asks again from the start (restart): if the failed call's answer was lost on the way,
+            # the responses it handed out would otherwise never come again. Copies already had are dropped.
+            body = {
+                "client_id": self.client_id,
+                "ack": acks,
+                "max": MAX_BATCH,
+                "wait": wait,
+                "restart": attempt > 0,
+            }
+            return post_json(self.http, self.url, self.path, encode(body))
+
         try:
-            answer = with_retries(lambda: post_json(self.http, self.url, self.path, body),
-                                  lambda: self.flight.cancelling)  # fmt: skip
+            answer = with_retries(call, lambda: self.flight.cancelling)
         except HpcBurstError as e:
             self._give_up(e)
             return

@@ -23,8 +23,9 @@ from typing import Any
 
 import httpx
 
+from hpcburst.constants import BLOB_DATA
 from hpcburst.domain.soa.models import SessionStartInfo, SessionState, SessionView
-from hpcburst.domain.soa.protocol import GetResponses, PostRequests
+from hpcburst.domain.soa.protocol import GetResponses, PostRequests, PublishData
 from hpcburst.soa.codec import decode_call, encode_value
 
 OWNER_TOKEN, OUTSIDER_TOKEN = "ana-token", "bob-token"
@@ -43,7 +44,8 @@ class FakeSession:
 
 
 class FakeBroker:
-    def __init__(self) -> None:
+    def __init__(self, blobs: Any = None) -> None:
+        self.blobs = blobs  # a BlobStore (Azurite) to grant common-data uploads in, if a test publishes
         self.sessions: dict[str, FakeSession] = {}
         self.services: dict[str, dict[str, Any]] = {}
         self.request_batches: list[int] = []  # items per accepted POST .../requests
@@ -130,6 +132,10 @@ class FakeBroker:
                     s.responses.clear()
                 self._changed.notify_all()
             return _ok(s.view.model_dump(mode="json"))
+        if action == "/data" and method == "POST" and self.blobs is not None:
+            ask = PublishData.model_validate(body)
+            url = self.blobs.sas_url(BLOB_DATA, f"sessions/{s.view.id}/{ask.name}", "cw")
+            return _ok({"name": ask.name, "url": url})
         if action == "/requests":
             return _ok(self._submit(s, PostRequests.model_validate(body)))
         if action == "/responses":

@@ -108,3 +108,21 @@ def test_an_executor_is_a_concurrent_futures_executor(client: Client, session: S
     with session.executor() as ex:
         assert isinstance(ex, cf.Executor) and isinstance(ex, SessionExecutor)
         assert isinstance(ex.submit("echo", 1), cf.Future)
+
+
+def test_responses_handed_out_in_an_answer_that_was_lost_come_again(
+    session: Session, broker: FakeBroker
+) -> None:
+    with session.executor(linger=0.05) as ex:
+        broker.fail_next_posts("/responses", 1, lose_answer=True)  # handed out, then the answer is lost
+        futures = [ex.submit("echo", i) for i in range(5)]
+        assert [f.result(timeout=30) for f in futures] == list(range(5))
+    assert broker.polls[1]["restart"] is True  # the retry asked for everything not acknowledged again
+
+
+def test_responses_lost_on_the_way_to_an_attached_reader_come_again(client: Client, durable: Session,
+                                                                    broker: FakeBroker) -> None:  # fmt: skip
+    client.channel.call("POST", f"{durable.path}/requests",
+                        json={"client_id": "c", "requests": [{"id": "x", "op": "echo", "payload": {"args": [7]}}]})  # fmt: skip
+    broker.fail_next_posts("/responses", 1, lose_answer=True)
+    assert [r.value for r in durable.responses("c")] == [7]

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from broker_fake import FakeBroker
+from broker_fake import OWNER_TOKEN, FakeBroker
 
 from hpcburst import soa
+from hpcburst.constants import BLOB_DATA
 from hpcburst.domain.soa.models import SessionState
+from hpcburst.emulators import Azurite
 from hpcburst.errors import InvalidSpec, InvalidState
 from hpcburst.soa.client import Client
 from hpcburst.soa.session import Session
+from hpcburst.storage.blob.azure import AzureBlobStore
 
 
 def _disconnected_client_sent(client: Client, session: Session, client_id: str, values: list[object]) -> None:
@@ -112,3 +115,18 @@ def test_services_are_registered_listed_shown_and_removed(client: Client) -> Non
 def test_a_bad_registration_is_refused_naming_the_field(client: Client) -> None:
     with pytest.raises(InvalidSpec, match="module"):
         client.register_service("echo", module="not a module")
+
+
+def test_published_common_data_lands_in_the_sessions_blob_through_the_write_grant(azurite: Azurite) -> None:
+    blobs = AzureBlobStore.from_connection_string(azurite.connection_string)
+    blobs.ensure_container(BLOB_DATA)
+    broker = FakeBroker(blobs)
+    with soa.connect("http://broker.test", OWNER_TOKEN, transport=broker.transport) as client:
+        session = client.create_session(service="echo")
+        assert session.publish("table.bin", b"\x00\x01" * 1000) == "table.bin"
+    assert blobs.get(BLOB_DATA, f"sessions/{session.id}/table.bin") == b"\x00\x01" * 1000
+
+
+def test_a_bad_common_data_name_is_refused_naming_it(session: Session) -> None:
+    with pytest.raises(InvalidSpec, match="data.name"):
+        session.publish("../escape", b"x")
