@@ -17,7 +17,7 @@ import httpx
 
 from hpcburst.domain.soa.models import SessionState
 from hpcburst.domain.soa.protocol import MAX_BATCH
-from hpcburst.errors import HpcBurstError, InvalidState
+from hpcburst.errors import Conflict, HpcBurstError, InvalidState
 from hpcburst.soa.codec import Codec, decode_value, encode_call
 from hpcburst.soa.futures import SoaFuture, finish_batch
 from hpcburst.soa.http import LONG_POLL, encode, post_json, with_retries
@@ -162,6 +162,7 @@ class ResponseReceiver:
         self.session, self.path = session, f"/api/sessions/{session}/responses"
         self.client_id, self.codec = client_id, codec
         self.acks: list[str] = []
+        self.restart = False  # the next poll asks for every unacknowledged response again
         self.finished = threading.Event()  # set when run() ends: everything answered, or given up
 
     def run(self) -> None:
@@ -193,6 +194,7 @@ class ResponseReceiver:
 
     def _poll(self, wait: float) -> None:
         acks, self.acks = self.acks, []
+        restart, self.restart = self.restart, False
 
         def call(attempt: int) -> Any:
             # A retry asks again from the start (restart): if the failed call's answer was lost on the way,
@@ -202,7 +204,7 @@ class ResponseReceiver:
                 "ack": acks,
                 "max": MAX_BATCH,
                 "wait": wait,
-                "restart": attempt > 0,
+                "restart": restart or attempt > 0,
             }
             return post_json(self.http, self.url, self.path, encode(body))
 
@@ -212,25 +214,33 @@ class ResponseReceiver:
             self._give_up(e)
             return
         self._complete(answer["responses"])
-        if answer.get("state") in ENDED and not answer["responses"] and self.flight.in_broker() > 0:
+        if answer["responses"] or self.flight.in_broker() <= 0:
+            return
+        if answer.get("state") in ENDED:
             self._give_up(InvalidState(f"session {self.session} is {answer['state']}: no more responses will "
                                        "come; see `hpcburst session view` for why"))  # fmt: skip
+        elif not answer.get("outstanding"):  # ours were handed to someone else: ask for all of them again
+            if restart:
+                self._give_up(Conflict(f"another client took the responses of client id {self.client_id}: use "
+                                       "one executor per client id at a time"))  # fmt: skip
+            self.restart = True
 
     def _complete(self, responses: list[dict[str, Any]]) -> None:
         pop, codec = self.flight.pending.pop, self.codec
         outcomes: list[tuple[SoaFuture, Any, BaseException | None]] = []
-        acks = self.acks
+        acks, found = self.acks, 0
         for item in responses:
             rid = item["id"]
             acks.append(rid)
             future = pop(rid, None)
             if future is None:
-                continue  # cancelled, or a second copy: acknowledged and dropped
+                continue  # a second copy: acknowledged and dropped (as a cancelled future's response is)
+            found += 1
             if item.get("ok"):
                 outcomes.append((future, decode_value(item.get("value"), codec), None))
             else:
                 outcomes.append((future, None, SoaFault.from_wire(item.get("fault"))))
-        self.flight.count_answered(len(responses))
+        self.flight.count_answered(found)
         finish_batch(outcomes)
 
     def _give_up(self, error: BaseException) -> None:

@@ -8,8 +8,10 @@ import pytest
 from broker_fake import FakeBroker
 
 from hpcburst import soa
-from hpcburst.errors import InvalidSpec
+from hpcburst.errors import Conflict, InvalidSpec
+from hpcburst.soa.futures import SoaFuture
 from hpcburst.soa.session import Session
+from hpcburst.soa.streams import Flight, ResponseReceiver
 
 
 def test_each_future_gets_its_value_and_user_data(session: Session) -> None:
@@ -117,10 +119,39 @@ def test_cancelling_one_future_completes_it_for_as_completed(session: Session, b
         broker.release(session.id)  # its response comes, is acknowledged and dropped
 
 
-def test_request_ids_are_unique_across_executors_sharing_a_client_id(session: Session) -> None:
-    with session.executor(client_id="same") as one, session.executor(client_id="same") as two:
-        ids = {one.submit("echo", 1).id, two.submit("echo", 1).id}
-    assert len(ids) == 2
+def test_request_ids_are_unique_across_executors_reusing_a_client_id(
+    session: Session, broker: FakeBroker
+) -> None:
+    results = []
+    for _ in range(2):  # as a restarted process would, one after the other
+        with session.executor(client_id="same") as ex:
+            futures = [ex.submit("echo", i) for i in range(100)]
+        results += [f.result() for f in futures]
+    assert len(broker.sessions[session.id].requests) == 200 and sorted(results) == sorted(
+        list(range(100)) * 2
+    )
+
+
+def test_responses_taken_by_another_reader_of_the_same_client_id_are_asked_again_then_named(
+    session: Session, broker: FakeBroker
+) -> None:
+    channel = session.client.channel
+    flight = Flight(batch_size=10)
+    receiver = ResponseReceiver(flight, channel.new_client(), channel.url, session.id, "same", "json")
+    future = flight.pending["r1"] = SoaFuture("r1")
+    channel.call("POST", f"{session.path}/requests",
+                 json={"client_id": "same", "requests": [{"id": "r1", "op": "echo", "payload": {"args": [1]}}]})  # fmt: skip
+    flight.count_accepted(1)
+    poll = {"client_id": "same", "max": 10, "wait": 0}
+    taken = channel.call("POST", f"{session.path}/responses", json=poll)  # another reader gets it first...
+    channel.call(
+        "POST", f"{session.path}/responses", json={**poll, "ack": [taken["responses"][0]["id"]]}
+    )  # ...for good
+    receiver.step()  # nothing comes, nothing is outstanding: ask for every unacknowledged one again
+    assert receiver.restart and not future.done()
+    receiver.step()  # still nothing: say what went wrong instead of waiting forever
+    with pytest.raises(Conflict, match="one executor per client id"):
+        future.result(timeout=0)
 
 
 @pytest.mark.parametrize(
