@@ -18,7 +18,7 @@ from concurrent.futures import Executor
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
-from hpcburst.errors import InvalidSpec
+from hpcburst.errors import InvalidSpec, InvalidState
 from hpcburst.soa.codec import Codec
 from hpcburst.soa.futures import SoaFuture
 from hpcburst.soa.streams import Flight, RequestSender, ResponseReceiver
@@ -71,7 +71,7 @@ class SessionExecutor(Executor):
             raise RuntimeError("cannot submit to an executor that is shut down")
         flight = self._flight
         if flight.error is not None:
-            raise flight.error
+            raise InvalidState(f"this executor stopped: {flight.error}") from flight.error
         if op not in self._ops:
             self._check_op(op)
         if not self._threads:
@@ -107,6 +107,10 @@ class SessionExecutor(Executor):
                 future.cancel()
             flight.cancelling = True
         flight.flushing = True
+        with self._start_lock:
+            if not self._threads:  # never used: no thread will close the connections
+                self._sender.http.close()
+                self._receiver.http.close()
         flight.wake_sender.set()
         flight.wake_receiver.set()
         if wait:
@@ -127,7 +131,7 @@ class SessionExecutor(Executor):
 
     def _start(self) -> None:
         with self._start_lock:
-            if self._threads:
+            if self._threads or self._shutdown:
                 return
             for name, target in (("sender", self._sender.run), ("receiver", self._receiver.run)):
                 thread = threading.Thread(target=target, name=f"soa-{self.client_id}-{name}", daemon=True)
