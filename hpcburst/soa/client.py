@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from hpcburst.domain.soa.models import SessionStartInfo, SessionView
+from hpcburst.domain.soa.models import SessionStartInfo, SessionState, SessionView
+from hpcburst.errors import InvalidSpec
 from hpcburst.soa.admin import ServiceAdmin
 from hpcburst.soa.http import Channel, items, validated
 from hpcburst.soa.session import DurableSession, Session
@@ -58,6 +59,9 @@ class Client(ServiceAdmin):
         """Your sessions (``all_users``: everyone's, for admins), optionally in one ``state``."""
         params: dict[str, str] = {}
         if state:
+            states = [s.value for s in SessionState]
+            if state not in states:
+                raise InvalidSpec(f"state {state!r}: one of {', '.join(states)}", field="state")
             params["state"] = state
         if all_users:
             params["all"] = "true"

@@ -70,6 +70,7 @@ def test_a_service_is_registered_with_its_settings_then_listed_shown_and_removed
         (["service", "register", "echo", "--module", "m", "--resend-limit", "0"], "resend_limit"),
         (["service", "show", "nothing"], "no service nothing"),
         (["session", "view", "404"], "no /api/sessions/404"),
+        (["session", "list", "--state", "active"], "one of Active, Closing, Closed, Faulted"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_fix(broker: object, argv: list[str], says: str) -> None:
