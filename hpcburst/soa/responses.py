@@ -53,9 +53,10 @@ class Response:
 
     @classmethod
     def from_wire(cls, item: dict[str, Any], codec: Codec = "json") -> Response:
+        user_data = decode_value(item.get("user_data"), codec)
         if item.get("ok"):
-            return cls(item["id"], True, decode_value(item.get("value"), codec), None, item.get("user_data"))
-        return cls(item["id"], False, None, SoaFault.from_wire(item.get("fault")), item.get("user_data"))
+            return cls(item["id"], True, decode_value(item.get("value"), codec), None, user_data)
+        return cls(item["id"], False, None, SoaFault.from_wire(item.get("fault")), user_data)
 
     def result(self) -> Any:
         """The value, or raise the fault (as a future's ``result()`` would)."""

@@ -18,7 +18,7 @@ import httpx
 from hpcburst.domain.soa.models import SessionState
 from hpcburst.domain.soa.protocol import MAX_BATCH
 from hpcburst.errors import Conflict, HpcBurstError, InvalidState
-from hpcburst.soa.codec import Codec, decode_value, encode_call
+from hpcburst.soa.codec import Codec, decode_value, encode_call, encode_value
 from hpcburst.soa.futures import SoaFuture, finish_batch
 from hpcburst.soa.http import LONG_POLL, encode, post_json, with_retries
 from hpcburst.soa.responses import SoaFault
@@ -115,8 +115,8 @@ class RequestSender:
                 "op": future.op,
                 "payload": encode_call(future.args or (), future.kwargs or {}, codec),
             }
-            if future.user_data is not None:
-                item["user_data"] = future.user_data
+            if future.user_data is not None:  # kept by the broker, handed back with the response
+                item["user_data"] = encode_value(future.user_data, codec)
             items.append(item)
         try:
             body = encode({"client_id": self.client_id, "requests": items})

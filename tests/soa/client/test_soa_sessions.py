@@ -13,6 +13,7 @@ from hpcburst.domain.soa.models import SessionState
 from hpcburst.emulators import Azurite
 from hpcburst.errors import InvalidSpec, InvalidState
 from hpcburst.soa.client import Client
+from hpcburst.soa.codec import encode_call, encode_value
 from hpcburst.soa.session import Session
 from hpcburst.storage.blob.azure import AzureBlobStore
 
@@ -130,3 +131,21 @@ def test_published_common_data_lands_in_the_sessions_blob_through_the_write_gran
 def test_a_bad_common_data_name_is_refused_naming_it(session: Session) -> None:
     with pytest.raises(InvalidSpec, match="data.name"):
         session.publish("../escape", b"x")
+
+
+def test_pickled_values_and_user_data_come_back_decoded_on_attach(client: Client, durable: Session) -> None:
+    item = {"id": "r1", "op": "echo", "payload": encode_call(({1, 2},), {}, "pickle"),
+            "user_data": encode_value(("row", 3), "pickle")}  # fmt: skip
+    client.channel.call("POST", f"{durable.path}/requests", json={"client_id": "p", "requests": [item]})
+    (response,) = soa.DurableSession.attach(client, durable.id).responses("p", codec="pickle")
+    assert (response.id, response.value, response.user_data) == ("r1", {1, 2}, ("row", 3))
+
+
+def test_the_executor_sends_user_data_json_cannot_carry_when_pickling(
+    session: Session, broker: FakeBroker
+) -> None:
+    with session.executor(codec="pickle") as ex:
+        future = ex.submit("echo", 1, user_data={"a", "set"})
+    assert future.result() == 1 and future.user_data == {"a", "set"}
+    (stored,) = broker.sessions[session.id].requests.values()
+    assert "pickle" in stored["user_data"]  # opaque to the broker, like the payload
