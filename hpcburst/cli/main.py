@@ -30,6 +30,8 @@ ENTRIES: dict[str, tuple[str, str, bool]] = {
     "whoami": ("hpcburst.cli.access:whoami", "Who the cluster takes you for.", False),
     "cost": ("hpcburst.cli.cost:cost", "What cloud node time cost, by job, user or pool (--since 1h|2d|SECONDS).", False),
     "pkg": ("hpcburst.cli.pkg:app", "Application packages: create, upload, list, remove, sync.", True),
+    "service": ("hpcburst.cli.soa:services", "SOA services: register, list, show, remove (register/remove: admins).", True),
+    "session": ("hpcburst.cli.soa:sessions", "SOA sessions: list, view, close (--purge).", True),
     "burst": ("hpcburst.cli.burst:app", "Bursting: status, the decision log, re-enable a pool; simulate the policy on a trace.", True),
 }  # fmt: skip
 

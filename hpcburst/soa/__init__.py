@@ -16,6 +16,19 @@ _EXPORTS = {
     "common_data": "hpcburst.soa.service",
     # the client (hpcburst.soa.client and friends)
     "SessionStartInfo": "hpcburst.domain.soa.models",
+    "SessionView": "hpcburst.domain.soa.models",
+    "SessionState": "hpcburst.domain.soa.models",
+    "ServiceRegistration": "hpcburst.domain.soa.models",
+    "connect": "hpcburst.soa.client",
+    "Client": "hpcburst.soa.client",
+    "Session": "hpcburst.soa.session",
+    "DurableSession": "hpcburst.soa.session",
+    "SessionExecutor": "hpcburst.soa.executor",
+    "SoaFuture": "hpcburst.soa.futures",
+    "as_completed": "hpcburst.soa.futures",
+    "wait": "hpcburst.soa.futures",
+    "SoaFault": "hpcburst.soa.responses",
+    "Response": "hpcburst.soa.responses",
 }
 
 
