@@ -7,7 +7,7 @@ lives:
 - **open**: call ``soa_tick``; if it names a close reason, finish; otherwise wait for the ``close`` event
   (``{"purge": bool, "reason"?: str}``) or a timer at the tick's ``next_check``, whichever comes first.
   The timer continues as new (carrying ``work_idle`` to the next tick); the event finishes.
-- **finish**: call ``soa_finish``. A durable session that keeps unacknowledged responses continues as new in
+- **finish**: call ``soa_finish``. A session that keeps unacknowledged responses continues as new in
   the **retain** phase (``expires_at`` in the input); any other session ends here.
 - **retain**: wait for a timer at ``expires_at`` or a ``close`` event with ``purge``; then ``soa_expire``.
 

@@ -19,8 +19,7 @@ bp = df.Blueprint()
 
 
 def _from_root() -> SessionHousekeeping:
-    housekeeping: SessionHousekeeping = getattr(services(), "soa").housekeeping  # noqa: B009 - wired at merge
-    return housekeeping
+    return services().soa.housekeeping
 
 
 _housekeeping: Callable[[], SessionHousekeeping] = _from_root

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from hpcburst import constants as c
 from hpcburst.auth.entra import EntraSettings
+from hpcburst.domain.burst.soa import slots_wanted
 from hpcburst.domain.scheduling import SchedulingMode
 from hpcburst.domain.soa.protocol import HostStart
 from hpcburst.provisioners.factory import Provisioners
@@ -101,6 +102,9 @@ class Services:
 
     def place_hosts(self, node: str, pool: str, free_slots: int) -> list[HostStart]:
         return self.soa.broker.place_hosts(node, pool, free_slots)
+
+    def soa_slots_wanted(self, pool: str) -> int:
+        return slots_wanted(self.soa.broker.demands(pool))
 
     def close(self) -> None:
         self.store.close()
@@ -193,6 +197,7 @@ def build(
         pinned=PinnedWork(store, catalog),
     )
     built.lease.place_hosts = built.place_hosts  # service hosts take free slots before tasks do
+    burst.soa_demand = built.soa_slots_wanted  # sessions short of hosts grow burst pools
     return built
 
 

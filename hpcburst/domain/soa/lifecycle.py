@@ -94,7 +94,10 @@ def next_check(
 
 
 def expires_at(record: SessionRecord) -> float:
-    """When a closed durable session's remaining responses are purged: ``closed_at + response_ttl``."""
+    """When a closed session's remaining responses are dropped: ``closed_at + response_ttl`` for a durable
+    session; an interactive one's live in the broker's memory, so its client gets ``client_idle_timeout`` (at
+    most the TTL) to read what was answered before the close."""
     if record.closed_at is None:
         raise InvalidState(f"session {record.id} is {record.state}: only a closed session's responses expire")
-    return record.closed_at + record.response_ttl
+    keep = record.response_ttl if record.durable else min(record.response_ttl, record.client_idle_timeout)
+    return record.closed_at + keep

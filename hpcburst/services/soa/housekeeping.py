@@ -30,11 +30,12 @@ class SessionBroker(Protocol):
     def last_client_call(self, session: str) -> float | None: ...
     def close(self, session: str, purge: bool, reason: str | None = None) -> None: ...
     def view_counts(self, session: str) -> SessionCounts: ...
+    def forget(self, session: str) -> None: ...
 
 
 class SessionRecords(Protocol):
     def get(self, session_id: str) -> SessionRecord: ...
-    def save(self, record: SessionRecord) -> None: ...
+    def save(self, record: SessionRecord) -> object: ...
 
 
 class SessionJournal(Protocol):
@@ -99,8 +100,9 @@ class SessionHousekeeping:
 
     def finish(self, session_id: str, purge: bool, reason: str | None) -> FinishOutcome:
         """Close the session (idempotent): the broker stops its hosts and drops what it need not keep, common
-        data not marked keep is deleted, the record says Closed (a Faulted one stays Faulted). A durable session
-        closed without purge keeps its unacknowledged responses until ``expires_at``."""
+        data not marked keep is deleted, the record says Closed (a Faulted one stays Faulted). A session closed
+        without purge keeps its unacknowledged responses until ``expires_at`` (an interactive one only while this
+        broker holds them: they were in its memory)."""
         record = self._record(session_id)
         if record is None:
             return FinishOutcome(expires_at=None)
@@ -108,7 +110,7 @@ class SessionHousekeeping:
         self._close_broker(session_id, purge, reason)
         # Unknown counts (the broker does not hold the session, e.g. after a restart): keep them, to be safe.
         unacknowledged = counts is None or counts.answered > counts.acknowledged
-        keeps_responses = record.durable and not purge and unacknowledged
+        keeps_responses = not purge and unacknowledged and (record.durable or counts is not None)
         if record.durable and not keeps_responses:
             self.journal.purge(session_id)
         self._delete_common_data(record)
@@ -117,12 +119,15 @@ class SessionHousekeeping:
         record.closed_at = record.closed_at if record.closed_at is not None else self.clock()
         record.reason = record.reason or reason
         self.sessions.save(record)
+        if not keeps_responses:  # nothing left to hand out: the broker's memory of it can go
+            self.broker.forget(session_id)
         return FinishOutcome(expires_at=lifecycle.expires_at(record) if keeps_responses else None)
 
     def expire(self, session_id: str) -> None:
         """Purge a closed durable session's remaining responses (their TTL passed, or a purge was asked)."""
         self._close_broker(session_id, True, EXPIRED)
         self.journal.purge(session_id)
+        self.broker.forget(session_id)
 
     # --- steps ---
 

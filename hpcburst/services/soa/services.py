@@ -15,6 +15,7 @@ from hpcburst.domain.soa.models import ServiceRegistration, SessionRecord, Sessi
 from hpcburst.errors import NotFound
 from hpcburst.services.soa.broker import Broker
 from hpcburst.services.soa.data import SessionData
+from hpcburst.services.soa.housekeeping import SessionHousekeeping
 from hpcburst.services.soa.journal_port import SessionJournal
 from hpcburst.services.soa.registry import ServiceRegistry
 from hpcburst.services.soa.sessions import SessionService
@@ -32,6 +33,7 @@ class SoaServices:
     sessions: SessionService
     data: SessionData
     journal: SessionJournal | None
+    housekeeping: SessionHousekeeping
 
     def recover(self) -> None:
         """Open sessions of an earlier process: durable ones back in the broker, interactive ones Faulted."""
@@ -92,4 +94,17 @@ def build_soa(
         sessions.end(session, SessionState.FAULTED, reason)
 
     broker = Broker(journal, wake_hosts, clock=clock, node_timeout=node_timeout, on_fault=faulted)
-    return SoaServices(broker, ServiceRegistry(store, clock), sessions, SessionData(blobs), journal)
+    housekeeping = SessionHousekeeping(broker, sessions, journal or _NoJournal(), blobs, clock)
+    return SoaServices(
+        broker, ServiceRegistry(store, clock), sessions, SessionData(blobs), journal, housekeeping
+    )
+
+
+class _NoJournal:
+    """Housekeeping's journal where none is installed: durable sessions then live in memory only."""
+
+    def purge(self, session: str) -> None:
+        pass
+
+    def compact(self, session: str) -> int:
+        return 0

@@ -19,6 +19,7 @@ class FakeBroker:
     last_calls: dict[str, float] = field(default_factory=dict)
     demand_list: list[SessionDemand] = field(default_factory=list)
     closed: list[tuple[str, bool, str | None]] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
 
     def hold(self, session: str, **counts: int) -> None:
         """The broker holds the session (as after ``open``), with these counters."""
@@ -36,6 +37,10 @@ class FakeBroker:
         self.closed.append((session, purge, reason))
         if purge or not self.counts[session].answered > self.counts[session].acknowledged:
             del self.counts[session]
+
+    def forget(self, session: str) -> None:
+        self.forgotten.append(session)
+        self.counts.pop(session, None)
 
     def view_counts(self, session: str) -> SessionCounts:
         try:
