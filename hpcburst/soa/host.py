@@ -148,37 +148,7 @@ class Host:
 
     def serve_threaded(self, workers: int) -> None:
         """Up to ``workers`` calls at once; one writer thread sends what finished, a batch per wake-up."""
-        calls: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
-        done: list[Result] = []
-        ready = threading.Condition()
-        running = [workers]
-
-        def work() -> None:
-            while (item := calls.get()) is not None:
-                result = self.call(*item)
-                with ready:
-                    done.append(result)
-                    if len(done) == 1:
-                        ready.notify()
-            with ready:
-                running[0] -= 1
-                ready.notify()
-
-        def write() -> None:
-            while True:
-                with ready:
-                    while not done and running[0]:
-                        ready.wait()
-                    batch = done[:]
-                    done.clear()
-                    if not batch and not running[0]:
-                        return
-                self.send_results(batch)
-
-        threads = [threading.Thread(target=work, name=f"call-{n}", daemon=True) for n in range(workers)]
-        writer = threading.Thread(target=write, name="results", daemon=True)
-        for thread in [*threads, writer]:
-            thread.start()
+        pool = _Workers(self, workers)
         stopping = False
         while not stopping:
             frames = self.frames()
@@ -187,12 +157,54 @@ class Host:
                 if K_DATA in frame:
                     self.on_data(frame[K_DATA])
                 for item in frame.get(K_CALLS, ()):
-                    calls.put(item)
+                    pool.calls.put(item)
                 stopping = stopping or K_STOP in frame
-        for _ in threads:
-            calls.put(None)  # finish what was received, then end
-        for thread in [*threads, writer]:
+        pool.finish()
+
+
+class _Workers:
+    """Worker threads taking calls from a queue, and the writer thread sending their results."""
+
+    def __init__(self, host: Host, count: int) -> None:
+        self.host = host
+        self.calls: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
+        self._done: list[Result] = []
+        self._ready = threading.Condition()
+        self._running = count
+        self._threads = [
+            threading.Thread(target=self._work, name=f"call-{n}", daemon=True) for n in range(count)
+        ]
+        self._writer = threading.Thread(target=self._write, name="results", daemon=True)
+        for thread in [*self._threads, self._writer]:
+            thread.start()
+
+    def finish(self) -> None:
+        """Run what was queued, send every result, and end the threads."""
+        for _ in self._threads:
+            self.calls.put(None)
+        for thread in [*self._threads, self._writer]:
             thread.join()
+
+    def _work(self) -> None:
+        while (item := self.calls.get()) is not None:
+            result = self.host.call(*item)
+            with self._ready:
+                self._done.append(result)
+                if len(self._done) == 1:
+                    self._ready.notify()
+        with self._ready:
+            self._running -= 1
+            self._ready.notify()
+
+    def _write(self) -> None:
+        while True:
+            with self._ready:
+                while not self._done and self._running:
+                    self._ready.wait()
+                batch, self._done = self._done, []
+                if not batch and not self._running:
+                    return
+            self.host.send_results(batch)
 
 
 def find_service(module: Any, name: str | None) -> Service:
@@ -201,7 +213,9 @@ def find_service(module: Any, name: str | None) -> Service:
         found = [s for s in found if s.name == name] or found
     if len(found) != 1:
         what = "no" if not found else f"{len(found)}"
-        raise LookupError(f"module {module.__name__} has {what} module-level Service instances (one expected)")
+        raise LookupError(
+            f"module {module.__name__} has {what} module-level Service instances (one expected)"
+        )
     return found[0]
 
 
@@ -210,7 +224,9 @@ def _serializable(result: Result) -> Result:
         framing.encode({"v": result[2]})
         return result
     except (TypeError, ValueError) as e:
-        message = f"the operation's value cannot be sent as JSON ({e}); return JSON values or call with pickle"
+        message = (
+            f"the operation's value cannot be sent as JSON ({e}); return JSON values or call with pickle"
+        )
         return [result[0], False, None, fault(type(e).__name__, message), False]
 
 

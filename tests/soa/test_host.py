@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,7 +24,15 @@ class HostPipe:
         environment = {**os.environ, "PYTHONPATH": str(SERVICES), "CCP_SERVICENAME": "calc",
                        "HPC_SESSIONID": "s-1", **(env or {})}  # fmt: skip
         self.proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "hpcburst.soa.host", "--module", module, "--max-concurrent", str(max_concurrent)],
+            [
+                sys.executable,
+                "-m",
+                "hpcburst.soa.host",
+                "--module",
+                module,
+                "--max-concurrent",
+                str(max_concurrent),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -197,4 +204,3 @@ def test_a_host_answers_ten_thousand_noop_calls_in_batches(host: HostPipe) -> No
     for start in range(0, 10_000, 1000):
         host.send({K_CALLS: [[n, "noop", noop] for n in range(start, start + 1000)]})
     assert len(host.results(10_000)) == 10_000
-    assert host.proc.send_signal(signal.SIGTERM) is None
