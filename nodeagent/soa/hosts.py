@@ -155,11 +155,11 @@ class HostManager:
         with self._lock:
             self.hosts.pop(host.name, None)
             last_of_session = not any(h.start.session == session for h in self.hosts.values())
+        self._on_count(self.count)  # the slot is free before the broker hears the host ended
         (log.info if reason == "stopped" else log.warning)("service host %s ended: %s", host.name, reason)
-        self.outbox.add(host.take_calls(host.late), HostEnded(host=host.name, reason=reason))
         shutil.rmtree(self.workdir / host.name, ignore_errors=True)
         if reason == "stopped":  # kept otherwise: why it failed
             (self.workdir / f"{host.name}.log").unlink(missing_ok=True)
         if last_of_session:
             self.cache.drop(session)
-        self._on_count(self.count)
+        self.outbox.add(host.take_calls(host.late), HostEnded(host=host.name, reason=reason))
