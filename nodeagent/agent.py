@@ -85,6 +85,7 @@ class Agent:
             config.keep_task_dirs,
             config.task_dir_ttl,
         )
+        self._closed = False
         self._short_tasks = False  # the last lease gave more than one index per free slot
         # Inputs are staged on the lease thread, outputs collected on the report thread: one stager, made
         # here (its pool starts threads only when given work) so two threads never each make their own.
@@ -133,7 +134,10 @@ class Agent:
             return self.registration
 
     def close(self) -> None:
-        """Kill what still runs and stop staging (the service re-leases unreported work)."""
+        """Kill what still runs and stop staging (the service re-leases unreported work). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         self.runner.close()
         self.stager.close()
         self.soa.close()

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from hpcburst.domain.soa.protocol import SoaPollAnswer
 from hpcburst.errors import HpcBurstError, NotFound, Unauthenticated
 from nodeagent.agent import Agent
 from nodeagent.deadman import DeadManSwitch, run_command
@@ -142,7 +143,11 @@ class AgentService:
                 with self.agent.ledger.lock:
                     self.agent.ledger.lock.wait(0.5)
                 continue
-            self._once(self.soa.long_poll_step, "soa")
+            began = time.monotonic()
+            answer = self._once(self.soa.long_poll_step, "soa")
+            quick = time.monotonic() - began < 0.02
+            if quick and isinstance(answer, SoaPollAnswer) and not answer.requests:
+                self.stop_event.wait(0.05)  # the broker did not long-poll: do not spin
 
     def _soa_flush_loop(self) -> None:
         outbox = self.agent.soa.outbox

@@ -8,6 +8,7 @@ does not know is told to stop, and the read URLs of a session's common data ride
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,8 @@ class FakeBroker:
     stopping: set[str] = field(default_factory=set)  # told to stop (once)
     data_urls: dict[str, dict[str, str]] = field(default_factory=dict)
     polls: list[SoaPoll] = field(default_factory=list)
+    issued: int = 0  # request ids handed out ("r0", "r1", ...)
+    lock: threading.Condition = field(default_factory=threading.Condition)  # agents poll from two threads
 
     def host(self, session: str, module: str = "services.calc", n: int = 1, **settings: Any) -> HostStart:
         start = HostStart(
@@ -60,15 +63,19 @@ class FakeBroker:
     def submit(
         self, session: str, op: str, *args: Any, count: int = 1, codec_name: codec.Codec = "json"
     ) -> list[str]:
-        queue = self.queues.setdefault(session, deque())
-        start = sum(len(q) for q in self.queues.values()) + len(self.responses) + len(self.in_flight)
-        ids = [f"r{start + n}" for n in range(count)]
-        payload = codec.encode_call(args, {}, codec_name)
-        queue.extend(Queued("c1", i, op, payload) for i in ids)
+        with self.lock:
+            queue = self.queues.setdefault(session, deque())
+            ids = [f"r{self.issued + n}" for n in range(count)]
+            self.issued += count
+            payload = codec.encode_call(args, {}, codec_name)
+            queue.extend(Queued("c1", i, op, payload) for i in ids)
+            self.lock.notify_all()  # wake a long-poll
         return ids
 
     def stop(self, host: str) -> None:
-        self.stopping.add(host)
+        with self.lock:
+            self.stopping.add(host)
+            self.lock.notify_all()
 
     # --- the lease service's part ---
     def place(self, free_slots: int) -> list[HostStart]:
@@ -78,14 +85,22 @@ class FakeBroker:
 
     # --- POST /api/agent/soa ---
     def poll(self, body: SoaPoll) -> SoaPollAnswer:
+        """Take what the agent carries; answer at once with work for its hosts, else wait up to ``body.wait``."""
         body = SoaPoll.model_validate(body.model_dump(mode="json"))  # as it would arrive over HTTP
-        self.polls.append(body)
-        accepted = sum(self._take(r) for r in body.responses)
-        for gone in body.ended:
-            self.ended[gone.host] = gone
-            for request in self.in_flight.pop(gone.host, {}).values():  # not answered: dispatch again
-                self._requeue(self.placed[gone.host].session, request)
-        answer = SoaPollAnswer(accepted=accepted)
+        with self.lock:
+            self.polls.append(body)
+            accepted = sum(self._take(r) for r in body.responses)
+            for gone in body.ended:
+                self.ended[gone.host] = gone
+                for request in self.in_flight.pop(gone.host, {}).values():  # not answered: dispatch again
+                    self._requeue(self.placed[gone.host].session, request)
+            answer = self._dispatch(body, SoaPollAnswer(accepted=accepted))
+            if body.wait and not answer.requests and not answer.stop:
+                self.lock.wait(body.wait)
+                answer = self._dispatch(body, answer)
+            return answer
+
+    def _dispatch(self, body: SoaPoll, answer: SoaPollAnswer) -> SoaPollAnswer:
         for state in body.hosts:
             start = self.placed.get(state.host)
             if start is None:

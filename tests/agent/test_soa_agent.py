@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from hpcburst.soa import codec
 from hpcburst.storage.blob.azure import AzureBlobStore
 from nodeagent.agent import Agent
 from nodeagent.runas import RunAs
+from nodeagent.service import AgentService
 from nodeagent.soa.loop import SoaLoop
 
 SERVICES = Path(__file__).parents[1] / "soa" / "services"
@@ -183,7 +185,8 @@ def test_common_data_is_downloaded_once_per_node_and_dropped_with_the_sessions_l
     }
     broker.host("s1", package="calcpkg", n=1)
     broker.host("s1", package="calcpkg", n=2)
-    ids = broker.submit("s1", "data", "table", count=20)
+    drive(node, loop, lambda: sum(s.ready for s in broker.polls[-1].hosts) == 2 if broker.polls else False)
+    ids = broker.submit("s1", "data", "table", count=4)  # two to each host
     [missing] = broker.submit("s1", "data", "other")
     drive(node, loop, answered(broker, [*ids, missing]))
     assert all(broker.value(i) == "shared rows" for i in ids)
@@ -205,3 +208,28 @@ def test_a_host_the_broker_does_not_know_is_told_to_stop(
     drive(node, loop, lambda: node.soa.count == 1)
     del broker.placed["s1.1"]  # the broker restarted and forgot it
     drive(node, loop, lambda: node.soa.count == 0)
+
+
+def test_the_running_agent_long_polls_for_requests_and_flushes_responses_at_once(
+    node: Agent, broker: FakeBroker
+) -> None:
+    """The long-poll waits (20 s here) while responses travel on immediate calls (``wait`` 0) of their own."""
+    runner = AgentService(node)
+    runner.soa.wait = 20.0
+    thread = threading.Thread(target=runner._serve, daemon=True)
+    thread.start()
+    try:
+        broker.host("s1", package="calcpkg")
+        ids = broker.submit("s1", "Add", 1, 2, count=200)
+        for _ in range(1000):
+            with broker.lock:
+                if answered(broker, ids)():
+                    break
+            runner.stop_event.wait(0.02)
+        assert all(broker.value(i) == 3 for i in ids)
+        carrying = [p for p in broker.polls if p.responses]
+        assert carrying and all(p.wait == 0 for p in carrying)
+        assert any(p.wait == 20.0 for p in broker.polls)  # and one waited for work meanwhile
+    finally:
+        runner.stop()
+        thread.join(timeout=30)
