@@ -62,6 +62,7 @@ class HostProcess:
         self.calls: dict[int, Call] = {}
         self._next_key = 0
         self._outgoing: deque[bytes] = deque()
+        self._gone = False  # its pipe closed: the writer thread ends too
         self._wake = threading.Condition(self.lock)
         self._done_in_window, self._window_start, self.rate = 0, self.began, 0.0
         self.log_path: str | None = None
@@ -152,20 +153,27 @@ class HostProcess:
 
     def _write(self) -> None:
         assert self.proc is not None and self.proc.stdin is not None
-        fd = self.proc.stdin.fileno()
+        stdin = self.proc.stdin
+        try:
+            self._write_frames(stdin.fileno())
+        finally:
+            stdin.close()  # after a stop frame: the host's end of file
+
+    def _write_frames(self, fd: int) -> None:
+        stop = framing.encode({K_STOP: True})
         while True:
             with self.lock:
-                while not self._outgoing:
+                while not self._outgoing and not self._gone:
                     self._wake.wait()
+                if self._gone:
+                    return
                 frames = b"".join(self._outgoing)
-                stop = frames.endswith(framing.encode({K_STOP: True}))
                 self._outgoing.clear()
             try:
                 framing.write_all(fd, frames)
             except OSError:
                 return  # it died: the reader sees the end
-            if stop:
-                self.proc.stdin.close()
+            if frames.endswith(stop):
                 return
 
     def _read(self) -> None:
@@ -181,6 +189,9 @@ class HostProcess:
             pass
         code = self.proc.wait()
         self.proc.stdout.close()
+        with self.lock:
+            self._gone = True
+            self._wake.notify()
         self._on_end(self, self._ended_reason(code))
 
     def _on_frame(self, frame: dict[str, Any]) -> None:

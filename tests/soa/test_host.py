@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,9 @@ def test_a_host_whose_agent_goes_away_exits(host: HostPipe) -> None:
 
 def test_a_host_answers_ten_thousand_noop_calls_in_batches(host: HostPipe) -> None:
     noop = codec.encode_call((), {})
-    for start in range(0, 10_000, 1000):
-        host.send({K_CALLS: [[n, "noop", noop] for n in range(start, start + 1000)]})
+    batches = [[[n, "noop", noop] for n in range(start, start + 1000)] for start in range(0, 10_000, 1000)]
+    # written from a thread, as the agent does: a host answering fills its pipe while more calls arrive
+    writer = threading.Thread(target=lambda: [host.send({K_CALLS: batch}) for batch in batches])
+    writer.start()
     assert len(host.results(10_000)) == 10_000
+    writer.join()

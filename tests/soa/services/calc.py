@@ -100,3 +100,8 @@ def unjsonable() -> object:
 @svc.operation
 def pid() -> int:
     return os.getpid()
+
+
+@svc.operation
+def whoami() -> list[int]:
+    return [os.getuid(), os.getgid()]
