@@ -7,6 +7,7 @@ import shutil
 import signal
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -179,9 +180,7 @@ def test_common_data_is_downloaded_once_per_node_and_dropped_with_the_sessions_l
     blobs.ensure_container("hpc-data")
     blobs.put("hpc-data", "sessions/s1/table", b"shared rows")
     broker.data_urls["s1"] = {
-        "table": blobs.sas_url(
-            "hpc-data", "sessions/s1/table", "r", __import__("datetime").timedelta(hours=1)
-        )
+        "table": blobs.sas_url("hpc-data", "sessions/s1/table", "r", timedelta(hours=1))
     }
     broker.host("s1", package="calcpkg", n=1)
     broker.host("s1", package="calcpkg", n=2)
