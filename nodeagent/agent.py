@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -97,7 +98,8 @@ class Agent:
         self._prepared: dict[RunKey, TaskResult] = {}
         self.steps = NodeStepBook(config.workdir)
         self.soa = HostManager(config.node, config.workdir, config.packages, self._base_env,
-                               lambda owner: self.run_as.for_owner(owner), self._hosts_counted)  # fmt: skip
+                               lambda owner: self.run_as.for_owner(owner), self._hosts_counted,
+                               python=config.soa_python or sys.executable)  # fmt: skip
 
     # --- registration ---
     def api(self) -> AgentApi:

@@ -7,6 +7,11 @@ from pathlib import Path
 
 from nodeagent.taskdirs import DEFAULT_TTL
 
+# The interpreter service hosts run on (default: the agent's own). An agent running as root runs hosts as
+# unprivileged accounts, which must be able to execute it: point this at a system Python when the agent's
+# lives where they cannot read (a root-only virtualenv or pyenv).
+ENV_SOA_PYTHON = "HPCBURST_SOA_PYTHON"
+
 
 @dataclass(frozen=True)
 class AgentConfig:
@@ -36,3 +41,5 @@ class AgentConfig:
     @property
     def packages(self) -> Path:
         return self.package_root or self.workdir / "packages"
+
+    soa_python: str | None = None  # service hosts' interpreter ($HPCBURST_SOA_PYTHON); None: the agent's own

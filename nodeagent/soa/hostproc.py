@@ -234,7 +234,10 @@ class HostProcess:
         if self.stopping and code == 0:
             return "stopped"
         if not self.ready:
-            return f"init failed: {self._last_log_line() or _exit_text(code)}"
+            line = self._last_log_line() or _exit_text(code)
+            if "failed to execute" in line:  # setpriv could not run the interpreter as the host's account
+                line += " (set HPCBURST_SOA_PYTHON to a Python the service's account can run)"
+            return f"init failed: {line}"
         return f"died: {_exit_text(code)}"
 
     def _last_log_line(self) -> str | None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import hpcburst
 from hpcburst.domain.soa.protocol import Fault, HostEnded, HostRequest, HostResponse, HostStart, HostState
 from nodeagent.runas import Account
 from nodeagent.soa.cache import DataCache
@@ -88,6 +89,8 @@ class HostManager:
         env.update(start.environment)
         paths = [str(self.package_root / start.package)] if start.package else []
         paths += [p for p in (env.get("PYTHONPATH") or "").split(os.pathsep) if p]
+        if self.python != sys.executable:  # another interpreter: it finds hpcburst.soa (stdlib only) here
+            paths.append(str(Path(hpcburst.__file__).resolve().parents[1]))
         env.update(PYTHONPATH=os.pathsep.join(paths), CCP_SERVICENAME=start.service, HPC_SESSIONID=start.session,
                    CCP_PACKAGE_ROOT=str(self.package_root), PYTHONUNBUFFERED="1")  # fmt: skip
         if not paths:

@@ -1,8 +1,8 @@
 """Service hosts on a root agent run as the session owner's unprivileged account, like tasks (real processes).
 
 The agent runs as root here, as in CI. Root's own Python lives where the task account may not read, so these
-hosts run on the system's Python with the repository on PYTHONPATH (a host needs only the standard library
-and ``hpcburst.soa``).
+hosts run on the system's Python (``soa_python``, $HPCBURST_SOA_PYTHON); the agent puts hpcburst's source on
+its PYTHONPATH (a host needs only the standard library and ``hpcburst.soa``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ import pytest
 from agent_fakes import FakeService
 from test_soa_agent import SERVICES, drive
 
-import hpcburst
 from nodeagent.agent import Agent
 from nodeagent.soa.loop import SoaLoop
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-REPO = Path(hpcburst.__file__).parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -35,11 +33,10 @@ def test_a_host_runs_as_the_owners_mapped_account_and_can_read_its_common_data(
 ) -> None:
     packages = task_root / "packages"
     shutil.copytree(SERVICES, packages / "calcpkg" / "services")
-    agent = make_agent(slots=1, package_root=packages, user_map={"alice": "nobody"})
-    agent.soa.python = SYSTEM_PYTHON
+    agent = make_agent(slots=1, package_root=packages, user_map={"alice": "nobody"}, soa_python=SYSTEM_PYTHON)
     loop = SoaLoop(agent.soa, agent.api, "n1", "default", wait=0.0)
     broker = service.broker
-    broker.host("s1", package="calcpkg", environment={"PYTHONPATH": str(REPO)})
+    broker.host("s1", package="calcpkg")
     agent.soa.cache._fetch = lambda url: b"rows"  # noqa: SLF001 - the download itself is tested elsewhere
     broker.data_urls["s1"] = {"table": "https://example.invalid/table"}
     [who] = broker.submit("s1", "whoami")
