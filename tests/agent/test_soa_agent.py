@@ -232,3 +232,21 @@ def test_the_running_agent_long_polls_for_requests_and_flushes_responses_at_once
     finally:
         runner.stop()
         thread.join(timeout=30)
+
+
+def test_with_concurrent_calls_only_the_one_past_its_timeout_is_an_operation_timeout(
+    node: Agent, loop: SoaLoop, broker: FakeBroker
+) -> None:
+    broker.host("s1", package="calcpkg", max_concurrent=2, operation_timeout=0.5)
+    [stuck] = broker.submit("s1", "sleep", 30)
+    quick = broker.submit("s1", "echo", 1, count=3)
+    drive(node, loop, lambda: "s1.1" in broker.ended)
+    assert all(broker.value(i) == 1 for i in quick)  # ran beside it on the other worker
+    [retry] = [r for r in broker.retries if r.id == stuck]
+    assert retry.fault is not None and retry.fault.type == "OperationTimeout"
+
+
+def test_a_node_without_hosts_does_not_poll(node: Agent, loop: SoaLoop, broker: FakeBroker) -> None:
+    assert loop.long_poll_step() is None
+    assert loop.flush_step(0) is None
+    assert broker.polls == []
