@@ -226,11 +226,15 @@ class Agent:
             free = ledger.free_slots()
             running = ledger.refs(processes_only=True)  # the full list goes with heartbeats
             backlog = len(ledger.backlog)
+            hosts = ledger.hosts  # service hosts hold their slots even when tasks are refilled ahead
         wait = self._lease_wait() if wait is None else wait
         if free <= 0:
-            if not (self._short_tasks and backlog <= max(2 * slots, self._last_lease // 2)):
+            if not (self._short_tasks and hosts < slots and backlog <= max(2 * slots, self._last_lease // 2)):
                 return None
-            free, wait = slots, 0.0  # refill ahead: tiny tasks drain a backlog faster than a round trip
+            free, wait = (
+                slots - hosts,
+                0.0,
+            )  # refill ahead: tiny tasks drain a backlog faster than a round trip
         response = self.api().lease(
             LeaseRequest(
                 node=self.config.node,

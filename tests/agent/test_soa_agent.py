@@ -250,3 +250,20 @@ def test_a_node_without_hosts_does_not_poll(node: Agent, loop: SoaLoop, broker: 
     assert loop.long_poll_step() is None
     assert loop.flush_step(0) is None
     assert broker.polls == []
+
+
+def test_tasks_run_only_in_the_slots_hosts_leave_free(
+    node: Agent, loop: SoaLoop, broker: FakeBroker, service: FakeService
+) -> None:
+    broker.host("s1", package="calcpkg")
+    drive(node, loop, lambda: node.soa.count == 1)
+    service.add("tasks", "true", 6)
+    peak = 0
+    for _ in range(2000):
+        if len(service.results) == 6:
+            break
+        node.lease_once(wait=0)
+        node.step(0.05)
+        node.report_once()
+        peak = max(peak, len(node.ledger.running))
+    assert len(service.results) == 6 and peak == 1  # the host keeps one of the two slots
