@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path
 
 from hpcburst.domain.node_steps import NodeStep
 from hpcburst.domain.protocol import (
@@ -38,6 +37,7 @@ from hpcburst.domain.protocol import (
 from hpcburst.domain.states import NodeState
 from hpcburst.errors import HpcBurstError, Unauthenticated
 from nodeagent.api import AgentApi, cancel_runs
+from nodeagent.config import AgentConfig
 from nodeagent.credential import CREDENTIAL_FILE, Credentials
 from nodeagent.environment import base_environment, task_environment
 from nodeagent.grants import GrantBook
@@ -48,42 +48,13 @@ from nodeagent.outputs import OutputWriter
 from nodeagent.results import ResultMaker
 from nodeagent.runas import RunAs
 from nodeagent.runner import ProcessRunner, RunResult, RunSpec
+from nodeagent.soa.hosts import HostManager
 from nodeagent.staging import Stager
-from nodeagent.taskdirs import DEFAULT_TTL, TaskDir, TaskDirs
+from nodeagent.taskdirs import TaskDir, TaskDirs
 
 log = logging.getLogger("nodeagent")
 
 STDOUT_FILE_LIMIT = 1024 * 1024  # bytes of a --stdout file also kept in blob storage (its tail)
-
-
-@dataclass(frozen=True)
-class AgentConfig:
-    url: str
-    node: str
-    pool: str = "default"
-    slots: int = 1
-    workdir: Path = field(default_factory=lambda: Path.cwd())
-    package_root: Path | None = None
-    cache_max: int | None = None  # bytes the input cache may hold (--cache-max); None: no cap
-    join_token: str | None = None  # the pool's join secret (HPCBURST_JOIN_TOKEN)
-    cloud: bool = False
-    lease_wait: float = 20.0  # long-poll seconds (capped by the service's max_lease_wait)
-    report_interval: float = 0.05  # seconds results may wait to share a report call
-    report_max: int = 2000  # results per report call
-    task_user: str | None = None  # as root: tasks of owners not in the user map run as this account
-    user_map: dict[str, str] = field(default_factory=dict)  # as root: hpcburst user -> local account
-    keep_task_dirs: bool = False  # keep each index's directory after its result is reported (debugging)
-    task_dir_ttl: float = DEFAULT_TTL  # seconds a job's directory outlives its last index here
-    # Cloud agents (``nodeagent.evictions``, ``nodeagent.deadman``); None / 0: off.
-    scheduled_events_url: str | None = None  # the VM's IMDS scheduled-events endpoint
-    scheduled_events_interval: float = 1.0  # seconds between polls
-    acknowledge_evictions: bool = False  # tell IMDS to go ahead once the work is given back
-    dead_man_minutes: float = 0.0  # stop after this long without a successful call to the service
-    on_dead_man: str | None = None  # shell command run when the dead-man switch fires
-
-    @property
-    def packages(self) -> Path:
-        return self.package_root or self.workdir / "packages"
 
 
 class Agent:
@@ -115,6 +86,7 @@ class Agent:
             config.keep_task_dirs,
             config.task_dir_ttl,
         )
+        self._closed = False
         self._short_tasks = False  # the last lease gave more than one index per free slot
         # Inputs are staged on the lease thread, outputs collected on the report thread: one stager, made
         # here (its pool starts threads only when given work) so two threads never each make their own.
@@ -125,6 +97,9 @@ class Agent:
         # after a failed call sends them again without uploading their outputs again.
         self._prepared: dict[RunKey, TaskResult] = {}
         self.steps = NodeStepBook(config.workdir)
+        self.soa = HostManager(config.node, config.workdir, config.packages, self._base_env,
+                               lambda owner: self.run_as.for_owner(owner), self._hosts_counted,
+                               python=config.soa_python or sys.executable)  # fmt: skip
 
     # --- registration ---
     def api(self) -> AgentApi:
@@ -161,9 +136,18 @@ class Agent:
             return self.registration
 
     def close(self) -> None:
-        """Kill what still runs and stop staging (the service re-leases unreported work)."""
+        """Kill what still runs and stop staging (the service re-leases unreported work). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         self.runner.close()
         self.stager.close()
+        self.soa.close()
+
+    def _hosts_counted(self, count: int) -> None:
+        with self.ledger.lock:  # service hosts hold slots (``nodeagent.soa``)
+            self.ledger.hosts = count
+            self.ledger.lock.notify_all()
 
     # --- main thread ---
     def step(self, timeout: float | None = 0.0) -> list[Finished]:
@@ -242,11 +226,15 @@ class Agent:
             free = ledger.free_slots()
             running = ledger.refs(processes_only=True)  # the full list goes with heartbeats
             backlog = len(ledger.backlog)
+            hosts = ledger.hosts  # service hosts hold their slots even when tasks are refilled ahead
         wait = self._lease_wait() if wait is None else wait
         if free <= 0:
-            if not (self._short_tasks and backlog <= max(2 * slots, self._last_lease // 2)):
+            if not (self._short_tasks and hosts < slots and backlog <= max(2 * slots, self._last_lease // 2)):
                 return None
-            free, wait = slots, 0.0  # refill ahead: tiny tasks drain a backlog faster than a round trip
+            free, wait = (
+                slots - hosts,
+                0.0,
+            )  # refill ahead: tiny tasks drain a backlog faster than a round trip
         response = self.api().lease(
             LeaseRequest(
                 node=self.config.node,
@@ -261,6 +249,7 @@ class Agent:
             if lease.node_release is not None:
                 self.steps.owe_release(lease.node_release)
         self.grants.absorb(response.segment, response.packages_url)
+        self.soa.start(response.hosts)
         self._last_lease = len(response.leases)
         to_stage: list[Held] = []
         ready, failed = self._prepare_dirs(
@@ -280,7 +269,7 @@ class Agent:
             self._stage(held)
         if response.leases or response.cancel_runs or response.cancel:
             self.runner.wakeup()
-        return len(response.leases)
+        return len(response.leases) + len(response.hosts)
 
     def _prepare_dirs(self, leased: list[Held]) -> tuple[list[Held], list[Finished]]:
         """Make the leased indices' directories here, on the lease thread, so starting one on the runner
@@ -375,6 +364,7 @@ class Agent:
         and queue an ``evicted`` result for every held index; how many were given back. Idempotent."""
         with self.ledger.lock:
             held = self.ledger.give_back_all(reason)
+        self.soa.close()  # its hosts' calls come back as retries
         if held:
             log.warning("%s: gave back %d indices", reason, len(held))
             self.runner.wakeup()

@@ -1,4 +1,4 @@
-"""The agent's side of the agent protocol: typed calls to POST /api/agent/{register,heartbeat,lease,report,grants}.
+"""The agent's side of the agent protocol: typed calls to POST /api/agent/{register,heartbeat,lease,report,grants,soa}.
 
 Outbound HTTP(S) only. One ``AgentApi`` per thread (each holds its own connection), so a long-poll
 lease never delays a heartbeat or a report.
@@ -25,6 +25,7 @@ from hpcburst.domain.protocol import (
     ReportResponse,
     RunningRef,
 )
+from hpcburst.domain.soa.protocol import SoaPoll, SoaPollAnswer
 
 CALL_TIMEOUT = 30.0  # seconds for any call beyond its long-poll wait
 
@@ -59,6 +60,13 @@ class AgentApi:
 
     def grants(self, request: GrantsRequest) -> GrantsResponse:
         return GrantsResponse.model_validate(self._post("/api/agent/grants", request.model_dump(mode="json")))
+
+    def soa(self, poll: SoaPoll) -> SoaPollAnswer:
+        """Carry host responses back and long-poll up to ``poll.wait`` seconds for requests."""
+        body = self._post(
+            "/api/agent/soa", poll.model_dump(mode="json", exclude_none=True), CALL_TIMEOUT + poll.wait
+        )
+        return SoaPollAnswer.model_validate(body)
 
     def close(self) -> None:
         self._http.close()

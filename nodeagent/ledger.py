@@ -49,12 +49,13 @@ class Ledger:
     drain: bool = False
     stopping: bool = False
     evicting: bool = False  # the VM is going away: lease and start nothing more (``Agent.evict``)
+    hosts: int = 0  # SOA service hosts running: each holds a slot until it ends (``nodeagent.soa``)
     swapping: int = 0  # package swaps waiting for running tasks to end: start nothing new (``Ledger.quiet``)
     lock: threading.Condition = field(default_factory=threading.Condition)
 
     def free_slots(self) -> int:
-        """Slots with nothing to run next (running and queued-here work both count as taken)."""
-        return max(0, self.slots - len(self.running) - len(self.backlog) - len(self.staging))
+        """Slots with nothing to run next (running and queued-here work and service hosts count as taken)."""
+        return max(0, self.slots - len(self.running) - len(self.backlog) - len(self.staging) - self.hosts)
 
     def refs(self, processes_only: bool = False) -> list[RunningRef]:
         """What this node holds (or only its running processes: at most ``slots``, cheap to send often)."""

@@ -20,6 +20,7 @@ from hpcburst.errors import ConfigError, InvalidSpec
 from hpcburst.sizes import parse_size
 from nodeagent import deadman, evictions
 from nodeagent.agent import Agent, AgentConfig
+from nodeagent.config import ENV_SOA_PYTHON
 from nodeagent.runas import load_user_map
 from nodeagent.service import AgentService
 from nodeagent.taskdirs import DEFAULT_TTL
@@ -46,7 +47,7 @@ def make_config(
     cache_max: str | None = None,
 ) -> AgentConfig:
     """The agent's settings; flags win over the environment ($HPCBURST_JOIN_TOKEN, $HPCBURST_TASK_USER,
-    $HPCBURST_USER_MAP, $HPCBURST_KEEP_TASK_DIRS, $HPCBURST_SCHEDULED_EVENTS_URL, $HPCBURST_DEAD_MAN_MINUTES).
+    $HPCBURST_USER_MAP, $HPCBURST_KEEP_TASK_DIRS, $HPCBURST_SOA_PYTHON, $HPCBURST_SCHEDULED_EVENTS_URL, $HPCBURST_DEAD_MAN_MINUTES).
     A ``cloud`` agent watches the VM's scheduled events and has a dead-man switch by default. ConfigError for a plain-http URL to another machine
     (unless ``insecure``): the join secret and node credential would cross the network in clear text."""
     node = node or socket.gethostname()
@@ -78,6 +79,7 @@ def make_config(
         dead_man_minutes=_dead_man_minutes(dead_man_minutes, cloud),
         on_dead_man=on_dead_man or None,
         cache_max=_cache_max(cache_max),
+        soa_python=os.environ.get(ENV_SOA_PYTHON) or None,
     )
 
 

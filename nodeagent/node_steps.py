@@ -158,7 +158,9 @@ def startable(ledger: Ledger, book: NodeStepBook) -> list[Held]:
     halted = (
         ledger.stopping or ledger.evicting or ledger.swapping > 0
     )  # a package swap waits for a quiet node
-    while ledger.backlog and len(ledger.running) < ledger.slots and not halted:
+    while (
+        ledger.backlog and len(ledger.running) + ledger.hosts < ledger.slots and not halted
+    ):  # hosts hold slots
         held = ledger.backlog.popleft()
         prep = held.lease.node_prep
         standing = PREP_OK if prep is None else book.prep(prep)

@@ -1,6 +1,8 @@
 """The agent as a long-running service: the loops of ``nodeagent.agent`` in threads, with retry and re-register.
 
-Threads: lease (long-poll), heartbeat, report; the process runner lives on the calling (main) thread. Any call
+Threads: lease (long-poll), heartbeat, report, and the SOA pair (``nodeagent.soa.loop``: a long-poll while
+the node runs service hosts, and a flush that carries their responses at once); the process runner lives on
+the calling (main) thread. Any call
 answered 404 (the service forgot this node, e.g. after it was presumed dead) re-registers; an unreachable
 service is retried with backoff while processes keep running and results wait, so a restarted runtime
 picks up where it left off.
@@ -17,11 +19,13 @@ import threading
 import time
 from collections.abc import Callable
 
+from hpcburst.domain.soa.protocol import SoaPollAnswer
 from hpcburst.errors import HpcBurstError, NotFound, Unauthenticated
 from nodeagent.agent import Agent
 from nodeagent.deadman import DeadManSwitch, run_command
 from nodeagent.evictions import EvictionWatcher, ImdsClient
 from nodeagent.packages import SYNC_INTERVAL, sync_packages
+from nodeagent.soa.loop import SoaLoop
 
 log = logging.getLogger("nodeagent")
 
@@ -38,6 +42,9 @@ class AgentService:
         self._threads: list[threading.Thread] = []
         self._backoff: dict[str, float] = {}  # per loop: seconds to wait after its last failure
         self._stop_seen: float | None = None
+        self.soa = SoaLoop(
+            agent.soa, agent.api, agent.config.node, agent.config.pool, agent.config.lease_wait
+        )
         config = agent.config
         self.dead_man = DeadManSwitch(config.dead_man_minutes * 60.0, self.stop, clock())
         self.evictions = (
@@ -92,6 +99,8 @@ class AgentService:
             ("heartbeat", self._heartbeat_loop),
             ("report", self._report_loop),
             ("packages", self._package_loop),
+            ("soa-poll", self._soa_poll_loop),
+            ("soa-flush", self._soa_flush_loop),
         ):
             thread = threading.Thread(target=loop, name=f"agent-{name}", daemon=True)
             thread.start()
@@ -110,7 +119,10 @@ class AgentService:
         self.stop_event.set()
         self.agent.close()  # kills what still runs: the service re-leases it when heartbeats stop
         for thread in self._threads:
-            if thread.name == "agent-report":  # the others hold nothing (a long-poll may hang on): daemons
+            if thread.name in (
+                "agent-report",
+                "agent-soa-flush",
+            ):  # the others hold nothing (a long-poll may hang on): daemons
                 thread.join(timeout=STOP_FLUSH)
 
     # --- loops ---
@@ -124,6 +136,23 @@ class AgentService:
                     ledger.lock.wait(0.5)
             elif got == 0 and time.monotonic() - began < 0.02:
                 self.stop_event.wait(0.05)  # the service did not long-poll: do not spin
+
+    def _soa_poll_loop(self) -> None:
+        while not self.stop_event.is_set():
+            if self.agent.soa.count == 0:  # no hosts: nothing to ask for (a lease starts them)
+                with self.agent.ledger.lock:
+                    self.agent.ledger.lock.wait(0.5)
+                continue
+            began = time.monotonic()
+            answer = self._once(self.soa.long_poll_step, "soa")
+            quick = time.monotonic() - began < 0.02
+            if quick and isinstance(answer, SoaPollAnswer) and not answer.requests:
+                self.stop_event.wait(0.05)  # the broker did not long-poll: do not spin
+
+    def _soa_flush_loop(self) -> None:
+        outbox = self.agent.soa.outbox
+        while not self.stop_event.is_set() or (len(outbox) and self._stopped_for() < STOP_FLUSH):
+            self._once(self.soa.flush_step, "soa-flush", stopping_ok=True)
 
     def _heartbeat_loop(self) -> None:
         while not self.stop_event.is_set():

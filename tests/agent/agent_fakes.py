@@ -1,6 +1,6 @@
 """A first-class fake of the agent protocol's service side, in memory, for driving the agent step by step.
 
-It keeps the rules that matter to an agent: leases carry attempts, a result counts once for the current
+It keeps the rules that matter to an agent (the SOA poll's are in ``soa_fakes.FakeBroker``): leases carry attempts, a result counts once for the current
 attempt (an ``evicted`` one re-queues the index with the next attempt), unknown nodes get NotFound, offline nodes drain, canceled tasks and stale attempts are announced to their node.
 With a ``signer`` (a real blob store holding the key) it hands out real grants as the service does: a segment
 grant with every register, lease and report answer, per-blob grants in leases and on request.
@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
+
+from soa_fakes import FakeBroker
 
 from hpcburst.domain.grants import (
     READ,
@@ -38,6 +40,7 @@ from hpcburst.domain.protocol import (
     ReportResponse,
     TaskResult,
 )
+from hpcburst.domain.soa.protocol import SoaPoll, SoaPollAnswer
 from hpcburst.domain.staging import parse_location
 from hpcburst.domain.states import NodeState
 from hpcburst.errors import ClusterUnreachable, Forbidden, NotFound
@@ -66,6 +69,7 @@ class FakeService:
     fail_next: int = 0  # calls to fail as if the service were down
     steps: list[NodeStepResult] = field(default_factory=list)  # NodePrep/NodeRelease results reported
     left: dict[str, bool] = field(default_factory=dict)  # job -> run its NodeRelease: it left the nodes
+    broker: FakeBroker = field(default_factory=FakeBroker)  # the SOA side (``soa_fakes``)
 
     def api(self, url: str, token: str | None = None) -> FakeService:
         return self  # every agent thread shares this one fake
@@ -130,8 +134,14 @@ class FakeService:
         for lease in given:
             self.leased[lease.task] = (request.node, lease.attempt)
         given = [lease.model_copy(update={"grants": self._lease_grants(lease)}) for lease in given]
+        hosts = [] if drain else self.broker.place(request.free_slots - len(given))
         segment = self._segment(request.pool, request.node) if given else None
-        return LeaseResponse(leases=given, drain=drain, segment=segment)
+        return LeaseResponse(leases=given, hosts=hosts, drain=drain, segment=segment)
+
+    def soa(self, poll: SoaPoll) -> SoaPollAnswer:
+        self._up()
+        self._known(poll.node)
+        return self.broker.poll(poll)
 
     def report(self, request: ReportRequest) -> ReportResponse:
         self._up()

@@ -1,0 +1,3 @@
+"""A service whose import fails."""
+
+raise ImportError("the solver library is missing")
