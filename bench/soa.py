@@ -158,7 +158,7 @@ def baselines(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def deploy_service(cluster: LocalCluster) -> None:
-    env = {**os.environ, **cluster.env}
+    env = cluster.env()
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "soa-example.zip"
         run = {"env": env, "check": True, "capture_output": True}
@@ -166,7 +166,7 @@ def deploy_service(cluster: LocalCluster) -> None:
             [CLI, "pkg", "create", "soa-example", str(ROOT / "examples/soa/service"), "-o", str(archive)],
             **run,
         )  # type: ignore[call-overload]
-        subprocess.run([CLI, "pkg", "upload", "soa-example", str(archive)], **run)  # type: ignore[call-overload]
+        subprocess.run([CLI, "pkg", "upload", "soa-example", "--zip", str(archive)], **run)  # type: ignore[call-overload]
     subprocess.run(
         [CLI, "service", "register", "echo", "--module", "pi_service", "--package", "soa-example"],
         env=env,

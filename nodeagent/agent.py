@@ -45,6 +45,7 @@ from nodeagent.launcher import build_launcher
 from nodeagent.ledger import Finished, Held, Ledger, RunKey
 from nodeagent.node_steps import NodeStepBook, StepKey, startable
 from nodeagent.outputs import OutputWriter
+from nodeagent.packages import install_if_missing
 from nodeagent.results import ResultMaker
 from nodeagent.runas import RunAs
 from nodeagent.runner import ProcessRunner, RunResult, RunSpec
@@ -99,7 +100,11 @@ class Agent:
         self.steps = NodeStepBook(config.workdir)
         self.soa = HostManager(config.node, config.workdir, config.packages, self._base_env,
                                lambda owner: self.run_as.for_owner(owner), self._hosts_counted,
-                               python=config.soa_python or sys.executable)  # fmt: skip
+                               python=config.soa_python or sys.executable,
+                               ensure_package=self._ensure_package)  # fmt: skip
+
+    def _ensure_package(self, name: str) -> None:
+        install_if_missing(self.config.packages, self.config.pool, self.grants.packages_store(), name)
 
     # --- registration ---
     def api(self) -> AgentApi:
@@ -240,6 +245,7 @@ class Agent:
                 node=self.config.node,
                 pool=self.config.pool,
                 free_slots=free,
+                slots=slots,
                 wait_seconds=wait,
                 running=running,
             )

@@ -36,3 +36,22 @@ def sync_packages(
     for name, version, why in report.failed:
         log.warning("package %s v%d not installed: %s", name, version, why)
     return True
+
+
+def install_if_missing(package_root: Path, pool: str, store: BlobStore | None, name: str) -> None:
+    """Install package ``name`` now when the node has none of it yet (a service host needs it before the next
+    periodic sync). Only that package, and only a first install: nothing running can see it change."""
+    if store is None or (package_root / name).is_dir():
+        return
+    from hpcburst.data.package_install import PackageInstaller
+    from hpcburst.data.packages import list_packages, newest_for_pool
+
+    try:
+        wanted = newest_for_pool(list_packages(store), pool).get(name)
+        if wanted is None:
+            log.warning("package %s is not published for pool %s", name, pool)
+            return
+        PackageInstaller(package_root, store).install(wanted)
+        log.info("installed package %s v%d for a service host", name, wanted.version)
+    except (HpcBurstError, OSError) as e:
+        log.warning("package %s not installed: %s", name, e.message if isinstance(e, HpcBurstError) else e)

@@ -108,6 +108,7 @@ class LeaseRequest(_Request):
     free_slots: int = Field(ge=0, le=4096)
     wait_seconds: float = Field(default=0.0, ge=0.0, le=120.0)
     running: list[RunningRef] = Field(default_factory=list)
+    slots: int | None = Field(default=None, ge=1, le=4096)  # all the node's slots: its share of SOA capacity
 
 
 class Lease(BaseModel):

@@ -67,7 +67,7 @@ class LeaseService:
         self._runtimes, self._clock, self._grants, self.mode = runtimes, clock, grants, mode
         self._lock = threading.Lock()
         # SOA service hosts to start on a node (the broker's place_hosts); they take free slots first
-        self.place_hosts: Callable[[str, str, int], list[HostStart]] | None = None
+        self.place_hosts: Callable[[str, str, int, int | None], list[HostStart]] | None = None
 
     async def lease(self, req: LeaseRequest) -> LeaseResponse:
         deadline = time.monotonic() + min(req.wait_seconds, MAX_LEASE_WAIT)
@@ -92,7 +92,7 @@ class LeaseService:
         if state != NodeState.ONLINE:
             return LeaseResponse(cancel_runs=cancel, drain=state == NodeState.OFFLINE)
         self._nodes.expire(force=False)
-        hosts = self.place_hosts(req.node, req.pool, req.free_slots) if self.place_hosts else []
+        hosts = self.place_hosts(req.node, req.pool, req.free_slots, req.slots) if self.place_hosts else []
         if hosts:
             req = req.model_copy(update={"free_slots": req.free_slots - len(hosts)})
         with self._lock:

@@ -100,8 +100,8 @@ class Services:
         with self._soa_lock:
             self._soa = None
 
-    def place_hosts(self, node: str, pool: str, free_slots: int) -> list[HostStart]:
-        return self.soa.broker.place_hosts(node, pool, free_slots)
+    def place_hosts(self, node: str, pool: str, free_slots: int, slots: int | None = None) -> list[HostStart]:
+        return self.soa.broker.place_hosts(node, pool, free_slots, slots)
 
     def soa_slots_wanted(self, pool: str) -> int:
         return slots_wanted(self.soa.broker.demands(pool))

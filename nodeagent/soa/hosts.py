@@ -40,11 +40,13 @@ class HostManager:
         on_count: Callable[[int], None] = lambda n: None,
         cache: DataCache | None = None,
         python: str = sys.executable,
+        ensure_package: Callable[[str], None] = lambda name: None,
     ) -> None:
         self.node, self.workdir, self.package_root = node, workdir / "soa-hosts", package_root
         self._base_env, self._account_for, self._on_count = dict(base_env), account_for, on_count
         self.cache = cache or DataCache(workdir / "soa-data")
         self.python = python
+        self._ensure_package = ensure_package  # installs a service's package the node does not have yet
         self.outbox = Outbox()
         self.hosts: dict[str, HostProcess] = {}
         self._lock = threading.Lock()
@@ -69,6 +71,8 @@ class HostManager:
 
     def _spawn(self, host: HostProcess) -> None:
         start = host.start
+        if start.package:
+            self._ensure_package(start.package)
         account = self._account_for(start.owner)
         cwd = self.workdir / start.host
         cwd.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -137,7 +137,11 @@ def dispatch(state: BrokerState, node: str, body: SoaPoll, now: float) -> list[H
     mine = state.node_hosts.get(node, set())
     for shown in body.hosts:
         host = state.hosts.get(shown.host) if shown.want > 0 and shown.host in mine else None
-        live = state.sessions.get(host.session) if host is not None and host.ready else None
+        live = (
+            state.sessions.get(host.session)
+            if host is not None and host.ready and not host.draining
+            else None
+        )
         if live is None or not live.open or not live.book.pending:
             continue
         for call in live.book.take(shown.host, node, shown.want, now):

@@ -187,12 +187,14 @@ class Broker:
         return sorted(c for c, last in list(live.clients.items()) if last >= since)
 
     # --- agent side ---
-    def place_hosts(self, node: str, pool: str, free_slots: int) -> list[HostStart]:
+    def place_hosts(self, node: str, pool: str, free_slots: int, slots: int | None = None) -> list[HostStart]:
+        """New hosts for ``free_slots`` of ``node`` (``slots``: all the node's slots, its share of the pool's
+        capacity for fair shares; unknown from older agents, then estimated from what it had free)."""
         effects = steps.Effects()
         with self._state.lock:
             now = self._clock()
             self._expire(now, effects)
-            started = placement.place(self._state, node, pool, free_slots, now)
+            started = placement.place(self._state, node, pool, free_slots, now, slots)
         self._after(effects)
         return started
 

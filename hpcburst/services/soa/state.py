@@ -28,6 +28,9 @@ class Host:
     placed_at: float
     seen: bool = False  # listed by its agent at least once
     ready: bool = False
+    draining: bool = (
+        False  # above its session's fair share: no new requests, stops once its calls are answered
+    )
 
 
 @dataclass

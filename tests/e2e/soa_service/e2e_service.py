@@ -56,3 +56,12 @@ def boom(message: str) -> None:
 def read_data(name: str) -> dict[str, object]:
     data = common_data(name)
     return {"size": len(data), "head": data[:16].decode("latin-1"), "pid": os.getpid()}
+
+
+@svc.operation
+def gated(value, gate: str):  # type: ignore[no-untyped-def]
+    """Answers only once the file ``gate`` exists (at most a minute): the test opens it when it is ready."""
+    deadline = time.monotonic() + 60
+    while not Path(gate).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return value

@@ -181,3 +181,22 @@ def test_a_session_above_its_fair_share_gives_back_idle_hosts(clock):
     stops = agent.poll().stop
     assert len(stops) == 3 and {h.split(".")[0] for h in stops} == {"s1"}  # s1 keeps its min_units
     assert sorted(h.split(".")[0] for h in agent.lease(3)) == ["s2", "s2", "s2"]
+
+
+def test_busy_hosts_above_the_fair_share_drain_then_stop(clock):
+    broker = Broker(clock=clock)
+    broker.open(record("s1", created_at=1.0), service())
+    agent = FakeAgent(broker, "n1")
+    broker.submit("s1", "c1", items(*[f"a{i}" for i in range(100)]))
+    assert len(agent.lease(4)) == 4
+    running = agent.poll().requests  # every s1 host busy, with more queued behind them
+    broker.open(record("s2", created_at=2.0), service())
+    broker.submit("s2", "c1", items(*[f"b{i}" for i in range(100)]))
+    clock.advance(MIN_HOST_LIFE + 1)
+
+    draining = agent.poll()  # two s1 hosts drain: no new requests, not stopped while their calls run
+    assert draining.stop == [] and {r.host for r in draining.requests} <= {r.host for r in running}
+    answered = agent.poll(responses=[echo(r) for r in running])
+    assert len(answered.stop) == 2 and {h.split(".")[0] for h in answered.stop} == {"s1"}
+    assert {r.host for r in answered.requests}.isdisjoint(answered.stop)
+    assert sorted(h.split(".")[0] for h in agent.lease(2)) == ["s2", "s2"]
