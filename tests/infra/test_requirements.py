@@ -3,6 +3,7 @@ everything else out of the package Azure builds."""
 
 from __future__ import annotations
 
+import importlib.util
 import tomllib
 from pathlib import Path
 
@@ -42,3 +43,22 @@ def test_funcignore_keeps_tests_benches_and_local_tooling_out_of_the_package() -
         assert path in ignored, f".funcignore should list {path}"
     for shipped in ("function_app.py", "host.json", "requirements.txt", "hpcburst/", "functions/"):
         assert shipped not in ignored
+
+
+def _package_module():
+    spec = importlib.util.spec_from_file_location("infra_package", ROOT / "infra" / "package.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_package_ships_the_app_and_leaves_out_what_funcignore_lists() -> None:
+    package = _package_module()
+    paths = ["function_app.py", "host.json", "requirements.txt", "hpcburst/settings.py", "functions/auth.py",
+             "orchestrations/activities.py", "nodeagent/launch.c", "hpcburst/sim/traces/a.csv",
+             "tests/conftest.py", "bench/sweep.py", "docs/soa.md", "README.md", "infra/azuredeploy.json",
+             "node_modules/x/index.js", ".venv/bin/python", "hpcburst/__pycache__/x.pyc", "pyproject.toml",
+             "local.settings.json.example", "scripts/setup", ".ci/run", ".gitignore"]  # fmt: skip
+    shipped = package.shipped(paths, (ROOT / ".funcignore").read_text())
+    assert shipped == sorted(paths[:8])
