@@ -225,3 +225,28 @@ def test_app_service_authentication_vouches_for_entra_users_only_when_an_audienc
     assert auth["properties"]["globalValidation"]["unauthenticatedClientAction"] == "AllowAnonymous"
     settings = t.app_settings(template)
     assert settings[c.ENV_TRUST_APP_SERVICE_AUTH] == "[if(empty(parameters('entraAudience')), '0', '1')]"
+
+
+# What ARM would make of the settings that are expressions, for a deployment without Entra sign-in.
+RESOLVED = {
+    c.ENV_STORAGE_ACCOUNT_NAME: "hpcdemost1a2b3c",
+    c.ENV_COSMOS_ENDPOINT: "https://hpcdemo-cosmos-1a2b3c.documents.azure.com:443/",
+    c.ENV_COSMOS_DATABASE: "hpcburst",
+    c.ENV_STORAGE_ACCOUNT_URL: "https://hpcdemost1a2b3c.blob.core.windows.net",
+    c.ENV_ENTRA_TENANT_ID: "",
+    c.ENV_ENTRA_AUDIENCE: "",
+    c.ENV_ENTRA_ADMIN_ROLE: "hpcburst.admin",
+    c.ENV_TRUST_APP_SERVICE_AUTH: "0",
+}
+
+
+def test_the_deployed_settings_pass_the_apps_own_checks_in_azure(template: dict) -> None:
+    from hpcburst.auth.entra_settings import EntraSettings
+
+    env = {name: RESOLVED.get(name, "x") if value.startswith("[") else value
+           for name, value in t.app_settings(template).items()}  # fmt: skip
+    settings = Settings.from_env({**env, c.ENV_AZURE_INSTANCE: "instance-1"})
+    assert settings.state_backend == "cosmos" and settings.cosmos_key is None
+    assert settings.storage_connection is None and settings.storage_account_url
+    assert not settings.cosmos_emulator and settings.cosmos_verify_tls
+    assert EntraSettings.from_env(env).trust_app_service_auth is False
