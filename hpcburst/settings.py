@@ -19,9 +19,8 @@ class Settings:
     cosmos_key: str | None = None  # None: use azure-identity (managed identity / az login)
     cosmos_database: str = "hpcburst"
     cosmos_verify_tls: bool = True
-    cosmos_emulator: bool = (
-        False  # tests only: work around @vercel/cosmosdb-server's answer to a missing item
-    )
+    # tests only: settle @vercel/cosmosdb-server's 500 for a missing item with a query (cosmos.py)
+    cosmos_emulator: bool = False
     storage_connection: str | None = None  # AzureWebJobsStorage
     storage_account_url: str | None = None  # with azure-identity instead of a connection string
     data_dir: Path = Path(".hpcburst")
@@ -65,6 +64,7 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 def _identity_account_url(env: Mapping[str, str]) -> str | None:
     """The blob endpoint of ``AzureWebJobsStorage__accountName``: the Functions host's identity-based storage
-    setting, so a deployment names its account once for the host's triggers and for the app's own clients."""
+    setting, so a deployment names its account once for the host's triggers and for the app's own clients
+    (public cloud; elsewhere set HPCBURST_STORAGE_ACCOUNT_URL, which wins)."""
     account = env.get(c.ENV_STORAGE_ACCOUNT_NAME)
     return f"https://{account}.blob.core.windows.net" if account else None
