@@ -31,23 +31,28 @@ RU = {"point read": 1.0, "query": 3.0, "write": 7.0}
 _SERVER = """
 const {createHttpsServer} = require('@vercel/cosmosdb-server');
 const http = require('http');
-const zero = () => ({'point read': 0, query: 0, write: 0, batch: 0, 'batch ops': 0, metadata: 0});
+const zero = () => ({'point read': 0, query: 0, write: 0, batch: 0, 'batch ops': 0, metadata: 0, by: {}});
 let counts = zero();
+const count = (kind, url, n = 1) => {
+  counts[kind] += n;
+  const coll = (url.match(/\\/colls\\/([^/]+)/) || [])[1] || '-';
+  counts.by[kind + ' ' + coll] = (counts.by[kind + ' ' + coll] || 0) + n;
+};
 const server = createHttpsServer({keepAlive: true});
 server.on('request', (req) => {
   const url = req.url.split('?')[0].replace(/\\/+$/, '');  // the SDK ends paths with '/'
   const h = req.headers;
-  if (/\\/docs\\/[^/]+$/.test(url)) { counts[req.method === 'GET' ? 'point read' : 'write'] += 1; return; }
+  if (/\\/docs\\/[^/]+$/.test(url)) { count(req.method === 'GET' ? 'point read' : 'write', url); return; }
   if (!(/\\/docs$/.test(url) && req.method === 'POST')) { counts.metadata += 1; return; }
-  if (String(h['x-ms-documentdb-isquery']).toLowerCase() === 'true') { counts.query += 1; return; }
+  if (String(h['x-ms-documentdb-isquery']).toLowerCase() === 'true') { count('query', url); return; }
   if (String(h['x-ms-cosmos-is-batch-request']).toLowerCase() === 'true') {
-    counts.batch += 1;
+    count('batch', url);
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => { try { counts['batch ops'] += JSON.parse(Buffer.concat(chunks)).length; } catch (e) {} });
     return;
   }
-  counts.write += 1;
+  count('write', url);
 });
 server.listen(COSMOS_PORT, '127.0.0.1');
 http.createServer((req, res) => {
