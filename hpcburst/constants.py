@@ -66,11 +66,16 @@ ENV_COSMOS_ENDPOINT = "HPCBURST_COSMOS_ENDPOINT"
 ENV_COSMOS_KEY = "HPCBURST_COSMOS_KEY"
 ENV_COSMOS_DATABASE = "HPCBURST_COSMOS_DATABASE"
 ENV_COSMOS_VERIFY_TLS = "HPCBURST_COSMOS_VERIFY_TLS"
+# "1": the Cosmos endpoint is @vercel/cosmosdb-server (tests only), whose point read of a missing item answers 500
+ENV_COSMOS_EMULATOR = "HPCBURST_COSMOS_EMULATOR"
 ENV_STORAGE_CONNECTION = "AzureWebJobsStorage"  # Storage account connection string (Functions' own name)
+# identity-based host storage (no keys): the account name, read by the Functions host and by Settings
+ENV_STORAGE_ACCOUNT_NAME = "AzureWebJobsStorage__accountName"
 ENV_STORAGE_ACCOUNT_URL = (
     "HPCBURST_STORAGE_ACCOUNT_URL"  # with managed identity instead of a connection string
 )
 ENV_DATA_DIR = "HPCBURST_DATA_DIR"
+ENV_AZURE_INSTANCE = "WEBSITE_INSTANCE_ID"  # set by App Service on every instance: the process runs in Azure
 ENV_HEARTBEAT_INTERVAL = "HPCBURST_HEARTBEAT_INTERVAL"  # seconds between agent heartbeats (service side)
 ENV_NODE_TIMEOUT = "HPCBURST_NODE_TIMEOUT"  # seconds without heartbeat before a node's work is re-queued
 ENV_SCHEDULING_MODE = "HPCBURST_SCHEDULING_MODE"  # "balanced" (default) | "queued"

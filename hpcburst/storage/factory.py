@@ -35,6 +35,7 @@ def build_state_store(settings: Settings) -> StateStore:
             credential,
             settings.cosmos_database,
             verify_tls=settings.cosmos_verify_tls,
+            emulator=settings.cosmos_emulator,
         )
     if settings.state_backend == "sqlite":
         from hpcburst.storage.state.sqlite import SqliteStateStore

@@ -89,7 +89,9 @@ def cluster(request, tmp_path, clock) -> Iterator[Cluster]:
     if request.param == "cosmos":
         server = request.getfixturevalue("cosmos_server")
         database = f"services-{uuid.uuid4().hex[:8]}"
-        store: StateStore = CosmosStateStore(server.endpoint, server.key, database, verify_tls=False)
+        store: StateStore = CosmosStateStore(
+            server.endpoint, server.key, database, verify_tls=False, emulator=True
+        )
     else:
         store = SqliteStateStore(tmp_path / "state.db")
     services = build(store, clock=clock, node_timeout=10.0)

@@ -38,7 +38,9 @@ def burst_on_each_store(request, tmp_path) -> Iterator[BurstCluster]:
         return
     server = request.getfixturevalue("cosmos_server")
     database = f"burst-{uuid.uuid4().hex[:8]}"
-    cluster = BurstCluster(CosmosStateStore(server.endpoint, server.key, database, verify_tls=False))
+    cluster = BurstCluster(
+        CosmosStateStore(server.endpoint, server.key, database, verify_tls=False, emulator=True)
+    )
     yield cluster
     cluster.s.close()
     with CosmosClient(server.endpoint, credential=server.key, connection_verify=False) as client:

@@ -71,7 +71,7 @@ def queue_name(work_queue: WorkQueue) -> str:
 def fresh_cosmos_store(server: CosmosServer) -> Iterator[StateStore]:
     """A store on its own database of the session's Cosmos server, dropped afterwards."""
     database = unique("db")
-    store = CosmosStateStore(server.endpoint, server.key, database, verify_tls=False)
+    store = CosmosStateStore(server.endpoint, server.key, database, verify_tls=False, emulator=True)
     yield store
     store.close()
     with CosmosClient(server.endpoint, credential=server.key, connection_verify=False) as client:

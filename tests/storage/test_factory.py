@@ -34,6 +34,7 @@ def test_cosmos_settings_build_a_cosmos_store(cosmos_server: CosmosServer) -> No
         c.ENV_COSMOS_KEY: cosmos_server.key,
         c.ENV_COSMOS_DATABASE: "factorytest",
         c.ENV_COSMOS_VERIFY_TLS: "false",
+        c.ENV_COSMOS_EMULATOR: "1",
     }
     store = build_state_store(Settings.from_env(env))
     assert isinstance(store, CosmosStateStore)
