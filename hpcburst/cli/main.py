@@ -30,6 +30,7 @@ ENTRIES: dict[str, tuple[str, str, bool]] = {
     "whoami": ("hpcburst.cli.access:whoami", "Who the cluster takes you for.", False),
     "cost": ("hpcburst.cli.cost:cost", "What cloud node time cost, by job, user or pool (--since 1h|2d|SECONDS).", False),
     "pkg": ("hpcburst.cli.pkg:app", "Application packages: create, upload, list, remove, sync.", True),
+    "excel": ("hpcburst.cli.excel:app", "Workbook case sweeps: one index per case of a cases table, results merged.", True),
     "burst": ("hpcburst.cli.burst:app", "Bursting: status, the decision log, re-enable a pool; simulate the policy on a trace.", True),
 }  # fmt: skip
 
