@@ -42,7 +42,7 @@ def make_book(path: Path, rows: int = 12) -> Path:
     out["D4"] = f"=SUM(Calc!D1:D{rows})"
     out["D5"] = f"=AVERAGE(Calc!B1:B{rows})"
     out["D6"] = f"=MAX(Calc!C1:C{rows})"
-    out["D7"] = f'=IF(Out!C10>Inputs!B2*2,"doubled","")'
+    out["D7"] = '=IF(Out!C10>Inputs!B2*2,"doubled","")'
     out["D8"] = "=Out!C10/Inputs!B6"
     book.save(path)
     return path

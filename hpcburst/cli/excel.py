@@ -26,24 +26,39 @@ def _missing_extra() -> None:
 def sweep(
     book: Annotated[Path, typer.Argument(help="The workbook (.xlsx).")],
     cases: Annotated[
-        Path, typer.Option("--cases", help="CSV or .xlsx: a header row of input cells (Inputs!B2) or names, one row per case.")
+        Path,
+        typer.Option(
+            "--cases",
+            help="CSV or .xlsx: a header row of input cells (Inputs!B2) or names, one row per case.",
+        ),
     ],
-    outputs: Annotated[str, typer.Option("--outputs", help='Cells and ranges to collect, e.g. "Out!C10,Out!D4:D8".')],
+    outputs: Annotated[
+        str, typer.Option("--outputs", help='Cells and ranges to collect, e.g. "Out!C10,Out!D4:D8".')
+    ],
     out: Annotated[
-        Path | None, typer.Option("--out", help="Merged results workbook (a .csv is written beside it). Default: BOOK-results.xlsx")
+        Path | None,
+        typer.Option(
+            "--out", help="Merged results workbook (a .csv is written beside it). Default: BOOK-results.xlsx"
+        ),
     ] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait for the sweep and write the merged results.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for the sweep and write the merged results.")
+    ] = False,
     name: Annotated[str | None, typer.Option("--name", help="Job name (default: excel BOOK).")] = None,
     pool: Annotated[str | None, typer.Option("--pool", help="Run only on nodes of this pool.")] = None,
     python: Annotated[
         str, typer.Option("--python", help="The nodes' Python with hpcburst[excel] installed.")
     ] = "python3",
-    env: Annotated[list[str] | None, typer.Option("--env", help="K=V for every case's task (repeat).")] = None,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", help="K=V for every case's task (repeat).")
+    ] = None,
     retries: Annotated[int, typer.Option("--retries", help="Re-runs of a failed case.")] = 0,
     execute: Annotated[
         str | None, typer.Option("--execute", help="MODULE:FUNCTION run on the nodes per case (HPC_Execute).")
     ] = None,
-    check_only: Annotated[bool, typer.Option("--check", help="Only check the book and cases; submit nothing.")] = False,
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Only check the book and cases; submit nothing.")
+    ] = False,
 ) -> None:
     """Run a workbook once per case on the cluster and merge each case's outputs into one table."""
     _missing_extra()
@@ -54,7 +69,9 @@ def sweep(
     job = WorkbookJob(book, cases, outputs, execute=execute, name=name, python=python, pool=pool,
                       environment=_env(env or []) or None, retries=retries or None)  # fmt: skip
     plan = job.plan()
-    console.print(f"{book.name}: {len(plan.cases)} cases, {len(plan.inputs)} inputs, {len(plan.outputs)} outputs: checked")
+    console.print(
+        f"{book.name}: {len(plan.cases)} cases, {len(plan.inputs)} inputs, {len(plan.outputs)} outputs: checked"
+    )
     if check_only:
         return
     store = blob_store_from_settings()
@@ -72,9 +89,9 @@ def sweep(
 @friendly
 def collect(
     job: Annotated[str, typer.Argument(help="The sweep's job id.")],
-    out: Annotated[Path, typer.Option("--out", help="Merged results workbook (a .csv is written beside it).")] = Path(
-        "results.xlsx"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Merged results workbook (a .csv is written beside it).")
+    ] = Path("results.xlsx"),
 ) -> None:
     """Write the merged results of a case sweep submitted earlier (cases not calculated show #N/A)."""
     _missing_extra()

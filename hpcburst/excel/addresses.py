@@ -84,7 +84,9 @@ def output_cells(spec: str | Iterable[str]) -> list[str]:
 
 def _split_list(text: str) -> list[str]:
     """Split on commas that are not inside a quoted sheet name."""
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for ch in text:
         if ch == "'":
             quoted = not quoted

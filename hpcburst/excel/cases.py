@@ -47,10 +47,14 @@ def read_cases(path: Path) -> CaseTable:
         raise InvalidSpec(f"--cases {path}: give a .csv or .xlsx table", field="cases")
     table = [row for row in table if any(v is not None for v in row)]
     if not table or not any(table[0]):
-        raise InvalidSpec(f"--cases {path}: the first row must name the input cells, e.g. Inputs!B2", field="cases")
+        raise InvalidSpec(
+            f"--cases {path}: the first row must name the input cells, e.g. Inputs!B2", field="cases"
+        )
     headers = [str(h).strip() if h is not None else "" for h in table[0]]
     if "" in headers:
-        raise InvalidSpec(f"--cases {path}: column {headers.index('') + 1} has no header (an input cell or name)")
+        raise InvalidSpec(
+            f"--cases {path}: column {headers.index('') + 1} has no header (an input cell or name)"
+        )
     rows = [(row + [None] * len(headers))[: len(headers)] for row in table[1:]]
     if not rows:
         raise InvalidSpec(f"--cases {path}: no cases below the header row", field="cases")
@@ -76,7 +80,9 @@ def _resolve(header: str, book: Workbook) -> str:
         )
     targets = list(name.destinations)
     if len(targets) != 1 or ":" in targets[0][1]:
-        raise InvalidSpec(f"cases header {header!r} names {name.attr_text}: an input must be one cell", field="cases")
+        raise InvalidSpec(
+            f"cases header {header!r} names {name.attr_text}: an input must be one cell", field="cases"
+        )
     sheet, where = targets[0]
     return cell(where, default_sheet=sheet)
 

@@ -72,7 +72,9 @@ def refusals(book: Workbook, missing: Any, cells: Iterable[str] = ()) -> list[st
     for ref in cells:
         sheet, _ = split_sheet(ref)
         if sheet is not None and sheet not in sheets:
-            found.append(f"{ref} is on sheet {sheet!r}, which the book does not have ({', '.join(book.sheetnames)})")
+            found.append(
+                f"{ref} is on sheet {sheet!r}, which the book does not have ({', '.join(book.sheetnames)})"
+            )
     return found
 
 

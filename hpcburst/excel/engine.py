@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pycel import ExcelCompiler
-from pycel.excelwrapper import ExcelOpxWrapper
 from pycel.excelformula import ExcelFormula
 from pycel.excelutil import ERROR_CODES
+from pycel.excelwrapper import ExcelOpxWrapper
 from pycel.lib.function_helpers import load_functions
 
 Value = float | int | str | bool | None
@@ -61,7 +61,9 @@ def _defined_names(wrapper: Any) -> dict[str, list[tuple[str, str]]]:
         book = wrapper.workbook
         names = getattr(book.defined_names, "definedName", None) or list(book.defined_names.values())
         for sheet in book.worksheets:
-            names += [n for key, n in getattr(sheet, "defined_names", {}).items() if key not in book.defined_names]
+            names += [
+                n for key, n in getattr(sheet, "defined_names", {}).items() if key not in book.defined_names
+            ]
         wrapper._defined_names = {}
         for name in names:
             found = [(alias, sheet) for sheet, alias in name.destinations if sheet in book]

@@ -101,7 +101,9 @@ class WorkbookJob:
         command = f"{shlex.quote(self.python)} -m hpcburst.excel.runner *"
         if self.execute:
             command += f" --execute {shlex.quote(self.execute)}"
-        job_fields = {k: self.job.pop(k) for k in ("pool", "priority", "never_burst", "template") if k in self.job}
+        job_fields = {
+            k: self.job.pop(k) for k in ("pool", "priority", "never_burst", "template") if k in self.job
+        }
         draft = scheduler.create_job(name=self.name, shared_workdir=True, **job_fields)
         draft.add_task(
             scheduler.create_task(
@@ -134,16 +136,24 @@ class SubmittedSweep:
             for staged in task.get("input_files") or []:
                 container, _, path = str(staged.get("blob", "")).partition("/")
                 parts = path.split("/")
-                if container == c.BLOB_DATA and len(parts) == 3 and parts[0] == PREFIX and parts[2] == PLAN_FILE:
+                if (
+                    container == c.BLOB_DATA
+                    and len(parts) == 3
+                    and parts[0] == PREFIX
+                    and parts[2] == PLAN_FILE
+                ):
                     plan = SweepPlan.from_json(store.get(container, path).decode())
                     return cls(job, parts[1], plan)
         raise InvalidSpec(f"job {job} is not a workbook case sweep (hpcburst excel sweep)", field="job")
 
     def results(self, scheduler: Scheduler, store: BlobStore) -> list[CaseResult | None]:
         """Each case's result, in case order (None: no result; why is taken from the index's stderr)."""
+
         def fetch(index: int) -> CaseResult | None:
             try:
-                return CaseResult.from_json(store.get(c.BLOB_OUTPUT, f"{PREFIX}/{self.sweep}/{result_name(index)}"))
+                return CaseResult.from_json(
+                    store.get(c.BLOB_OUTPUT, f"{PREFIX}/{self.sweep}/{result_name(index)}")
+                )
             except NotFound:
                 return CaseResult(index, {}, error=_why_failed(scheduler, self.job, index))
 

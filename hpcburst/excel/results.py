@@ -57,7 +57,9 @@ def merge(plan: SweepPlan, results: Sequence[CaseResult | None]) -> SweepResults
     for index, result in enumerate(results):
         if result is None or result.error:
             outputs: list[Value] = [NOT_CALCULATED] * len(plan.outputs)
-            why: list[Value] = [result.error if result else f"case {index} was not calculated (its index failed)"]
+            why: list[Value] = [
+                result.error if result else f"case {index} was not calculated (its index failed)"
+            ]
         else:
             outputs = [result.outputs.get(cell, NOT_CALCULATED) for cell in plan.outputs]
             why = [None] if failed else []

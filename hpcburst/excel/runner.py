@@ -30,7 +30,9 @@ Execute = Callable[[Book, SweepPlan, int], dict[str, Value]]
 
 def compiled_book(book: Path, plan: SweepPlan, cache: Path, log: Callable[[str], None] = print) -> Book:
     """The book compiled for ``plan``: from the node cache, else parsed once and saved there."""
-    key = hashlib.sha256("\n".join([plan.book_sha256, *plan.inputs, "", *plan.outputs]).encode()).hexdigest()[:32]
+    key = hashlib.sha256("\n".join([plan.book_sha256, *plan.inputs, "", *plan.outputs]).encode()).hexdigest()[
+        :32
+    ]
     cache.mkdir(exist_ok=True)
     compiled = cache / f"{key}.pkl"
     with (cache / f"{key}.lock").open("a") as lock:
@@ -45,7 +47,9 @@ def compiled_book(book: Path, plan: SweepPlan, cache: Path, log: Callable[[str],
         parsed.prepare([*plan.outputs, *plan.inputs])
         parsed.save_compiled(cache / f"{key}.tmp")
         os.replace(cache / f"{key}.tmp.pkl", compiled)  # whole or absent: a crash leaves no half-written file
-        log(f"parsed {book.name} (sha256 {plan.book_sha256[:12]}) on {node_name()} in {time.perf_counter() - started:.2f} s")
+        log(
+            f"parsed {book.name} (sha256 {plan.book_sha256[:12]}) on {node_name()} in {time.perf_counter() - started:.2f} s"
+        )
         return parsed
 
 
@@ -66,7 +70,9 @@ def load_hook(reference: str) -> Execute:
     return fn  # type: ignore[no-any-return]
 
 
-def run(index: int, workdir: Path, execute: Execute = calculate, log: Callable[[str], None] = print) -> CaseResult:
+def run(
+    index: int, workdir: Path, execute: Execute = calculate, log: Callable[[str], None] = print
+) -> CaseResult:
     plan = SweepPlan.read(workdir / PLAN_FILE)
     if not 0 <= index < len(plan.cases):
         raise SystemExit(f"index {index} is outside this sweep's {len(plan.cases)} cases")
@@ -77,13 +83,22 @@ def run(index: int, workdir: Path, execute: Execute = calculate, log: Callable[[
     target = workdir / result_name(index)
     target.with_suffix(".tmp").write_text(result.to_json(), encoding="utf-8")
     os.replace(target.with_suffix(".tmp"), target)
-    errors = [f"{cell}={value}" for cell, value in outputs.items() if isinstance(value, str) and value.startswith("#")]
-    log(f"case {index}: {len(outputs)} outputs in {result.seconds:.3f} s" + (f"; cell errors {', '.join(errors)}" if errors else ""))
+    errors = [
+        f"{cell}={value}"
+        for cell, value in outputs.items()
+        if isinstance(value, str) and value.startswith("#")
+    ]
+    log(
+        f"case {index}: {len(outputs)} outputs in {result.seconds:.3f} s"
+        + (f"; cell errors {', '.join(errors)}" if errors else "")
+    )
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hpcburst.excel.runner", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m hpcburst.excel.runner", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("index", type=int)
     parser.add_argument("--execute", help="MODULE:FUNCTION(book, plan, index) -> {cell: value} (HPC_Execute)")
     args = parser.parse_args(argv)

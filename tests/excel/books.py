@@ -41,14 +41,28 @@ def with_cached_values(path: Path, sheet_index: int, values: Mapping[str, Any]) 
         parts = {name: z.read(name) for name in z.namelist()}
     xml = parts[member].decode()
     for address, value in values.items():
-        pattern = re.compile(rf'<c r="{address}"([^>]*)><f>(.*?)</f><v\s*/>|<c r="{address}"([^>]*)><f>(.*?)</f>(<v>.*?</v>)?')
+        pattern = re.compile(
+            rf'<c r="{address}"([^>]*)><f>(.*?)</f><v\s*/>|<c r="{address}"([^>]*)><f>(.*?)</f>(<v>.*?</v>)?'
+        )
         match = pattern.search(xml)
         assert match, f"{address} is not a formula cell in {member}"
         attrs, formula = (match[1], match[2]) if match[2] is not None else (match[3], match[4])
         attrs = re.sub(r'\s*t="[^"]*"', "", attrs)
-        kind = ' t="e"' if value in ERRORS else ' t="b"' if isinstance(value, bool) else ' t="str"' if isinstance(value, str) else ""
+        kind = (
+            ' t="e"'
+            if value in ERRORS
+            else ' t="b"'
+            if isinstance(value, bool)
+            else ' t="str"'
+            if isinstance(value, str)
+            else ""
+        )
         shown = int(value) if isinstance(value, bool) else value
-        xml = xml[: match.start()] + f'<c r="{address}"{attrs}{kind}><f>{formula}</f><v>{shown}</v>' + xml[match.end() :]
+        xml = (
+            xml[: match.start()]
+            + f'<c r="{address}"{attrs}{kind}><f>{formula}</f><v>{shown}</v>'
+            + xml[match.end() :]
+        )
     parts[member] = xml.encode()
     tmp = path.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:

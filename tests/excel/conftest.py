@@ -33,7 +33,9 @@ REPO = Path(__file__).parents[2]
 def reachable_by_others(path: Path) -> bool:
     """Every directory on the way is o+x and the path itself o+r."""
     parts = [path, *path.parents]
-    return all(p.stat().st_mode & stat.S_IXOTH for p in parts if p.is_dir()) and bool(path.stat().st_mode & stat.S_IROTH)
+    return all(p.stat().st_mode & stat.S_IXOTH for p in parts if p.is_dir()) and bool(
+        path.stat().st_mode & stat.S_IROTH
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,9 @@ def task_python(cluster_dir: Path) -> tuple[str, dict[str, str]]:
     if os.geteuid() != 0:
         return sys.executable, {}
     system = "/usr/bin/python3"
-    version = subprocess.run([system, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
+    version = subprocess.run(
+        [system, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
+    )
     if version.returncode != 0 or version.stdout.strip() != str(tuple(sys.version_info[:2])):
         pytest.skip(f"tasks run as an unprivileged account and {system} is not Python {sys.version_info[:2]}")
     site, source = Path(sysconfig.get_paths()["purelib"]), REPO
@@ -51,7 +55,9 @@ def task_python(cluster_dir: Path) -> tuple[str, dict[str, str]]:
         site, source = shipped / "site-packages", shipped / "src"
         if not shipped.exists():
             shutil.copytree(sysconfig.get_paths()["purelib"], site, symlinks=True)
-            shutil.copytree(REPO / "hpcburst", source / "hpcburst", ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                REPO / "hpcburst", source / "hpcburst", ignore=shutil.ignore_patterns("__pycache__")
+            )
             for root, dirs, files in os.walk(shipped):
                 for name in dirs + files:
                     os.chmod(os.path.join(root, name), 0o755 if name in dirs else 0o644)

@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from books import write_book
 
 from hpcburst.errors import InvalidSpec
 from hpcburst.excel.addresses import cell, output_cells
 from hpcburst.excel.cases import read_cases
 from hpcburst.excel.job import WorkbookJob
-
-from books import write_book
 
 
 def cases_csv(path: Path, text: str) -> Path:
@@ -46,7 +45,9 @@ def test_references_to_other_workbooks_are_refused_naming_the_cells(tmp_path: Pa
 
 def test_inputs_and_outputs_on_sheets_the_book_lacks_are_refused(tmp_path: Path) -> None:
     book = write_book(tmp_path / "b.xlsx", {"In": {"A1": 1}, "Out": {"A1": "=In!A1"}})
-    with pytest.raises(InvalidSpec, match=r"Results!A1 is on sheet 'Results', which the book does not have \(In, Out\)"):
+    with pytest.raises(
+        InvalidSpec, match=r"Results!A1 is on sheet 'Results', which the book does not have \(In, Out\)"
+    ):
         WorkbookJob(book, cases_csv(tmp_path / "c.csv", "In!A1\n1\n"), "Results!A1").plan()
     with pytest.raises(InvalidSpec, match="Inptus!A1 is on sheet 'Inptus'"):
         WorkbookJob(book, cases_csv(tmp_path / "c.csv", "Inptus!A1\n1\n"), "Out!A1").plan()
@@ -69,7 +70,10 @@ def test_the_plan_resolves_names_and_ranges_and_leaves_blank_inputs_out(tmp_path
     plan = WorkbookJob(book, cases, "Out!C10, Out!D4:D5").plan()
     assert plan.inputs == ["Inputs!B2", "Inputs!B3", "Inputs!B6"]
     assert plan.outputs == ["Out!C10", "Out!D4", "Out!D5"]
-    assert plan.cases == [{"Inputs!B2": 1000, "Inputs!B3": 0.1, "Inputs!B6": 2}, {"Inputs!B2": 2000, "Inputs!B6": True}]
+    assert plan.cases == [
+        {"Inputs!B2": 1000, "Inputs!B3": 0.1, "Inputs!B6": 2},
+        {"Inputs!B2": 2000, "Inputs!B6": True},
+    ]
     assert plan.headers == ["Inputs!$B$2", "Rate", "Inputs!B6"]
 
 
@@ -89,7 +93,9 @@ def test_cell_addresses_are_normalised_and_bad_ones_explained() -> None:
 def test_cases_tables_read_from_csv_and_xlsx(tmp_path: Path) -> None:
     csv_table = read_cases(cases_csv(tmp_path / "c.csv", "In!A1,In!A2\n1,x\n2.5,FALSE\n\n"))
     assert csv_table.headers == ["In!A1", "In!A2"] and csv_table.rows == [[1, "x"], [2.5, False]]
-    xlsx = write_book(tmp_path / "c.xlsx", {"Cases": {"A1": "In!A1", "B1": "In!A2", "A2": 1, "B2": "x", "A3": 2.5}})
+    xlsx = write_book(
+        tmp_path / "c.xlsx", {"Cases": {"A1": "In!A1", "B1": "In!A2", "A2": 1, "B2": "x", "A3": 2.5}}
+    )
     assert read_cases(xlsx).rows == [[1, "x"], [2.5, None]]
     with pytest.raises(InvalidSpec, match="no cases below the header row"):
         read_cases(cases_csv(tmp_path / "e.csv", "In!A1\n"))

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from books import cached_values, with_cached_values, write_book
 from openpyxl import load_workbook
 from openpyxl.workbook.defined_name import DefinedName
 
 from hpcburst.excel.engine import Book, missing_functions
-
-from books import cached_values, with_cached_values, write_book
 
 # formula -> what Excel 365 shows for it, with Data!A1:A3 = 1, 2, 3 and Data!B1:B3 = 10, 20, 30
 EXCEL_SHOWS = {
@@ -61,7 +60,9 @@ def test_every_formula_gives_the_value_excel_cached_in_the_book(excel_book: Path
     assert calculated == pytest.approx(cached)
 
 
-def test_a_case_sets_inputs_and_a_later_case_that_leaves_an_input_gets_the_books_own_value(tmp_path: Path) -> None:
+def test_a_case_sets_inputs_and_a_later_case_that_leaves_an_input_gets_the_books_own_value(
+    tmp_path: Path,
+) -> None:
     path = write_book(tmp_path / "b.xlsx", {"In": {"A1": 2, "A2": 3}, "Out": {"A1": "=In!A1*In!A2"}})
     book = Book.load(path)
     book.prepare(["Out!A1", "In!A1", "In!A2"])
@@ -83,7 +84,10 @@ def test_a_chain_of_twenty_thousand_cells_calculates(tmp_path: Path) -> None:
 
 
 def test_the_compiled_form_calculates_what_the_parsed_book_does(tmp_path: Path) -> None:
-    path = write_book(tmp_path / "b.xlsx", {"In": {"A1": 2}, "Out": {"A1": "=ROUND(In!A1^2/3,2)", "A2": "=SUM(Out!A1,In!A1)"}})
+    path = write_book(
+        tmp_path / "b.xlsx",
+        {"In": {"A1": 2}, "Out": {"A1": "=ROUND(In!A1^2/3,2)", "A2": "=SUM(Out!A1,In!A1)"}},
+    )
     parsed = Book.load(path)
     parsed.prepare(["Out!A1", "Out!A2", "In!A1"])
     parsed.save_compiled(tmp_path / "b.compiled")

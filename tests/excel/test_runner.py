@@ -15,7 +15,9 @@ from make_book import make_book, make_cases  # noqa: E402
 
 
 def test_concurrent_indices_in_one_node_directory_parse_once_and_match_a_local_run(tmp_path: Path) -> None:
-    job = WorkbookJob(make_book(tmp_path / "pricing.xlsx"), make_cases(tmp_path / "cases.csv", 6), "Out!C10,Out!D4:D8")
+    job = WorkbookJob(
+        make_book(tmp_path / "pricing.xlsx"), make_cases(tmp_path / "cases.csv", 6), "Out!C10,Out!D4:D8"
+    )
     plan = job.plan()
     node = tmp_path / "node"
     node.mkdir()
@@ -38,6 +40,8 @@ def test_concurrent_indices_in_one_node_directory_parse_once_and_match_a_local_r
 def test_an_index_outside_the_sweep_fails_with_a_reason(tmp_path: Path) -> None:
     job = WorkbookJob(make_book(tmp_path / "pricing.xlsx"), make_cases(tmp_path / "cases.csv", 2), "Out!C10")
     (tmp_path / PLAN_FILE).write_text(job.plan().to_json())
-    run = subprocess.run([sys.executable, "-m", "hpcburst.excel.runner", "5"], cwd=tmp_path, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "hpcburst.excel.runner", "5"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert run.returncode == 1
     assert "index 5 is outside this sweep's 2 cases" in run.stderr
