@@ -30,6 +30,7 @@ import sys
 import threading
 import types
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ from pycel import ExcelCompiler
 from pycel.excelformula import ExcelFormula
 from pycel.excelutil import ERROR_CODES
 from pycel.excelwrapper import ExcelOpxWrapper
+from pycel.lib import function_helpers
 from pycel.lib.function_helpers import load_functions
 
 Value = float | int | str | bool | None
@@ -73,6 +75,25 @@ def _defined_names(wrapper: Any) -> dict[str, list[tuple[str, str]]]:
 
 
 ExcelOpxWrapper.defined_names = property(_defined_names)  # type: ignore[method-assign,assignment]
+
+_apply_meta = function_helpers.apply_meta
+_wrapped: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def _apply_meta_once_per_book(f: Any, meta: Any = None, name_space: Any = None) -> Any:
+    """pycel wraps a library function (argument coercion, error passing) afresh for every formula that calls
+    it: 2 of the 5 s a node spends bringing a 10,000-formula book back from the cache. The wrapper depends
+    only on the function and the book's evaluator (``_C_``), so it is made once per pair."""
+    evaluator = (name_space or {}).get("_C_")
+    if meta is not None or evaluator is None:
+        return _apply_meta(f, meta, name_space)
+    per_book = _wrapped.setdefault(evaluator, {})
+    if f not in per_book:
+        per_book[f] = _apply_meta(f, meta, name_space)
+    return per_book[f]
+
+
+function_helpers.apply_meta = _apply_meta_once_per_book
 
 
 class Book:
