@@ -175,14 +175,15 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower().removeprefix("_xlfn."))
 
 
-_PLUGIN_MODULES: dict[int, str] = {}
+_PLUGIN_MODULES: dict[frozenset[tuple[str, Any]], str] = {}
 
 
 def _plugins(functions: Functions | None) -> list[str]:
-    """pycel finds functions by lower-case name in plugin modules: ``functions`` as such a module."""
+    """pycel finds functions by lower-case name in plugin modules: ``functions`` as such a module (one per
+    distinct set of functions, so books sharing a set share the module)."""
     if not functions:
         return []
-    key = id(functions)
+    key = frozenset(functions.items())
     if key not in _PLUGIN_MODULES:
         module = types.ModuleType(f"hpcburst_excel_functions_{uuid.uuid4().hex}")
         for name, fn in functions.items():

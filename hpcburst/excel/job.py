@@ -38,6 +38,7 @@ from hpcburst.storage.blob.port import BlobStore
 Partition = Callable[[CaseTable], Iterable[Sequence[Value]]]
 Merge = Callable[[SweepPlan, list[CaseResult | None]], Any]
 PREFIX = "excel"  # hpc-data/excel/<sweep>/ and hpc-output/excel/<sweep>/
+_JOB_FIELDS = ("pool", "priority", "never_burst", "template", "owner", "runtime")  # the rest are the task's
 
 
 class WorkbookJob:
@@ -101,9 +102,8 @@ class WorkbookJob:
         command = f"{shlex.quote(self.python)} -m hpcburst.excel.runner *"
         if self.execute:
             command += f" --execute {shlex.quote(self.execute)}"
-        job_fields = {
-            k: self.job.pop(k) for k in ("pool", "priority", "never_burst", "template") if k in self.job
-        }
+        job_fields = {k: v for k, v in self.job.items() if k in _JOB_FIELDS}
+        task_fields = {k: v for k, v in self.job.items() if k not in _JOB_FIELDS}
         draft = scheduler.create_job(name=self.name, shared_workdir=True, **job_fields)
         draft.add_task(
             scheduler.create_task(
@@ -112,7 +112,7 @@ class WorkbookJob:
                 input_files=[{"blob": f"{c.BLOB_DATA}/{PREFIX}/{sweep}/{name}", "path": name}
                              for name in (BOOK_FILE, PLAN_FILE)],
                 output_files=[{"pattern": RESULT_PATTERN, "blob": f"{c.BLOB_OUTPUT}/{PREFIX}/{sweep}/{RESULT_PATTERN}"}],
-                **self.job,
+                **task_fields,
             )
         )  # fmt: skip
         return SubmittedSweep(scheduler.submit_job(draft), sweep, plan, self.merge or merge)

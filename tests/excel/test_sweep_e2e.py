@@ -84,3 +84,17 @@ def test_the_cli_sweeps_waits_and_writes_the_results_workbook_and_csv(
     assert collected.exit_code == 0, collected.output
     assert (tmp_path / "again.csv").read_text() == (tmp_path / "r.csv").read_text()
     assert SubmittedSweep.of_job(scheduler, store, job).plan.outputs[0] == "Out!C10"
+
+
+def test_a_case_whose_index_fails_shows_na_and_the_reason_in_the_merged_results(
+    scheduler: Scheduler, store: AzureBlobStore, task_python: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    python, env = task_python
+    job = WorkbookJob(make_book(tmp_path / "pricing.xlsx"), make_cases(tmp_path / "cases.csv", 2), "Out!C10",
+                      execute="no_such_module:execute", python=python, environment=env or None)  # fmt: skip
+    submitted = job.submit(scheduler, store)
+    assert scheduler.wait(submitted.job, timeout=120)["state"] == "Failed"
+    table = submitted.merged(scheduler, store)
+    assert table.headers[-1] == "error"
+    assert table.column("Out!C10") == ["#N/A", "#N/A"]
+    assert all("No module named 'no_such_module'" in str(why) for why in table.column("error"))
