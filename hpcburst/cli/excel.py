@@ -47,7 +47,7 @@ def sweep(
     name: Annotated[str | None, typer.Option("--name", help="Job name (default: excel BOOK).")] = None,
     pool: Annotated[str | None, typer.Option("--pool", help="Run only on nodes of this pool.")] = None,
     python: Annotated[
-        str, typer.Option("--python", help="The nodes' Python with hpcburst[excel] installed.")
+        str, typer.Option("--python", help="The nodes' Python, with hpcburst and its excel extra installed.")
     ] = "python3",
     env: Annotated[
         list[str] | None, typer.Option("--env", help="K=V for every case's task (repeat).")
