@@ -39,6 +39,11 @@ class SweepResults:
             one.font = Font(bold=True)
         for row in self.rows:
             sheet.append(row)
+            for one in sheet[sheet.max_row]:
+                if isinstance(one.value, str) and one.value.startswith("="):
+                    one.data_type = (
+                        "s"  # text a case produced stays text, never a formula of the results book
+                    )
         sheet.freeze_panes = "A2"
         book.save(path)
 

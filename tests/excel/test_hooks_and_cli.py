@@ -65,6 +65,16 @@ def test_the_default_merge_shows_cell_errors_and_cases_without_results() -> None
     ]
 
 
+def test_text_that_looks_like_a_formula_stays_text_in_the_results_workbook(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    plan = SweepPlan("sha", ["In!A1"], ["Out!A1"], [{}], ["In!A1"], [["=HYPERLINK(1)"]])
+    merge(plan, [CaseResult(0, {"Out!A1": "=1+1"})]).write_xlsx(tmp_path / "r.xlsx")
+    row = [c.value for c in load_workbook(tmp_path / "r.xlsx").active[2]]  # type: ignore[index]
+    assert row == ["=HYPERLINK(1)", "=1+1"]
+    assert all(c.data_type == "s" for c in load_workbook(tmp_path / "r.xlsx").active[2])  # type: ignore[index]
+
+
 def test_the_command_refuses_an_unsupported_book_naming_cells_and_functions_without_a_traceback(
     tmp_path: Path,
 ) -> None:
