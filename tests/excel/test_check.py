@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from books import write_book
+from excel_books import write_book
 
 from hpcburst.errors import InvalidSpec
 from hpcburst.excel.addresses import cell, output_cells

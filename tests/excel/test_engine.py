@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from books import cached_values, with_cached_values, write_book
+from excel_books import cached_values, with_cached_values, write_book
 from openpyxl import load_workbook
 from openpyxl.workbook.defined_name import DefinedName
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from books import write_book
+from excel_books import write_book
 from typer.testing import CliRunner
 
 from hpcburst.cli.main import app
