@@ -126,7 +126,8 @@ def main() -> None:
         f"| seconds loading the compiled form (node cache, summed) | {sum(loads):.1f} s ({len(loads)} loads) | - |"
     )
     print(
-        f"| seconds calculating (summed over cases; a node's first case compiles its formulas' code) "
+        f"| seconds calculating (summed over cases; on a node each index's process "
+        f"also compiles its formulas' code on its first calculation) "
         f"| {calc:.1f} s | {local_calc:.1f} s |"
     )
     print(f"| parses per node | {', '.join(f'{n}: {len(p)}' for n, p in sorted(parses.items()))} | 1 |")

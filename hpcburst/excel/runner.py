@@ -30,27 +30,32 @@ Execute = Callable[[Book, SweepPlan, int], dict[str, Value]]
 
 def compiled_book(book: Path, plan: SweepPlan, cache: Path, log: Callable[[str], None] = print) -> Book:
     """The book compiled for ``plan``: from the node cache, else parsed once and saved there."""
-    key = hashlib.sha256("\n".join([plan.book_sha256, *plan.inputs, "", *plan.outputs]).encode()).hexdigest()[
-        :32
-    ]
+    key = hashlib.sha256("\n".join([plan.book_sha256, *plan.inputs, "", *plan.outputs]).encode()).hexdigest()
     cache.mkdir(exist_ok=True)
-    compiled = cache / f"{key}.pkl"
-    with (cache / f"{key}.lock").open("a") as lock:
+    compiled = cache / f"{key[:32]}.pkl"
+    if (
+        compiled.exists()
+    ):  # the common case, without the lock: the file appears whole (os.replace) or not at all
+        return _reused(compiled, log)
+    with (cache / f"{key[:32]}.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the node's other slots wait here while the first one parses
         if compiled.exists():
-            started = time.perf_counter()
-            loaded = Book.from_compiled(compiled)
-            log(f"compiled form reused from the node cache ({time.perf_counter() - started:.2f} s)")
-            return loaded
+            return _reused(compiled, log)
         started = time.perf_counter()
         parsed = Book.load(book)
         parsed.prepare([*plan.outputs, *plan.inputs])
-        parsed.save_compiled(cache / f"{key}.tmp")
-        os.replace(cache / f"{key}.tmp.pkl", compiled)  # whole or absent: a crash leaves no half-written file
-        log(
-            f"parsed {book.name} (sha256 {plan.book_sha256[:12]}) on {node_name()} in {time.perf_counter() - started:.2f} s"
-        )
+        parsed.save_compiled(cache / f"{key[:32]}.tmp")
+        os.replace(cache / f"{key[:32]}.tmp.pkl", compiled)  # whole or absent: a crash leaves no partial file
+        seconds = time.perf_counter() - started
+        log(f"parsed {book.name} (sha256 {plan.book_sha256[:12]}) on {node_name()} in {seconds:.2f} s")
         return parsed
+
+
+def _reused(compiled: Path, log: Callable[[str], None]) -> Book:
+    started = time.perf_counter()
+    loaded = Book.from_compiled(compiled)
+    log(f"compiled form reused from the node cache ({time.perf_counter() - started:.2f} s)")
+    return loaded
 
 
 def calculate(book: Book, plan: SweepPlan, index: int) -> dict[str, Value]:
