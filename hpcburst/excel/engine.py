@@ -8,18 +8,23 @@ book of 10,000 formulas (a 2,500-row chain, IF/ROUND/MAX/MIN, SUM and AVERAGE ov
 =====================================  ==============  ==========================
 load + first calculation (compile)      6.8 s           18.6 s parse + 3.5 s compile
 one more case (5 inputs changed)        0.15 s          4.2 s (schedula dispatch)
-compiled form saved for another         yes (to_file,   no: the model does not
-process (the node cache)                0.1 s to load)  pickle
+compiled form saved for another         yes (to_file;   no: the model does not
+process (the node cache)                ~0.2 s to load, pickle
+                                        ~1 s first calc)
 =====================================  ==============  ==========================
 
 A case sweep is recalculation many times over, on nodes where every index is its own process: pycel's
-~28x faster recalculation and its reloadable compiled form decide it. Custom functions (the later UDF
-offload) plug in as pycel "plugins": a module whose lower-case attributes are the functions. Two costs,
-both kept here: pycel evaluates recursively, so a long chain of cells needs a deep stack (calculations run on
-a thread with one); and pycel is GPLv3, where formulas is EUPL-1.1+. hpcburst declares no license of its own:
-pycel is therefore an optional extra (``hpcburst[excel]``), imported by this module only, never by the Function
-App or the node agent. If GPLv3 is not acceptable for a distribution, formulas drops in behind this same
-interface (``Book``, ``missing_functions``) at the recalculation cost above.
+~28x faster recalculation and its reloadable compiled form decide it. Both can call Python for a custom
+function name (the later UDF offload): here ``functions`` become a pycel "plugin" module. What pycel costs,
+all kept in this module:
+
+- it evaluates recursively, so a long chain of cells needs a deep stack: calculations run on a thread with one;
+- 1.0b30 (2021) predates openpyxl 3.1, whose defined names it cannot read (names in formulas gave #NAME?),
+  and wraps library functions once per formula; both are patched below;
+- it is GPLv3 (and pins networkx < 2.7), where formulas is EUPL-1.1+. hpcburst declares no license of its own,
+  so pycel is an optional extra (``hpcburst[excel]``), imported by this module only, never by the Function App
+  or the node agent. If GPLv3 is not acceptable for a distribution, formulas drops in behind this same
+  interface (``Book``, ``missing_functions``) at the recalculation cost above.
 """
 
 from __future__ import annotations
