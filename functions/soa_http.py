@@ -190,7 +190,7 @@ def _session(req: func.HttpRequest) -> tuple[SoaServices, SessionRecord]:
 
 
 def _state(raw: str | None) -> SessionState | None:
-    if not raw:
+    if raw is None:  # absent; an empty ``state=`` names no state and is refused below
         return None
     try:
         return SessionState(raw)

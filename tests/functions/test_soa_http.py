@@ -212,6 +212,13 @@ def test_starting_a_session_of_an_unknown_service_is_a_400_naming_it(as_user):
     assert "nope" in response.json()["message"]
 
 
+def test_listing_sessions_by_a_state_that_is_not_one_is_a_400_naming_the_states(as_user):
+    for bad in ("", "Sleeping"):
+        answer = as_user("alice").get("/sessions", params={"state": bad})
+        assert (answer.status_code, answer.json()["error"]) == (400, "InvalidSpec")
+        assert "Active" in answer.json()["message"]
+
+
 def test_services_are_registered_by_admins_and_removed_only_when_unused(http, as_user, open_session):
     alice = as_user("alice")
     assert alice.get("/services/echo").json()["registered_by"] == "ada"
