@@ -96,7 +96,7 @@ def reconcile_hosts(state: BrokerState, node: str, body: SoaPoll, now: float, ef
             if host is not None:
                 host_ended(state, host, "stopped: its session is no longer open", effects)
             continue
-        host.seen, host.ready = True, shown.ready
+        host.seen, host.ready, host.want = True, shown.ready, shown.want
     for host_id in [h for h in mine if h not in listed]:
         host = state.hosts[host_id]
         live = state.sessions.get(host.session)
@@ -132,19 +132,21 @@ def fault_session(
 
 
 def dispatch(state: BrokerState, node: str, body: SoaPoll, now: float) -> list[HostRequest]:
-    """Pending requests for the node's ready hosts that want them, in the order the agent listed them."""
+    """Pending requests for the node's ready hosts that want them, in the order the agent listed them. What a
+    host wants is the broker's own count (its agent's latest word, less what was handed since), not the call's
+    body: a long-poll woken later must not hand out on the strength of states its agent has since updated."""
     out: list[HostRequest] = []
     mine = state.node_hosts.get(node, set())
     for shown in body.hosts:
-        host = state.hosts.get(shown.host) if shown.want > 0 and shown.host in mine else None
-        live = (
-            state.sessions.get(host.session)
-            if host is not None and host.ready and not host.draining
-            else None
-        )
+        host = state.hosts.get(shown.host) if shown.host in mine else None
+        if host is None or host.want <= 0 or not host.ready or host.draining:
+            continue
+        live = state.sessions.get(host.session)
         if live is None or not live.open or not live.book.pending:
             continue
-        for call in live.book.take(shown.host, node, shown.want, now):
+        taken = live.book.take(shown.host, node, host.want, now)
+        host.want -= len(taken)
+        for call in taken:
             item = call.item
             out.append(
                 HostRequest(

@@ -28,6 +28,7 @@ class Host:
     placed_at: float
     seen: bool = False  # listed by its agent at least once
     ready: bool = False
+    want: int = 0  # requests it can take, as its agent last said, less those handed to it since
     draining: bool = (
         False  # above its session's fair share: no new requests, stops once its calls are answered
     )

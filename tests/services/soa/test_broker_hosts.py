@@ -3,11 +3,13 @@ they die, vanish, go silent or time out, stopped when unknown, surplus or of an 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from soa_support import Clock, FakeAgent, echo, items, record, service, take
+from soa_support import POOL, Clock, FakeAgent, echo, items, record, service, take
 
 from hpcburst.domain.soa.models import SessionState
-from hpcburst.domain.soa.protocol import HostResponse
+from hpcburst.domain.soa.protocol import HostResponse, HostState, SoaPoll
 from hpcburst.services.soa.broker import Broker
 from hpcburst.services.soa.placement import MIN_HOST_LIFE
 
@@ -200,3 +202,25 @@ def test_busy_hosts_above_the_fair_share_drain_then_stop(clock):
     assert len(answered.stop) == 2 and {h.split(".")[0] for h in answered.stop} == {"s1"}
     assert {r.host for r in answered.requests}.isdisjoint(answered.stop)
     assert sorted(h.split(".")[0] for h in agent.lease(2)) == ["s2", "s2"]
+
+
+def test_a_long_poll_woken_later_does_not_undo_what_a_newer_call_said_about_its_hosts(clock):
+    broker = Broker(clock=clock)
+    broker.open(record("s1"), service())
+    (host,) = FakeAgent(broker, "n1").lease(1)
+
+    def body(ready: bool, wait: float) -> SoaPoll:
+        return SoaPoll(node="n1", pool=POOL, hosts=[HostState(host=host, ready=ready, want=4 if ready else 0)],
+                       wait=wait)  # fmt: skip
+
+    async def scenario() -> list[str]:
+        starting = asyncio.create_task(broker.poll("n1", POOL, body(ready=False, wait=5)))  # host importing
+        await asyncio.sleep(0.05)
+        await broker.poll(
+            "n1", POOL, body(ready=True, wait=0)
+        )  # the host is ready: the agent says so at once
+        broker.submit("s1", "c1", items("a"))  # wakes the older long-poll, whose body still says "not ready"
+        answer = await asyncio.wait_for(starting, 2)
+        return [r.id for r in answer.requests]
+
+    assert asyncio.run(scenario()) == ["a"]
