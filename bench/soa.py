@@ -215,7 +215,7 @@ def report(bench: Bench, base: dict[str, Any], args: argparse.Namespace) -> None
         )
         print(
             f"  Telepathy (16 machines): {TELEPATHY[kind][0]:,} req/s; baseline ProcessPoolExecutor({SLOTS}) "
-            f"map: {base['throughput']:,.0f} req/s, ratio {rate / base['throughput']:.2f}"
+            f"submit: {base['throughput']:,.0f} req/s, ratio {rate / base['throughput']:.2f}"
         )
     p50b, p99b = percentile(base["latency"], 0.5), percentile(base["latency"], 0.99)
     for kind, goal50, goal99 in (("interactive", 10.0, 50.0), ("durable", 50.0, None)):

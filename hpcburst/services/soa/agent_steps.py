@@ -79,11 +79,14 @@ def stored_response(r: HostResponse, call: Call, node: str) -> StoredResponse:
     )
 
 
-def reconcile_hosts(state: BrokerState, node: str, body: SoaPoll, now: float, effects: Effects) -> list[str]:
+def reconcile_hosts(
+    state: BrokerState, node: str, body: SoaPoll, now: float, effects: Effects, fresh: bool = True
+) -> list[str]:
     """End hosts the agent reports ended or no longer lists; the hosts it should stop (unknown, or of a
-    session no longer open)."""
+    session no longer open). ``fresh``: the call's first look; a long-poll woken later only looks for stops
+    (its body's host states may be older than what a newer call said)."""
     mine = state.node_hosts.get(node, set())
-    for ended in body.ended:
+    for ended in body.ended if fresh else ():
         if ended.host in mine:
             host_ended(state, state.hosts[ended.host], ended.reason, effects)
     listed = {h.host for h in body.hosts}
@@ -96,8 +99,9 @@ def reconcile_hosts(state: BrokerState, node: str, body: SoaPoll, now: float, ef
             if host is not None:
                 host_ended(state, host, "stopped: its session is no longer open", effects)
             continue
-        host.seen, host.ready, host.want = True, shown.ready, shown.want
-    for host_id in [h for h in mine if h not in listed]:
+        if fresh:
+            host.seen, host.ready, host.want = True, shown.ready, shown.want
+    for host_id in [h for h in mine if h not in listed] if fresh else []:
         host = state.hosts[host_id]
         live = state.sessions.get(host.session)
         started = live.registration.init_timeout + START_GRACE if live else 0.0

@@ -223,7 +223,7 @@ class Broker:
             self._expire(now, effects)
             accepted = steps.apply_responses(self._state, node, body.responses, effects) if first else 0
             # Host states are the call's news once: a long-poll woken later must not undo what a newer call said.
-            stop = steps.reconcile_hosts(self._state, node, body, now, effects) if first else []
+            stop = steps.reconcile_hosts(self._state, node, body, now, effects, fresh=first)
             surplus = placement.surplus_stops(self._state, node, pool, now)
             for host_id in surplus:
                 self._state.remove_host(host_id)

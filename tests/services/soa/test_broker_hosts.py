@@ -224,3 +224,18 @@ def test_a_long_poll_woken_later_does_not_undo_what_a_newer_call_said_about_its_
         return [r.id for r in answer.requests]
 
     assert asyncio.run(scenario()) == ["a"]
+
+
+def test_a_waiting_long_poll_hears_at_once_that_a_closed_sessions_hosts_stop(clock):
+    broker = Broker(clock=clock)
+    broker.open(record("s1"), service())
+    agent = FakeAgent(broker, "n1")
+    (host,) = agent.lease(1)
+
+    async def scenario() -> list[str]:
+        waiting = asyncio.create_task(agent.poll_async(wait=5))
+        await asyncio.sleep(0.05)
+        broker.close("s1", purge=False)
+        return (await asyncio.wait_for(waiting, 2)).stop
+
+    assert asyncio.run(scenario()) == [host]
