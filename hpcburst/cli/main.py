@@ -32,6 +32,7 @@ ENTRIES: dict[str, tuple[str, str, bool]] = {
     "pkg": ("hpcburst.cli.pkg:app", "Application packages: create, upload, list, remove, sync.", True),
     "service": ("hpcburst.cli.soa:services", "SOA services: register, list, show, remove (register/remove: admins).", True),
     "session": ("hpcburst.cli.soa:sessions", "SOA sessions: list, view, close (--purge).", True),
+    "excel": ("hpcburst.cli.excel:app", "Workbook case sweeps: one index per case of a cases table, results merged.", True),
     "burst": ("hpcburst.cli.burst:app", "Bursting: status, the decision log, re-enable a pool; simulate the policy on a trace.", True),
 }  # fmt: skip
 
