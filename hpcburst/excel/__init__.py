@@ -30,3 +30,4 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(name)
+from hpcburst.excel.udf import udf as udf  # noqa: E402 - the decorator, not the module: @hpcburst.excel.udf
