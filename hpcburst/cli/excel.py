@@ -112,3 +112,4 @@ def _write(results: Any, out: Path, view: dict[str, Any]) -> None:
                   + (f" ({errors} cell errors)" if errors else ""))  # fmt: skip
     if view.get("state") != "Finished":
         raise typer.Exit(1)
+from hpcburst.cli import excel_calc as _calc  # noqa: E402, F401 - adds `calc` and `register-udfs` to app
