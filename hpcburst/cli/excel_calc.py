@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from hpcburst.cli.common import console, err_console, friendly
-from hpcburst.cli.excel import _missing_extra, app
+from hpcburst.cli.excel import app  # only app: this module is imported as soon as it exists
 
 SHOWN_ERRORS = 5  # UDF failures printed; the rest are counted
 
@@ -32,6 +32,8 @@ def calc(
 ) -> None:  # fmt: skip
     """Recalculate BOOK: distinct UDF calls go to the cluster as one SOA session, in batches, one round per
     level of UDFs feeding UDFs; formula cells of the --out book hold the values."""
+    from hpcburst.cli.excel import _missing_extra
+
     _missing_extra()
     from hpcburst.excel.udf_calc import calculate, local_offload
     from hpcburst.excel.udf_deploy import UdfModule

@@ -24,10 +24,10 @@ _EXPORTS = {
     "Book": "hpcburst.excel.engine",
 }
 __all__ = sorted(_EXPORTS)
+from hpcburst.excel.udf import udf as udf  # noqa: E402 - the decorator, not the module: @hpcburst.excel.udf
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(name)
-from hpcburst.excel.udf import udf as udf  # noqa: E402 - the decorator, not the module: @hpcburst.excel.udf

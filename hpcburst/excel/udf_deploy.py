@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ class UdfModule:
         )
         return cls(name or directory.name, directory.parent, tuple(files))
 
-    @property
+    @cached_property
     def digest(self) -> str:
         h = hashlib.sha256(self.name.encode())
         for file in self.files:

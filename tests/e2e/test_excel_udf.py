@@ -17,7 +17,7 @@ from hpcburst.client.local_cluster import LocalCluster
 
 CLI = str(Path(sys.executable).parent / "hpcburst")
 ROWS = 150
-UDFS = '''
+UDFS = """
 import math
 import hpcburst.excel
 
@@ -30,7 +30,7 @@ def price(spot, vol):
 @hpcburst.excel.udf(name="PER.UNIT")
 def per_unit(value, spot):
     return value / spot
-'''
+"""
 
 
 def make_book(path: Path) -> Path:
@@ -87,7 +87,9 @@ def test_a_book_calculated_on_the_cluster_equals_the_local_calculation(
     assert "on the cluster" in both["cluster"].stdout
 
 
-def test_a_chain_takes_one_round_per_level(work: Path, both: dict[str, subprocess.CompletedProcess[str]]) -> None:
+def test_a_chain_takes_one_round_per_level(
+    work: Path, both: dict[str, subprocess.CompletedProcess[str]]
+) -> None:
     out = both["cluster"].stdout
     assert "3 rounds" in out  # PRICE, then PER.UNIT of its value, then the evaluation with every value known
     assert f"round 1: {ROWS} distinct" in out and f"round 2: {ROWS - 1} distinct" in out  # row 5 fed no call
