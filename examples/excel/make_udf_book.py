@@ -40,6 +40,7 @@ def make_udf_book(path: Path, rows: int = 50, seed: int = 12) -> Path:
         options.append(option)
         sheet.append([*option, f"=PRICEOPT(A{r},B{r},C{r})", f"=HEDGE.RATIO(D{r},A{r})"])
     sheet["G1"] = f'=SUMIF(D2:D{rows + 1},"<1E300")'
+    path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return path
 

@@ -66,7 +66,9 @@ def calc(
                   f"seconds: parsing {s['parse']:.2f}, calculating {s['calculate']:.2f}, "
                   f"UDF calls {s['offload']:.2f}", highlight=False, soft_wrap=True)  # fmt: skip
     for (name, args), reason in list(result.errors.items())[:SHOWN_ERRORS]:
-        err_console.print(f"#VALUE! from {name}{args!r}: {reason}", highlight=False, markup=False)
+        err_console.print(
+            f"#VALUE! from {name}{args!r}: {reason}", highlight=False, markup=False, soft_wrap=True
+        )
     if len(result.errors) > SHOWN_ERRORS:
         err_console.print(f"... and {len(result.errors) - SHOWN_ERRORS} more failing UDF calls")
     if result.error_cells:
