@@ -35,18 +35,19 @@ def calc(
     from hpcburst.cli.excel import _missing_extra
 
     _missing_extra()
-    from hpcburst.excel.udf_calc import calculate, local_offload
+    from hpcburst.excel.udf_calc import Recalculation, local_offload
     from hpcburst.excel.udf_deploy import UdfModule
 
     module = UdfModule.find(udfs)
     functions = module.load()
+    recalculation = Recalculation(book, functions)  # refused here, before any session
     target = out or book.with_name(f"{book.stem}-calculated.xlsx")
 
     def progress(round_: int, calls: int) -> None:
         console.print(f"round {round_}: {calls:,} distinct UDF calls {'here' if local else 'on the cluster'}")
 
     if local:
-        result = calculate(book, functions, local_offload(functions), max_rounds, progress)
+        result = recalculation.run(local_offload(functions), max_rounds, progress)
     else:
         from hpcburst.cli.transfer_ui import blob_store_from_settings
         from hpcburst.excel.udf_deploy import deploy
@@ -58,7 +59,7 @@ def calc(
                 client, blob_store_from_settings(), module, f"hpcburst excel register-udfs {udfs}"
             )
             with SessionOffload(client, service, module.name, batch, max_units, timeout) as offload:
-                result = calculate(book, functions, offload, max_rounds, progress)
+                result = recalculation.run(offload, max_rounds, progress)
     result.write(target)
     s = result.seconds
     console.print(f"{book.name}: {len(result.values):,} formulas, {result.udf_calls:,} UDF calls "

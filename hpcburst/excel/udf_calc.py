@@ -97,39 +97,54 @@ class Calculated:
         self.book.save(out)
 
 
+class Recalculation:
+    """A book checked and loaded for recalculation with UDFs (``load``), then run with an offload (``run``):
+    the check comes first, so a book that would be refused opens no session."""
+
+    def __init__(self, path: Path, udf_names: Iterable[str]) -> None:
+        """Refuses, naming cells, functions that are neither the engine's nor UDFs, and links to other books."""
+        self.path = path
+        self.cache = UdfCache()
+        functions = self.cache.functions(udf_names)
+        started = time.perf_counter()
+        self.book = open_formulas(path)
+        found = refusals(self.book, lambda text: missing_functions(text, functions))
+        if found:
+            raise InvalidSpec(f"{path.name} cannot be calculated: " + "; ".join(found), field="book")
+        self.cells = [address for address, _ in formulas(self.book)]
+        self.engine = Book.load(path, functions)
+        self.seconds = {"parse": time.perf_counter() - started, "calculate": 0.0, "offload": 0.0}
+
+    def run(self, offload: Offload, max_rounds: int = MAX_ROUNDS,
+            progress: Callable[[int, int], object] = lambda round_, calls: None) -> Calculated:  # fmt: skip
+        """Evaluate, offload the round's distinct calls (``progress(round, calls)`` first), repeat until a round
+        calls nothing new."""
+        cache, seconds = self.cache, self.seconds
+        for round_ in range(1, max_rounds + 1):
+            started = time.perf_counter()
+            if round_ > 1:
+                _forget_formula_values(self.engine)
+            cache.pending.clear()
+            cache.calls = 0
+            values = self.engine.calculate({}, self.cells)
+            seconds["calculate"] += time.perf_counter() - started
+            if not cache.pending:
+                return Calculated(self.book, values, round_, cache.calls, len(cache.outcomes), cache.errors,
+                                  seconds)  # fmt: skip
+            started = time.perf_counter()
+            progress(round_, len(cache.pending))
+            cache.fill(offload(list(cache.pending)))
+            seconds["offload"] += time.perf_counter() - started
+        raise InvalidState(
+            f"{self.path.name}: UDF calls still waiting on other UDFs after {max_rounds} rounds (a chain deeper "
+            f"than {max_rounds - 1} levels, or a UDF that never answers): raise --max-rounds"
+        )
+
+
 def calculate(path: Path, udf_names: Iterable[str], offload: Offload, max_rounds: int = MAX_ROUNDS,
               progress: Callable[[int, int], object] = lambda round_, calls: None) -> Calculated:  # fmt: skip
-    """Recalculate the book at ``path``, its UDF calls done by ``offload`` (``progress(round, calls)`` before
-    each offload). Refuses, naming cells, a book with functions that are neither the engine's nor UDFs, or
-    links to other workbooks."""
-    cache = UdfCache()
-    functions = cache.functions(udf_names)
-    started = time.perf_counter()
-    book = open_formulas(path)
-    found = refusals(book, lambda text: missing_functions(text, functions))
-    if found:
-        raise InvalidSpec(f"{path.name} cannot be calculated: " + "; ".join(found), field="book")
-    cells = [address for address, _ in formulas(book)]
-    engine = Book.load(path, functions)
-    seconds = {"parse": time.perf_counter() - started, "calculate": 0.0, "offload": 0.0}
-    for round_ in range(1, max_rounds + 1):
-        started = time.perf_counter()
-        if round_ > 1:
-            _forget_formula_values(engine)
-        cache.pending.clear()
-        cache.calls = 0
-        values = engine.calculate({}, cells)
-        seconds["calculate"] += time.perf_counter() - started
-        if not cache.pending:
-            return Calculated(book, values, round_, cache.calls, len(cache.outcomes), cache.errors, seconds)
-        started = time.perf_counter()
-        progress(round_, len(cache.pending))
-        cache.fill(offload(list(cache.pending)))
-        seconds["offload"] += time.perf_counter() - started
-    raise InvalidState(
-        f"{path.name}: UDF calls still waiting on other UDFs after {max_rounds} rounds (a chain deeper than "
-        f"{max_rounds - 1} levels, or a UDF that never answers): raise --max-rounds"
-    )
+    """``Recalculation(path, udf_names).run(offload, max_rounds, progress)``."""
+    return Recalculation(path, udf_names).run(offload, max_rounds, progress)
 
 
 def _key(name: str, args: Args) -> Call:

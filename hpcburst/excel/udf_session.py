@@ -26,7 +26,11 @@ class SessionOffload:
         if max_units is not None:
             fields["max_units"] = max_units
         self.session = client.create_session(SessionStartInfo(**fields))
-        self.executor = self.session.executor(batch_size=batch_size)
+        try:
+            self.executor = self.session.executor(batch_size=batch_size)
+        except BaseException:  # a bad --batch: the session it was for closes now, not at its idle timeout
+            self.session.close(purge=True)
+            raise
         self.module = module
         self.timeout = timeout
 
