@@ -11,6 +11,7 @@ from hpcburst.cli.common import console, friendly, scheduler
 from hpcburst.errors import InvalidSpec
 
 app = typer.Typer(no_args_is_help=True)
+from hpcburst.cli import excel_calc as _calc  # noqa: E402, F401 - adds `calc` and `register-udfs` to app
 
 
 def _missing_extra() -> None:

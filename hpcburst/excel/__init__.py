@@ -24,6 +24,7 @@ _EXPORTS = {
     "Book": "hpcburst.excel.engine",
 }
 __all__ = sorted(_EXPORTS)
+from hpcburst.excel.udf import udf as udf  # noqa: E402 - the decorator, not the module: @hpcburst.excel.udf
 
 
 def __getattr__(name: str) -> Any:
