@@ -37,8 +37,18 @@ SERVER_LOG = f"{CACHE_DIR}/server.log"
 _ANSWER_BYTES = 65536
 
 
-def compiled_book(book: Path, plan: SweepPlan, cache: Path, log: Callable[[str], None] = print) -> Book:
-    """The book compiled for ``plan``: from the node cache, else parsed once and saved there."""
+def compiled_book(
+    book: Path,
+    plan: SweepPlan,
+    cache: Path,
+    log: Callable[[str], None] = print,
+    save_in_background: bool = False,
+) -> Book:
+    """The book compiled for ``plan``: from the node cache, else parsed once and saved there.
+
+    ``save_in_background``: saving takes as long as parsing (~5 s for 10,000 formulas) and only an index
+    that has to calculate in-process, or a later server, needs it: a forked child saves it while the caller
+    gets on. The child inherits the cache lock, so whoever needs the saved form waits for it whole."""
     import hashlib
     import time
 
@@ -57,11 +67,21 @@ def compiled_book(book: Path, plan: SweepPlan, cache: Path, log: Callable[[str],
         started = time.perf_counter()
         parsed = Book.load(book)
         parsed.prepare([*plan.outputs, *plan.inputs])
-        parsed.save_compiled(cache / f"{key[:32]}.tmp")
-        os.replace(cache / f"{key[:32]}.tmp.pkl", compiled)  # whole or absent: a crash leaves no partial file
         seconds = time.perf_counter() - started
+        if not save_in_background:
+            _save(parsed, cache / key[:32], compiled)
+        elif os.fork() == 0:  # the child: it holds the lock (an inherited descriptor) until the file is whole
+            try:
+                _save(parsed, cache / key[:32], compiled)
+            finally:
+                os._exit(0)
         log(f"parsed {book.name} (sha256 {plan.book_sha256[:12]}) on {node_name()} in {seconds:.2f} s")
         return parsed
+
+
+def _save(book: Book, stem: Path, compiled: Path) -> None:
+    book.save_compiled(f"{stem}.tmp")
+    os.replace(f"{stem}.tmp.pkl", compiled)  # whole or absent: a crash leaves no partial file
 
 
 def _reused(compiled: Path, log: Callable[[str], None]) -> Book:
