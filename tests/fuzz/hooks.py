@@ -1,8 +1,9 @@
 """Schemathesis hooks for ``scripts/fuzz`` (loaded through SCHEMATHESIS_HOOKS; not a pytest module).
 
 A lease may long-poll for up to ``wait_seconds`` (0..120, capped by the service's max_lease_wait of
-30 s): fuzzed values would spend the run waiting. The wait is capped at one second instead of leaving
-the operation out, so its body is still fuzzed whole.
+30 s), and the SOA long-polls (an agent's ``/agent/soa``, a client's ``/sessions/{id}/responses``) for up to
+``wait`` (0..60): fuzzed values would spend the run waiting, past the fuzzer's 20 s read timeout. The wait is
+capped at one second instead of leaving the operation out, so its body is still fuzzed whole.
 
 Credentials come from an auth provider (so the checks that drop them see them as credentials): the agent
 endpoints are called as an agent calls them, registration with the pool's join secret and the others with
@@ -19,6 +20,11 @@ import schemathesis
 
 MAX_WAIT = 1.0
 NODE, POOL = "fuzz-node", "default"  # as registered by run_fuzz.py
+LONG_POLLS = {
+    "lease": "wait_seconds",
+    "soa": "wait",
+    "responses": "wait",
+}  # last path segment -> its wait field
 
 
 @schemathesis.hook
@@ -29,10 +35,11 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         body["pool"] = POOL
         if not path.endswith("/register"):
             body["node"] = NODE
-    if case.operation.path.endswith("/agent/lease") and isinstance(body, dict):
-        wait = body.get("wait_seconds")
+    field = LONG_POLLS.get(path.rsplit("/", 1)[-1]) if isinstance(body, dict) else None
+    if field is not None:
+        wait = body.get(field)
         if isinstance(wait, int | float) and not isinstance(wait, bool) and wait > MAX_WAIT:
-            body["wait_seconds"] = MAX_WAIT
+            body[field] = MAX_WAIT
 
 
 @schemathesis.auth(refresh_interval=None)
