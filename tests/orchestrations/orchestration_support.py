@@ -13,22 +13,27 @@ from typing import Any
 from hpcburst.devhost.durable import DurableEngine, DurableRegistry
 from hpcburst.services.orchestrations import JOB_EVENT, ORCHESTRATOR
 
-_registry: DurableRegistry | None = None
+_registries: dict[tuple[str, ...], DurableRegistry] = {}
+
+
+def registry_of(*modules: str) -> DurableRegistry:
+    """The blueprints of ``modules`` (under ``orchestrations``), indexed once per set (an app may be indexed
+    only once)."""
+    if modules not in _registries:
+        import importlib
+
+        import azure.durable_functions as df
+
+        app = df.DFApp()
+        for name in modules:
+            app.register_functions(importlib.import_module(f"orchestrations.{name}").bp)
+        _registries[modules] = DurableRegistry.from_functions(app.get_functions())
+    return _registries[modules]
 
 
 def registry() -> DurableRegistry:
-    """The orchestrator and its activities, indexed once (an app may be indexed only once)."""
-    global _registry
-    if _registry is None:
-        import azure.durable_functions as df
-
-        from orchestrations import activities, job_orchestrator
-
-        app = df.DFApp()
-        app.register_functions(job_orchestrator.bp)
-        app.register_functions(activities.bp)
-        _registry = DurableRegistry.from_functions(app.get_functions())
-    return _registry
+    """The job orchestrator and its activities."""
+    return registry_of("job_orchestrator", "activities")
 
 
 class EngineOrchestrations:

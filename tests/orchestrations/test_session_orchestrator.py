@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from orchestration_support import registry_of
 
 from hpcburst.devhost.durable import DurableEngine, DurableRegistry
 from hpcburst.services.soa.housekeeping import FinishOutcome, TickOutcome
@@ -27,21 +28,9 @@ INSTANCE = instance_id("s1")
 # The SDK warns when a close event arrives while a timer is pending beside it (it buffers it): expected.
 pytestmark = pytest.mark.filterwarnings("ignore:Potential duplicate Task completion")
 
-_registry: DurableRegistry | None = None
-
 
 def registry() -> DurableRegistry:
-    global _registry
-    if _registry is None:
-        import azure.durable_functions as df
-
-        from orchestrations import session_orchestrator
-
-        app = df.DFApp()
-        app.register_functions(session_orchestrator.bp)
-        app.register_functions(soa_activities.bp)
-        _registry = DurableRegistry.from_functions(app.get_functions())
-    return _registry
+    return registry_of("session_orchestrator", "soa_activities")
 
 
 class ScriptedHousekeeping:
