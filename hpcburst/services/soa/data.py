@@ -19,8 +19,13 @@ READ_LIFETIME = timedelta(hours=6)
 READ_REUSE = 600.0  # seconds a read grant is handed out again (it stays valid for hours)
 
 
+def common_data_prefix(session: str) -> str:
+    """Where a session's common data lives in the ``hpc-data`` container."""
+    return f"sessions/{session}/"
+
+
 def blob_name(session: str, name: str) -> str:
-    return f"sessions/{session}/{name}"
+    return common_data_prefix(session) + name
 
 
 class SessionData:
@@ -42,8 +47,10 @@ class SessionData:
             self._published.setdefault(session, set()).update(names)
 
     def forget(self, session: str) -> None:
+        """The session ended: its names and cached read grants go (housekeeping deletes the blobs)."""
         with self._lock:
-            self._published.pop(session, None)
+            for name in self._published.pop(session, ()):
+                self._reads.pop(blob_name(session, name), None)
 
     def write_url(self, session: str, name: str) -> str:
         blobs = self._require()
@@ -71,14 +78,6 @@ class SessionData:
                         self._reads[blob] = hit
                 urls.setdefault(session, {})[name] = hit[1]
         return urls
-
-    def delete(self, session: str, names: list[str]) -> None:
-        if self._blobs is None:
-            return
-        for name in names:
-            self._blobs.delete(c.BLOB_DATA, blob_name(session, name))
-            with self._lock:
-                self._reads.pop(blob_name(session, name), None)
 
     def _require(self) -> BlobStore:
         if self._blobs is None:

@@ -20,6 +20,7 @@ from hpcburst.domain.soa import lifecycle
 from hpcburst.domain.soa.allocation import SessionDemand, wanted_units
 from hpcburst.domain.soa.models import SessionCounts, SessionRecord, SessionState
 from hpcburst.errors import Conflict, NotFound
+from hpcburst.services.soa.data import common_data_prefix
 from hpcburst.storage.blob.port import BlobStore
 
 EXPIRED = "response TTL passed"
@@ -68,8 +69,10 @@ class SessionHousekeeping:
         journal: SessionJournal,
         blobs: BlobStore | None,
         clock: Callable[[], float] = time.time,
+        forget_data: Callable[[str], None] = lambda session: None,
     ) -> None:
         self.broker = broker
+        self.forget_data = forget_data  # drops what the process keeps of an ended session's published names
         self.sessions = sessions
         self.journal = journal
         self.blobs = blobs
@@ -114,6 +117,7 @@ class SessionHousekeeping:
         if record.durable and not keeps_responses:
             self.journal.purge(session_id)
         self._delete_common_data(record)
+        self.forget_data(session_id)
         if record.state is not SessionState.FAULTED:
             record.state = SessionState.CLOSED
         record.closed_at = record.closed_at if record.closed_at is not None else self.clock()
@@ -178,11 +182,6 @@ class SessionHousekeeping:
                     self.blobs.delete(c.BLOB_DATA, name)
                 except NotFound:  # deleted by an earlier, interrupted finish
                     pass
-
-
-def common_data_prefix(session_id: str) -> str:
-    """Where a session's common data lives in the ``hpc-data`` container."""
-    return f"sessions/{session_id}/"
 
 
 def _latest(*times: float | None) -> float | None:

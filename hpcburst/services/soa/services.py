@@ -94,10 +94,9 @@ def build_soa(
         sessions.end(session, SessionState.FAULTED, reason)
 
     broker = Broker(journal, wake_hosts, clock=clock, node_timeout=node_timeout, on_fault=faulted)
-    housekeeping = SessionHousekeeping(broker, sessions, journal or _NoJournal(), blobs, clock)
-    return SoaServices(
-        broker, ServiceRegistry(store, clock), sessions, SessionData(blobs), journal, housekeeping
-    )
+    data = SessionData(blobs)
+    housekeeping = SessionHousekeeping(broker, sessions, journal or _NoJournal(), blobs, clock, data.forget)
+    return SoaServices(broker, ServiceRegistry(store, clock), sessions, data, journal, housekeeping)
 
 
 class _NoJournal:

@@ -10,6 +10,7 @@ from hpcburst.domain.soa.allocation import SessionDemand
 from hpcburst.domain.soa.lifecycle import MAX_CHECK
 from hpcburst.domain.soa.models import SessionRecord, SessionState
 from hpcburst.domain.states import Priority
+from hpcburst.services.soa.data import SessionData
 from hpcburst.services.soa.housekeeping import SessionHousekeeping
 from hpcburst.storage.blob.memory import MemoryBlobStore
 
@@ -24,8 +25,14 @@ class World:
         self.journal = FakeJournal()
         self.blobs = MemoryBlobStore()
         self.blobs.ensure_container(c.BLOB_DATA)
+        self.data = SessionData(self.blobs)
         self.housekeeping = SessionHousekeeping(
-            self.broker, self.sessions, self.journal, self.blobs, clock=lambda: CLOSE_TIME
+            self.broker,
+            self.sessions,
+            self.journal,
+            self.blobs,
+            clock=lambda: CLOSE_TIME,
+            forget_data=self.data.forget,
         )
 
     def open(self, durable: bool = False, **fields) -> SessionRecord:
@@ -175,6 +182,14 @@ def test_finishing_deletes_common_data_except_what_is_kept(world):
     world.blobs.put(c.BLOB_DATA, "sessions/s10/other.csv", b"another session's")
     world.housekeeping.finish("s1", purge=False, reason=None)
     assert world.data_names() == ["sessions/s1/model.bin", "sessions/s10/other.csv"]
+
+
+def test_finishing_drops_the_published_names_and_read_grants_the_process_kept(world):
+    world.open()
+    world.data.publish("s1", "table.csv")
+    assert set(world.data.read_urls(["s1"])["s1"]) == {"table.csv"}
+    world.housekeeping.finish("s1", purge=False, reason=None)
+    assert world.data.read_urls(["s1"]) == {}
 
 
 def test_finishing_twice_is_harmless_and_keeps_the_first_close(world):
